@@ -1,0 +1,126 @@
+//! Errors of parsing events, each naming the field it is about.
+
+use std::fmt;
+
+/// An event could not be read: malformed JSON, a value of the wrong type, or
+/// a number or string the wire format cannot carry.
+///
+/// [`path`](ParseError::path) names the field (`eventdata.requestpayload.items[0]`);
+/// `Display` starts with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    path: String,
+    kind: ParseErrorKind,
+}
+
+/// What was wrong, without the field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// Not JSON; `column` is 1-based, in characters of the text given.
+    Syntax { message: String, column: usize },
+    /// `NaN`, `Infinity` or `-Infinity`: accepted by Python's `json`, not JSON.
+    NotFinite { token: &'static str },
+    /// A number with a fraction or exponent that is too large for a double.
+    NumberOverflow { text: String },
+    /// A `\uXXXX` escape for half of a surrogate pair without its other half.
+    LoneSurrogate { escape: String },
+    /// A value of the wrong JSON type for the field.
+    ExpectedType {
+        expected: &'static str,
+        found: &'static str,
+    },
+    /// Objects and arrays nested deeper than the parser allows.
+    TooDeep { limit: usize },
+}
+
+/// Shorthand for results of parsing.
+pub type Result<T, E = ParseError> = std::result::Result<T, E>;
+
+impl ParseError {
+    pub(crate) fn new(kind: ParseErrorKind) -> Self {
+        ParseError {
+            path: String::new(),
+            kind,
+        }
+    }
+
+    pub(crate) fn expected(expected: &'static str, found: &crate::Value) -> Self {
+        Self::new(ParseErrorKind::ExpectedType {
+            expected,
+            found: found.type_name(),
+        })
+    }
+
+    /// The path of the field, e.g. `eventdata.requestpayload`; empty for the
+    /// event itself.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// What was wrong.
+    pub fn kind(&self) -> &ParseErrorKind {
+        &self.kind
+    }
+
+    /// Prepends an object key to the path (errors are built innermost first).
+    pub(crate) fn in_key(mut self, key: &str) -> Self {
+        self.path = if self.path.is_empty() || self.path.starts_with('[') {
+            format!("{key}{}", self.path)
+        } else {
+            format!("{key}.{}", self.path)
+        };
+        self
+    }
+
+    /// Prepends an array index to the path.
+    pub(crate) fn in_index(mut self, index: usize) -> Self {
+        self.path = if self.path.is_empty() || self.path.starts_with('[') {
+            format!("[{index}]{}", self.path)
+        } else {
+            format!("[{index}].{}", self.path)
+        };
+        self
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = if self.path.is_empty() {
+            "event"
+        } else {
+            &self.path
+        };
+        write!(f, "{field}: {}", self.kind)
+    }
+}
+
+impl fmt::Display for ParseErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseErrorKind::Syntax { message, column } => {
+                write!(f, "malformed JSON at column {column}: {message}")
+            }
+            ParseErrorKind::NotFinite { token } => {
+                write!(
+                    f,
+                    "{token} is not a JSON number (only finite numbers are allowed)"
+                )
+            }
+            ParseErrorKind::NumberOverflow { text } => {
+                write!(f, "number {text} overflows a double")
+            }
+            ParseErrorKind::LoneSurrogate { escape } => {
+                write!(f, "lone surrogate {escape} is not valid Unicode")
+            }
+            ParseErrorKind::ExpectedType { expected, found } => {
+                write!(f, "expected {expected}, found {found}")
+            }
+            ParseErrorKind::TooDeep { limit } => {
+                write!(f, "nested deeper than {limit} levels")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}

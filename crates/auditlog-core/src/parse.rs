@@ -1,0 +1,407 @@
+//! A strict JSON parser that keeps integers exact and names the field of
+//! every error.
+//!
+//! serde_json cannot do both without its `arbitrary_precision` feature, which
+//! would change number handling for every crate in a user's build.
+
+use crate::error::{ParseError, ParseErrorKind, Result};
+use crate::value::{Map, Number, NumberError, Value};
+
+/// Nesting deeper than this is refused instead of risking the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// Parses one JSON document into a [`Value`].
+///
+/// Stricter than Python's `json.loads` where the wire format requires it:
+/// `NaN`, `Infinity`, doubles that overflow and lone surrogates are errors
+/// naming their field. Duplicate keys keep the last value, as Python does.
+pub fn parse_value(text: &str) -> Result<Value> {
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    parser.skip_whitespace();
+    let value = parser.value(0)?;
+    parser.skip_whitespace();
+    if parser.pos < parser.bytes.len() {
+        return Err(parser.syntax("trailing characters after the JSON value"));
+    }
+    Ok(value)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn syntax(&self, message: impl Into<String>) -> ParseError {
+        let at = self.pos.min(self.text.len());
+        let column = self.text[..floor_char_boundary(self.text, at)]
+            .chars()
+            .count()
+            + 1;
+        ParseError::new(ParseErrorKind::Syntax {
+            message: message.into(),
+            column,
+        })
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect_literal(&mut self, literal: &str, value: Value) -> Result<Value> {
+        if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
+            self.pos += literal.len();
+            Ok(value)
+        } else {
+            Err(self.syntax("expected a JSON value"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value> {
+        match self.peek() {
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => self.string().map(Value::String),
+            Some(b't') => self.expect_literal("true", Value::Bool(true)),
+            Some(b'f') => self.expect_literal("false", Value::Bool(false)),
+            Some(b'n') => self.expect_literal("null", Value::Null),
+            Some(b'N') => self.not_finite("NaN"),
+            Some(b'I') => self.not_finite("Infinity"),
+            Some(b'-') if self.bytes[self.pos + 1..].starts_with(b"Infinity") => {
+                self.not_finite("-Infinity")
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.syntax("expected a JSON value")),
+            None => Err(self.syntax("unexpected end of input")),
+        }
+    }
+
+    fn not_finite(&self, token: &'static str) -> Result<Value> {
+        if self.bytes[self.pos..].starts_with(token.as_bytes()) {
+            Err(ParseError::new(ParseErrorKind::NotFinite { token }))
+        } else {
+            Err(self.syntax("expected a JSON value"))
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value> {
+        if depth > MAX_DEPTH {
+            return Err(ParseError::new(ParseErrorKind::TooDeep {
+                limit: MAX_DEPTH,
+            }));
+        }
+        self.pos += 1;
+        let mut map = Map::new();
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(map));
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(self.syntax("expected a string key"));
+            }
+            let key = self.string()?;
+            self.skip_whitespace();
+            if self.peek() != Some(b':') {
+                return Err(self.syntax("expected ':' after the key").in_key(&key));
+            }
+            self.pos += 1;
+            self.skip_whitespace();
+            let value = self.value(depth).map_err(|e| e.in_key(&key))?;
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => {
+                    map.insert(key, value);
+                    self.pos += 1;
+                    self.skip_whitespace();
+                }
+                Some(b'}') => {
+                    map.insert(key, value);
+                    self.pos += 1;
+                    return Ok(Value::Object(map));
+                }
+                // Name the member after which the text goes wrong.
+                _ => return Err(self.syntax("expected ',' or '}'").in_key(&key)),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value> {
+        if depth > MAX_DEPTH {
+            return Err(ParseError::new(ParseErrorKind::TooDeep {
+                limit: MAX_DEPTH,
+            }));
+        }
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_whitespace();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            let index = items.len();
+            items.push(self.value(depth).map_err(|e| e.in_index(index))?);
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_whitespace();
+                }
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return Err(self.syntax("expected ',' or ']'")),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Value> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.skip_digits(),
+            _ => return Err(self.syntax("expected a digit")),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.syntax("expected a digit after '.'"));
+            }
+            self.skip_digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.syntax("expected a digit in the exponent"));
+            }
+            self.skip_digits();
+        }
+        let text = &self.text[start..self.pos];
+        match Number::from_json_token(text) {
+            Ok(number) => Ok(Value::Number(number)),
+            Err(NumberError::Overflow) => Err(ParseError::new(ParseErrorKind::NumberOverflow {
+                text: text.to_owned(),
+            })),
+            Err(NumberError::Malformed) => Err(self.syntax("malformed number")),
+        }
+    }
+
+    fn skip_digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn string(&mut self) -> Result<String> {
+        self.pos += 1;
+        let start = self.pos;
+        // Fast path: no escapes.
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    let s = self.text[start..self.pos].to_owned();
+                    self.pos += 1;
+                    return Ok(s);
+                }
+                Some(b'\\') => break,
+                Some(0x00..=0x1f) => return Err(self.syntax("control character in a string")),
+                Some(_) => self.pos += 1,
+                None => return Err(self.syntax("unterminated string")),
+            }
+        }
+        let mut out = String::from(&self.text[start..self.pos]);
+        loop {
+            let run_start = self.pos;
+            loop {
+                match self.peek() {
+                    Some(b'"' | b'\\') => break,
+                    Some(0x00..=0x1f) => return Err(self.syntax("control character in a string")),
+                    Some(_) => self.pos += 1,
+                    None => return Err(self.syntax("unterminated string")),
+                }
+            }
+            out.push_str(&self.text[run_start..self.pos]);
+            if self.peek() == Some(b'"') {
+                self.pos += 1;
+                return Ok(out);
+            }
+            self.pos += 1;
+            let escaped = self
+                .peek()
+                .ok_or_else(|| self.syntax("unterminated string"))?;
+            self.pos += 1;
+            match escaped {
+                b'"' => out.push('"'),
+                b'\\' => out.push('\\'),
+                b'/' => out.push('/'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => out.push(self.unicode_escape()?),
+                _ => return Err(self.syntax("invalid escape")),
+            }
+        }
+    }
+
+    /// Reads the code unit(s) after `\u`, joining a surrogate pair.
+    fn unicode_escape(&mut self) -> Result<char> {
+        let first = self.hex4()?;
+        let lone = |unit: u16| {
+            ParseError::new(ParseErrorKind::LoneSurrogate {
+                escape: format!("\\u{unit:04x}"),
+            })
+        };
+        match first {
+            0xD800..=0xDBFF => {
+                if !self.bytes[self.pos..].starts_with(b"\\u") {
+                    return Err(lone(first));
+                }
+                self.pos += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    return Err(lone(first));
+                }
+                let code =
+                    0x10000 + ((u32::from(first) - 0xD800) << 10) + (u32::from(second) - 0xDC00);
+                Ok(char::from_u32(code).expect("a valid surrogate pair"))
+            }
+            0xDC00..=0xDFFF => Err(lone(first)),
+            _ => Ok(char::from_u32(u32::from(first)).expect("a BMP scalar value")),
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u16> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.syntax("truncated \\u escape"))?;
+        let mut unit = 0u16;
+        for &d in digits {
+            let nibble = (d as char)
+                .to_digit(16)
+                .ok_or_else(|| self.syntax("invalid \\u escape"))?;
+            unit = unit << 4 | nibble as u16;
+        }
+        self.pos += 4;
+        Ok(unit)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        parse_value(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn keeps_integers_exact_and_floats_as_doubles() {
+        let value = parse_value(r#"{"big":123456789012345678901234,"neg":-0,"f":1E5}"#).unwrap();
+        let map = value.as_object().unwrap();
+        assert_eq!(
+            map["big"],
+            Value::Number(Number::from_integer_str("123456789012345678901234").unwrap())
+        );
+        assert_eq!(map["neg"], Value::from(0));
+        assert_eq!(map["f"], Value::from_f64(100000.0));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(
+            error(r#"{"a":{"b":[1,NaN]}}"#),
+            "a.b[1]: NaN is not a JSON number (only finite numbers are allowed)"
+        );
+        assert_eq!(
+            error(r#"{"a":[{"x":1e400}]}"#),
+            "a[0].x: number 1e400 overflows a double"
+        );
+        assert_eq!(
+            error(r#"{"s":"\ud800x"}"#),
+            "s: lone surrogate \\ud800 is not valid Unicode"
+        );
+        assert_eq!(
+            error(r#"{"s":"\udc00"}"#),
+            "s: lone surrogate \\udc00 is not valid Unicode"
+        );
+        assert_eq!(
+            error(r#"{"a":-Infinity}"#),
+            "a: -Infinity is not a JSON number (only finite numbers are allowed)"
+        );
+        assert_eq!(
+            error(r#"{"a":1,}"#),
+            "event: malformed JSON at column 8: expected a string key"
+        );
+        assert_eq!(
+            error(r#"{"a":[1 2]}"#),
+            "a: malformed JSON at column 9: expected ',' or ']'"
+        );
+        assert_eq!(
+            error("{\"a\":\"\t\"}"),
+            "a: malformed JSON at column 7: control character in a string"
+        );
+        assert_eq!(
+            error("{} x"),
+            "event: malformed JSON at column 4: trailing characters after the JSON value"
+        );
+        assert_eq!(
+            error(""),
+            "event: malformed JSON at column 1: unexpected end of input"
+        );
+        assert_eq!(
+            error("{\"é\":01}"),
+            "\u{e9}: malformed JSON at column 7: expected ',' or '}'"
+        );
+    }
+
+    #[test]
+    fn decodes_escapes_and_pairs() {
+        let value = parse_value(r#"["\ud83d\ude00\u00e9\n\/\"\\"]"#).unwrap();
+        assert_eq!(value, Value::Array(vec![Value::from("😀é\n/\"\\")]));
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_like_python() {
+        let value = parse_value(r#"{"a":1,"a":2}"#).unwrap();
+        assert_eq!(value.as_object().unwrap()["a"], Value::from(2));
+    }
+
+    #[test]
+    fn refuses_deep_nesting_without_overflowing_the_stack() {
+        let text = "[".repeat(100_000);
+        assert!(matches!(
+            parse_value(&text).unwrap_err().kind(),
+            ParseErrorKind::TooDeep { .. }
+        ));
+    }
+}

@@ -1,0 +1,63 @@
+//! The signing key: never printed, wiped from memory when dropped.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+/// An HMAC-SHA256 signing key: the UTF-8 bytes of the configured secret.
+///
+/// `Debug` shows no part of it and its bytes are zeroized on drop. An empty
+/// secret means "unsigned" in the wire format, so it is refused here.
+#[derive(Clone)]
+pub struct SigningKey {
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+impl SigningKey {
+    /// A key from its secret, or `None` when the secret is empty.
+    pub fn new(secret: impl Into<Vec<u8>>) -> Option<Self> {
+        let bytes = Zeroizing::new(secret.into());
+        (!bytes.is_empty()).then_some(SigningKey { bytes })
+    }
+
+    /// The key in environment variable `name`; `None` when unset or empty.
+    /// A value that is not UTF-8 is refused, as the Python library could not
+    /// read it either.
+    pub fn from_env(name: &str) -> Result<Option<Self>, crate::KeyError> {
+        match std::env::var(name) {
+            Ok(value) => Ok(Self::new(Zeroizing::new(value).as_bytes())),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(crate::KeyError::NotUnicode {
+                variable: name.to_owned(),
+            }),
+        }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SigningKey;
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let key = SigningKey::new("s3cr3t-value").unwrap();
+        let shown = format!("{key:?} {key:#?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn empty_key_means_unsigned() {
+        assert!(SigningKey::new("").is_none());
+    }
+}
