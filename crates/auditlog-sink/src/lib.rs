@@ -1,0 +1,71 @@
+//! How audit events are handed off: the [`AuditSink`] trait and the sinks that
+//! need no broker (JSON lines to a file or stdout, in memory).
+//!
+//! Depend on this crate to publish events without linking librdkafka; the
+//! Kafka publisher in `auditlog-kafka` and the middleware in `auditlog-axum`
+//! both speak [`AuditSink`].
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auditlog_core::AuditEvent;
+
+/// Where audit events go. Implementations seal each event (hash, optional
+/// signature) before it leaves the process.
+///
+/// `publish` must not wait on a network round trip: it accepts the event (or
+/// refuses it at once, or within the wait the user configured for a full
+/// queue) and delivery happens in the background. Every accepted event is
+/// later either delivered or reported as failed, never silently dropped.
+#[async_trait]
+pub trait AuditSink: Send + Sync + 'static {
+    /// Accepts one event for delivery.
+    async fn publish(&self, event: AuditEvent) -> Result<(), SinkError>;
+
+    /// Waits until everything accepted so far is delivered or reported, or
+    /// the timeout passes; says what is still outstanding.
+    async fn flush(&self, timeout: Duration) -> Result<(), SinkError>;
+}
+
+/// Why a sink refused or could not deliver an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SinkError {
+    /// The queue is full and the overflow policy refused the event (counted).
+    QueueFull,
+    /// The sink is shut down and accepts nothing more.
+    Closed,
+    /// `flush` ran out of time with this many events still undelivered.
+    Timeout { undelivered: u64 },
+    /// Writing or delivering failed; the message says why.
+    Io(String),
+}
+
+impl fmt::Display for SinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SinkError::QueueFull => {
+                f.write_str("audit queue full: event refused by the overflow policy")
+            }
+            SinkError::Closed => f.write_str("audit sink is closed"),
+            SinkError::Timeout { undelivered } => {
+                write!(f, "timed out with {undelivered} audit events undelivered")
+            }
+            SinkError::Io(message) => write!(f, "audit sink failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for SinkError {}
+
+#[async_trait]
+impl<S: AuditSink + ?Sized> AuditSink for std::sync::Arc<S> {
+    async fn publish(&self, event: AuditEvent) -> Result<(), SinkError> {
+        (**self).publish(event).await
+    }
+
+    async fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        (**self).flush(timeout).await
+    }
+}
