@@ -1,1 +1,38 @@
-fn main() {}
+//! `auditlog`: canonicalize, seal and verify audit events read as JSON lines.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod canonical;
+mod key;
+mod lines;
+mod seal;
+mod verify;
+
+/// Audit events as JSON lines on stdin, results on stdout, problems on stderr
+/// (each naming its line and field).
+#[derive(Debug, Parser)]
+#[command(name = "auditlog", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print each event's canonical text: what is hashed (`security` excluded).
+    Canonical(canonical::Args),
+    /// Seal each event (hash, and signature when a key is set) and print its published JSON.
+    Seal(seal::Args),
+    /// Check each event's hash (and signature when a key is set); exit 1 if any fails.
+    Verify(verify::Args),
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Canonical(args) => canonical::run(args),
+        Command::Seal(args) => seal::run(args),
+        Command::Verify(args) => verify::run(args),
+    }
+}
