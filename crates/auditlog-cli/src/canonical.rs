@@ -10,13 +10,11 @@ use crate::lines::{finish, for_each_line};
 pub struct Args {}
 
 pub fn run(_args: Args) -> ExitCode {
-    let mut buf = Vec::with_capacity(2048);
     let result = for_each_line(|_number, line, out| {
         let event = AuditEvent::from_json(line).map_err(|e| e.to_string())?;
-        buf.clear();
-        event.write_canonical(&mut buf);
-        buf.push(b'\n');
-        out.write_all(&buf).map_err(|e| e.to_string())
+        event.write_canonical(out);
+        out.push(b'\n');
+        Ok(())
     });
     finish(result, |_| {})
 }

@@ -22,7 +22,6 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut buf = Vec::with_capacity(2048);
     let result = for_each_line(|number, line, out| {
         let parsed = AuditEvent::parse(line).map_err(|e| e.to_string())?;
         if !parsed.unknown_fields.is_empty() {
@@ -33,11 +32,9 @@ pub fn run(args: Args) -> ExitCode {
             );
         }
         let mut event = parsed.event;
-        auditlog_seal::seal(&mut event, key.as_ref());
-        buf.clear();
-        event.write_published(&mut buf);
-        buf.push(b'\n');
-        out.write_all(&buf).map_err(|e| e.to_string())
+        auditlog_seal::seal_into(&mut event, key.as_ref(), out);
+        out.push(b'\n');
+        Ok(())
     });
     finish(result, |_| {})
 }

@@ -29,6 +29,43 @@ impl AuditEvent {
     pub fn write_published(&self, out: &mut Vec<u8>) {
         write_event(self, true, out);
     }
+
+    /// Seals with a single serialization: writes the canonical text to
+    /// `canonical` (cleared first), stores the `security` block that `seal`
+    /// computes from it, and appends the published form to `published` by
+    /// splicing that block into the canonical text.
+    pub fn seal_with(
+        &mut self,
+        canonical: &mut Vec<u8>,
+        published: &mut Vec<u8>,
+        seal: impl FnOnce(&[u8]) -> Security,
+    ) {
+        canonical.clear();
+        let slot = write_event(self, false, canonical);
+        let security = seal(canonical);
+        published.extend_from_slice(&canonical[..slot.offset]);
+        let mark = published.len();
+        if slot.after_member {
+            published.push(b',');
+        }
+        published.extend_from_slice(b"\"security\":");
+        let wrote = write_security(&mut Writer { out: published }, &security);
+        let rest = &canonical[slot.offset..];
+        if !wrote {
+            published.truncate(mark);
+        } else if !slot.after_member && rest[0] != b'}' {
+            published.push(b',');
+        }
+        published.extend_from_slice(rest);
+        self.security = Some(security);
+    }
+}
+
+/// Where `security` goes in the canonical text (keys are in code point order).
+struct SecuritySlot {
+    offset: usize,
+    /// A member precedes the slot, so the block needs a leading comma.
+    after_member: bool,
 }
 
 impl Value {
@@ -44,11 +81,52 @@ impl Value {
     }
 }
 
+impl Value {
+    /// Compact JSON with nothing pruned (keys sorted, ASCII only).
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::new();
+        write_unpruned(self, &mut out);
+        into_string(out)
+    }
+}
+
+fn write_unpruned(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => n.write_canonical(out),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_unpruned(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(out, key);
+                out.push(b':');
+                write_unpruned(item, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
 fn into_string(out: Vec<u8>) -> String {
     String::from_utf8(out).expect("canonical JSON is ASCII")
 }
 
-fn write_event(event: &AuditEvent, with_security: bool, out: &mut Vec<u8>) {
+fn write_event(event: &AuditEvent, with_security: bool, out: &mut Vec<u8>) -> SecuritySlot {
+    let start = out.len();
     let mut writer = Writer { out };
     let mut top = writer.begin_object();
     // Keys in code point order.
@@ -98,6 +176,10 @@ fn write_event(event: &AuditEvent, with_security: bool, out: &mut Vec<u8>) {
             o.end(w)
         },
     );
+    let slot = SecuritySlot {
+        offset: writer.out.len() - start,
+        after_member: top.members > 0,
+    };
     if with_security {
         top.section(
             &mut writer,
@@ -110,7 +192,7 @@ fn write_event(event: &AuditEvent, with_security: bool, out: &mut Vec<u8>) {
     top.section(&mut writer, "subject", event.subject.as_ref(), |w, s| {
         let mut o = w.begin_object();
         if !s.groups.is_empty() {
-            o.key(w, "groups");
+            o.field(w, "groups");
             w.out.push(b'[');
             for (i, group) in s.groups.iter().enumerate() {
                 if i > 0 {
@@ -133,16 +215,17 @@ fn write_event(event: &AuditEvent, with_security: bool, out: &mut Vec<u8>) {
     if !top.end(&mut writer) {
         writer.out.extend_from_slice(b"{}");
     }
+    slot
 }
 
 fn write_eventdata(w: &mut Writer<'_>, data: &EventData) -> bool {
     let mut o = w.begin_object();
     if let Some(metadata) = &data.metadata {
         // `issensitive` is always present, so metadata never prunes away.
-        o.key(w, "metadata");
+        o.field(w, "metadata");
         let mut m = w.begin_object();
         m.string(w, "compliancecategory", &metadata.compliancecategory);
-        m.key(w, "issensitive");
+        m.field(w, "issensitive");
         w.out.extend_from_slice(if metadata.issensitive {
             b"true"
         } else {
@@ -248,7 +331,7 @@ impl Writer<'_> {
 }
 
 impl ObjectWriter {
-    /// Writes `,"key":` and returns the mark to roll back to.
+    /// Writes `,"key":` for a payload key and returns the mark to roll back to.
     fn key(&self, w: &mut Writer<'_>, key: &str) -> usize {
         let mark = w.out.len();
         if self.members > 0 {
@@ -259,20 +342,34 @@ impl ObjectWriter {
         mark
     }
 
+    /// As [`key`](Self::key) for the model's own field names, which are plain
+    /// ASCII and need no escaping (the hot path of every event).
+    fn field(&self, w: &mut Writer<'_>, name: &'static str) -> usize {
+        debug_assert!(name.bytes().all(|b| b.is_ascii_lowercase()));
+        let mark = w.out.len();
+        if self.members > 0 {
+            w.out.push(b',');
+        }
+        w.out.push(b'"');
+        w.out.extend_from_slice(name.as_bytes());
+        w.out.extend_from_slice(b"\":");
+        mark
+    }
+
     fn keep(&mut self) {
         self.members += 1;
     }
 
-    fn string(&mut self, w: &mut Writer<'_>, key: &str, value: &Option<String>) {
+    fn string(&mut self, w: &mut Writer<'_>, key: &'static str, value: &Option<String>) {
         if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-            self.key(w, key);
+            self.field(w, key);
             write_string(w.out, value);
             self.keep();
         }
     }
 
-    fn map(&mut self, w: &mut Writer<'_>, key: &str, map: &Map) {
-        let mark = self.key(w, key);
+    fn map(&mut self, w: &mut Writer<'_>, key: &'static str, map: &Map) {
+        let mark = self.field(w, key);
         if w.map(map) {
             self.keep();
         } else {
@@ -283,12 +380,12 @@ impl ObjectWriter {
     fn section<T>(
         &mut self,
         w: &mut Writer<'_>,
-        key: &str,
+        key: &'static str,
         section: Option<&T>,
         write: impl FnOnce(&mut Writer<'_>, &T) -> bool,
     ) {
         if let Some(section) = section {
-            let mark = self.key(w, key);
+            let mark = self.field(w, key);
             if write(w, section) {
                 self.keep();
             } else {
@@ -337,6 +434,13 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Skip eight plain bytes at a time; most text needs no escaping.
+        if let Some(word) = bytes.get(i..i + 8) {
+            if !needs_escape(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
         if b < 0x80 && ESCAPES[b as usize] == 0 {
             i += 1;
@@ -361,6 +465,19 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&bytes[run_start..]);
     out.push(b'"');
+}
+
+/// True when any of the eight bytes is below 0x20, `"`, `\\`, or 0x7f and
+/// above (the "has a byte less than / equal to" bit tricks; no false negatives).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    let quote = has_zero(word ^ (ONES * u64::from(b'"')));
+    let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
+    let delete = has_zero(word ^ (ONES * 0x7f));
+    (control | quote | backslash | delete | (word & HIGH)) != 0
 }
 
 fn write_unit(out: &mut Vec<u8>, unit: u16) {
@@ -423,6 +540,55 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#""a\"\\/\b\t\n\f\r\u0000\u001f\u007f\u00e9\uffff\ud83d\ude00""#
         );
+    }
+
+    #[test]
+    fn seal_with_splices_security_where_the_published_form_has_it() {
+        let cases = [
+            "{}",
+            r#"{"id":"x"}"#,
+            r#"{"specversion":"1.0"}"#,
+            r#"{"id":"x","tenantid":"t"}"#,
+            r#"{"action":{"name":"a"},"subject":{"userid":"u"}}"#,
+        ];
+        let blocks = [
+            Security {
+                hash: Some("h".into()),
+                signature: Some("s".into()),
+            },
+            Security::default(),
+        ];
+        for input in cases {
+            for security in &blocks {
+                let mut event = AuditEvent::from_json(input).unwrap();
+                let expected_canonical = event.canonical_json();
+                let (mut canonical, mut published) = (Vec::new(), Vec::new());
+                event.seal_with(&mut canonical, &mut published, |text| {
+                    assert_eq!(text, expected_canonical.as_bytes());
+                    security.clone()
+                });
+                assert_eq!(
+                    String::from_utf8(published).unwrap(),
+                    event.published_json(),
+                    "{input}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn word_scan_finds_every_byte_that_needs_escaping() {
+        for special in (0u8..0x20).chain([b'"', b'\\', 0x7f, 0x80, 0xff]) {
+            for position in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[position] = special;
+                assert!(
+                    needs_escape(u64::from_le_bytes(word)),
+                    "{special:#x} at {position}"
+                );
+            }
+        }
+        assert!(!needs_escape(u64::from_le_bytes(*b" ~/{}[]!")));
     }
 
     #[test]

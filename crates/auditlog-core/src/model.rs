@@ -1,7 +1,7 @@
 //! The v1 event model: a flat envelope plus nested sections, all optional.
 
 use crate::error::{ParseError, Result};
-use crate::parse::parse_value;
+use crate::parse::Parser;
 use crate::value::{Map, Value};
 
 /// The default `specversion` the builder writes.
@@ -116,15 +116,21 @@ impl AuditEvent {
         Ok(Self::parse(text)?.event)
     }
 
-    /// Parses an event from JSON text, reporting members the model does not know.
-    pub fn parse(text: &str) -> Result<ParsedEvent> {
-        Self::from_value(parse_value(text)?)
+    /// Converts a JSON value into an event, checking every field's type.
+    pub fn from_value(value: &Value) -> Result<ParsedEvent> {
+        Self::parse(&value.to_json())
     }
 
-    /// Converts a parsed JSON value into an event, checking every field's type.
-    pub fn from_value(value: Value) -> Result<ParsedEvent> {
+    /// Parses an event from JSON text, reporting members the model does not
+    /// know. Every error names its field.
+    ///
+    /// Where a key repeats, the last value wins, as in Python; an earlier
+    /// value of the wrong type is still an error (Python ignores it).
+    pub fn parse(text: &str) -> Result<ParsedEvent> {
+        let mut parser = Parser::new(text);
         let mut reader = Reader::default();
-        let event = reader.event(value)?;
+        let event = reader.event(&mut parser)?;
+        parser.finish()?;
         Ok(ParsedEvent {
             event,
             unknown_fields: reader.unknown,
@@ -132,172 +138,210 @@ impl AuditEvent {
     }
 }
 
-/// Walks a JSON value into the model, collecting unknown members.
+/// Reads the model straight off the text; only payloads become [`Value`]s.
 #[derive(Default)]
 struct Reader {
     unknown: Vec<String>,
 }
 
 impl Reader {
-    /// Unpacks an object, or reports `expected an object`.
-    fn object(value: Value) -> Result<Map> {
-        match value {
-            Value::Object(map) => Ok(map),
-            other => Err(ParseError::expected("an object", &other)),
+    fn event(&mut self, p: &mut Parser<'_>) -> Result<AuditEvent> {
+        if p.peek() != Some(b'{') {
+            return Err(wrong_type(p, 0, "an object"));
         }
-    }
-
-    fn section<T>(
-        &mut self,
-        name: &str,
-        value: Option<Value>,
-        read: impl FnOnce(&mut Self, Map) -> Result<T>,
-    ) -> Result<Option<T>> {
-        match value {
-            None | Some(Value::Null) => Ok(None),
-            Some(value) => {
-                let map = Self::object(value).map_err(|e| e.in_key(name))?;
-                let before = self.unknown.len();
-                let section = read(self, map).map_err(|e| e.in_key(name))?;
-                for path in &mut self.unknown[before..] {
-                    *path = format!("{name}.{path}");
+        let mut e = AuditEvent::default();
+        p.members(1, |p, key| {
+            match key {
+                "id" => _ = set(&mut e.id, p)?,
+                "specversion" => _ = set(&mut e.specversion, p)?,
+                "timestamp" => _ = set(&mut e.timestamp, p)?,
+                "traceid" => _ = set(&mut e.traceid, p)?,
+                "transactionid" => _ = set(&mut e.transactionid, p)?,
+                "tenantid" => _ = set(&mut e.tenantid, p)?,
+                "subject" => {
+                    e.subject =
+                        self.section(p, "subject.", |_, p, s: &mut Subject, key| match key {
+                            "userid" => set(&mut s.userid, p),
+                            "type" => set(&mut s.user_type, p),
+                            "groups" => {
+                                s.groups = strings(p.value(SECTION_DEPTH)?)?;
+                                Ok(true)
+                            }
+                            _ => Ok(false),
+                        })?
                 }
-                Ok(Some(section))
+                "kubernetes" => {
+                    e.kubernetes = self.section(
+                        p,
+                        "kubernetes.",
+                        |_, p, k: &mut Kubernetes, key| match key {
+                            "namespacename" => set(&mut k.namespacename, p),
+                            "podname" => set(&mut k.podname, p),
+                            "containername" => set(&mut k.containername, p),
+                            "nodename" => set(&mut k.nodename, p),
+                            _ => Ok(false),
+                        },
+                    )?
+                }
+                "objectref" => {
+                    e.objectref =
+                        self.section(p, "objectref.", |_, p, o: &mut ObjectRef, key| match key {
+                            "resource" => set(&mut o.resource, p),
+                            "resourceid" => set(&mut o.resourceid, p),
+                            "apiversion" => set(&mut o.apiversion, p),
+                            _ => Ok(false),
+                        })?
+                }
+                "action" => {
+                    e.action =
+                        self.section(p, "action.", |_, p, a: &mut Action, key| match key {
+                            "name" => set(&mut a.name, p),
+                            "method" => set(&mut a.method, p),
+                            "severity" => set(&mut a.severity, p),
+                            "status" => set(&mut a.status, p),
+                            _ => Ok(false),
+                        })?
+                }
+                "network" => {
+                    e.network =
+                        self.section(p, "network.", |_, p, n: &mut Network, key| match key {
+                            "sourceip" => set(&mut n.sourceip, p),
+                            "useragent" => set(&mut n.useragent, p),
+                            _ => Ok(false),
+                        })?
+                }
+                "eventdata" => {
+                    e.eventdata =
+                        self.section(p, "eventdata.", |r, p, d: &mut EventData, key| {
+                            match key {
+                                "requestpayload" => {
+                                    d.requestpayload = payload(p.value(SECTION_DEPTH)?)?
+                                }
+                                "responsepayload" => {
+                                    d.responsepayload = payload(p.value(SECTION_DEPTH)?)?
+                                }
+                                "metadata" => {
+                                    d.metadata = r.section(
+                                        p,
+                                        "eventdata.metadata.",
+                                        |_, p, m: &mut Metadata, key| match key {
+                                            "issensitive" => {
+                                                m.issensitive = boolean(p.value(SECTION_DEPTH)?)?;
+                                                Ok(true)
+                                            }
+                                            "compliancecategory" => {
+                                                set(&mut m.compliancecategory, p)
+                                            }
+                                            _ => Ok(false),
+                                        },
+                                    )?
+                                }
+                                _ => return Ok(false),
+                            }
+                            Ok(true)
+                        })?
+                }
+                "security" => {
+                    e.security =
+                        self.section(p, "security.", |_, p, s: &mut Security, key| match key {
+                            "hash" => set(&mut s.hash, p),
+                            "signature" => set(&mut s.signature, p),
+                            _ => Ok(false),
+                        })?
+                }
+                _ => {
+                    p.value(1)?;
+                    self.note_unknown(String::new(), key);
+                }
             }
+            Ok(())
+        })?;
+        Ok(e)
+    }
+
+    /// Reads an optional section; `field` returns false for keys it does
+    /// not know, which are consumed and recorded under `prefix`.
+    fn section<T: Default>(
+        &mut self,
+        p: &mut Parser<'_>,
+        prefix: &str,
+        mut field: impl FnMut(&mut Self, &mut Parser<'_>, &mut T, &str) -> Result<bool>,
+    ) -> Result<Option<T>> {
+        match p.peek() {
+            Some(b'{') => {}
+            _ if p.null() => return Ok(None),
+            _ => return Err(wrong_type(p, SECTION_DEPTH, "an object")),
+        }
+        let mut section = T::default();
+        p.members(SECTION_DEPTH, |p, key| {
+            if !field(self, p, &mut section, key)? {
+                p.value(SECTION_DEPTH)?;
+                self.note_unknown(prefix.to_owned(), key);
+            }
+            Ok(())
+        })?;
+        Ok(Some(section))
+    }
+
+    fn note_unknown(&mut self, mut path: String, key: &str) {
+        path.push_str(key);
+        if !self.unknown.contains(&path) {
+            self.unknown.push(path);
         }
     }
+}
 
-    fn leftovers(&mut self, map: Map) {
-        self.unknown.extend(map.into_keys());
-    }
+/// Depth budget used for values inside sections (the parser caps nesting).
+const SECTION_DEPTH: usize = 2;
 
-    fn event(&mut self, value: Value) -> Result<AuditEvent> {
-        let mut map = Self::object(value)?;
-        let event = AuditEvent {
-            id: string(&mut map, "id")?,
-            specversion: string(&mut map, "specversion")?,
-            timestamp: string(&mut map, "timestamp")?,
-            traceid: string(&mut map, "traceid")?,
-            transactionid: string(&mut map, "transactionid")?,
-            tenantid: string(&mut map, "tenantid")?,
-            subject: self.section("subject", map.remove("subject"), |r, mut m| {
-                let subject = Subject {
-                    userid: string(&mut m, "userid")?,
-                    user_type: string(&mut m, "type")?,
-                    groups: strings(&mut m, "groups")?,
-                };
-                r.leftovers(m);
-                Ok(subject)
-            })?,
-            kubernetes: self.section("kubernetes", map.remove("kubernetes"), |r, mut m| {
-                let kubernetes = Kubernetes {
-                    namespacename: string(&mut m, "namespacename")?,
-                    podname: string(&mut m, "podname")?,
-                    containername: string(&mut m, "containername")?,
-                    nodename: string(&mut m, "nodename")?,
-                };
-                r.leftovers(m);
-                Ok(kubernetes)
-            })?,
-            objectref: self.section("objectref", map.remove("objectref"), |r, mut m| {
-                let objectref = ObjectRef {
-                    resource: string(&mut m, "resource")?,
-                    resourceid: string(&mut m, "resourceid")?,
-                    apiversion: string(&mut m, "apiversion")?,
-                };
-                r.leftovers(m);
-                Ok(objectref)
-            })?,
-            action: self.section("action", map.remove("action"), |r, mut m| {
-                let action = Action {
-                    name: string(&mut m, "name")?,
-                    method: string(&mut m, "method")?,
-                    severity: string(&mut m, "severity")?,
-                    status: string(&mut m, "status")?,
-                };
-                r.leftovers(m);
-                Ok(action)
-            })?,
-            network: self.section("network", map.remove("network"), |r, mut m| {
-                let network = Network {
-                    sourceip: string(&mut m, "sourceip")?,
-                    useragent: string(&mut m, "useragent")?,
-                };
-                r.leftovers(m);
-                Ok(network)
-            })?,
-            eventdata: self.section("eventdata", map.remove("eventdata"), |r, mut m| {
-                let eventdata = EventData {
-                    requestpayload: payload(&mut m, "requestpayload")?,
-                    responsepayload: payload(&mut m, "responsepayload")?,
-                    metadata: r.section("metadata", m.remove("metadata"), |r, mut m| {
-                        let metadata = Metadata {
-                            issensitive: boolean(&mut m, "issensitive")?,
-                            compliancecategory: string(&mut m, "compliancecategory")?,
-                        };
-                        r.leftovers(m);
-                        Ok(metadata)
-                    })?,
-                };
-                r.leftovers(m);
-                Ok(eventdata)
-            })?,
-            security: self.section("security", map.remove("security"), |r, mut m| {
-                let security = Security {
-                    hash: string(&mut m, "hash")?,
-                    signature: string(&mut m, "signature")?,
-                };
-                r.leftovers(m);
-                Ok(security)
-            })?,
-        };
-        self.leftovers(map);
-        Ok(event)
+/// Consumes a value the field cannot hold and names its type (or the
+/// syntax error inside it).
+fn wrong_type(p: &mut Parser<'_>, depth: usize, expected: &'static str) -> ParseError {
+    match p.value(depth) {
+        Ok(value) => ParseError::expected(expected, &value),
+        Err(e) => e,
     }
 }
 
-/// An optional string field: absent and `null` are `None`.
-fn string(map: &mut Map, key: &str) -> Result<Option<String>> {
-    match map.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(ParseError::expected("a string", &other).in_key(key)),
-    }
+/// An optional string field: `null` is absent.
+fn set(slot: &mut Option<String>, p: &mut Parser<'_>) -> Result<bool> {
+    *slot = match p.peek() {
+        Some(b'"') => Some(p.string()?),
+        _ if p.null() => None,
+        _ => return Err(wrong_type(p, SECTION_DEPTH, "a string")),
+    };
+    Ok(true)
 }
 
-/// A list of strings: absent is empty; `null` is refused, as Python refuses it.
-fn strings(map: &mut Map, key: &str) -> Result<Vec<String>> {
-    match map.remove(key) {
-        None => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
+/// A list of strings; `null` is refused, as Python refuses it.
+fn strings(value: Value) -> Result<Vec<String>> {
+    match value {
+        Value::Array(items) => items
             .into_iter()
             .enumerate()
             .map(|(i, item)| match item {
                 Value::String(s) => Ok(s),
-                other => Err(ParseError::expected("a string", &other)
-                    .in_index(i)
-                    .in_key(key)),
+                other => Err(ParseError::expected("a string", &other).in_index(i)),
             })
             .collect(),
-        Some(other) => Err(ParseError::expected("an array of strings", &other).in_key(key)),
+        other => Err(ParseError::expected("an array of strings", &other)),
     }
 }
 
-/// A payload object: absent is empty; `null` is refused, as Python refuses it.
-fn payload(map: &mut Map, key: &str) -> Result<Map> {
-    match map.remove(key) {
-        None => Ok(Map::new()),
-        Some(value) => Reader::object(value).map_err(|e| e.in_key(key)),
+/// A payload object; `null` is refused, as Python refuses it.
+fn payload(value: Value) -> Result<Map> {
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(ParseError::expected("an object", &other)),
     }
 }
 
-/// A boolean: absent is `false`. Strictly `true`/`false`: pydantic's lax
-/// coercion of `"yes"` or `1` is not carried over (see docs/wire-format.md).
-fn boolean(map: &mut Map, key: &str) -> Result<bool> {
-    match map.remove(key) {
-        None => Ok(false),
-        Some(Value::Bool(b)) => Ok(b),
-        Some(other) => Err(ParseError::expected("a boolean", &other).in_key(key)),
+/// Strictly `true`/`false`: pydantic's lax coercion of `"yes"` or `1` is not
+/// carried over (see docs/wire-format.md).
+fn boolean(value: Value) -> Result<bool> {
+    match value {
+        Value::Bool(b) => Ok(b),
+        other => Err(ParseError::expected("a boolean", &other)),
     }
 }
 
@@ -342,7 +386,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             parsed.unknown_fields,
-            ["action.extra", "eventdata.metadata.x", "zz"]
+            ["zz", "action.extra", "eventdata.metadata.x"]
         );
         assert_eq!(parsed.event.action.unwrap().name.as_deref(), Some("n"));
     }

@@ -4,6 +4,8 @@
 //! serde_json cannot do both without its `arbitrary_precision` feature, which
 //! would change number handling for every crate in a user's build.
 
+use std::borrow::Cow;
+
 use crate::error::{ParseError, ParseErrorKind, Result};
 use crate::value::{Map, Number, NumberError, Value};
 
@@ -16,27 +18,40 @@ pub const MAX_DEPTH: usize = 128;
 /// `NaN`, `Infinity`, doubles that overflow and lone surrogates are errors
 /// naming their field. Duplicate keys keep the last value, as Python does.
 pub fn parse_value(text: &str) -> Result<Value> {
-    let mut parser = Parser {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-    };
-    parser.skip_whitespace();
+    let mut parser = Parser::new(text);
     let value = parser.value(0)?;
-    parser.skip_whitespace();
-    if parser.pos < parser.bytes.len() {
-        return Err(parser.syntax("trailing characters after the JSON value"));
-    }
+    parser.finish()?;
     Ok(value)
 }
 
-struct Parser<'a> {
+/// A cursor over JSON text. The event reader in `model.rs` walks objects
+/// member by member with it, so known fields never pass through a [`Map`].
+pub(crate) struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        let mut parser = Parser {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
+        parser.skip_whitespace();
+        parser
+    }
+
+    /// Refuses anything but whitespace after the value.
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        self.skip_whitespace();
+        if self.pos < self.bytes.len() {
+            return Err(self.syntax("trailing characters after the JSON value"));
+        }
+        Ok(())
+    }
+
     fn syntax(&self, message: impl Into<String>) -> ParseError {
         let at = self.pos.min(self.text.len());
         let column = self.text[..floor_char_boundary(self.text, at)]
@@ -49,7 +64,7 @@ impl Parser<'_> {
         })
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
@@ -68,7 +83,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value> {
+    pub(crate) fn value(&mut self, depth: usize) -> Result<Value> {
         match self.peek() {
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
@@ -96,45 +111,86 @@ impl Parser<'_> {
     }
 
     fn object(&mut self, depth: usize) -> Result<Value> {
+        let mut map = Map::new();
+        self.members(depth, |parser, key| {
+            let value = parser.value(depth)?;
+            map.insert(key.to_owned(), value);
+            Ok(())
+        })?;
+        Ok(Value::Object(map))
+    }
+
+    /// Walks the object at the cursor, calling `member` with each key and the
+    /// cursor at its value; `member` must consume the value. Errors from it,
+    /// and syntax errors after it, are given the key's path.
+    pub(crate) fn members(
+        &mut self,
+        depth: usize,
+        mut member: impl FnMut(&mut Self, &str) -> Result<()>,
+    ) -> Result<()> {
         if depth > MAX_DEPTH {
             return Err(ParseError::new(ParseErrorKind::TooDeep {
                 limit: MAX_DEPTH,
             }));
         }
         self.pos += 1;
-        let mut map = Map::new();
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Value::Object(map));
+            return Ok(());
         }
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a string key"));
             }
-            let key = self.string()?;
+            let key = self.key()?;
             self.skip_whitespace();
             if self.peek() != Some(b':') {
                 return Err(self.syntax("expected ':' after the key").in_key(&key));
             }
             self.pos += 1;
             self.skip_whitespace();
-            let value = self.value(depth).map_err(|e| e.in_key(&key))?;
+            member(self, &key).map_err(|e| e.in_key(&key))?;
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => {
-                    map.insert(key, value);
                     self.pos += 1;
                     self.skip_whitespace();
                 }
                 Some(b'}') => {
-                    map.insert(key, value);
                     self.pos += 1;
-                    return Ok(Value::Object(map));
+                    return Ok(());
                 }
                 // Name the member after which the text goes wrong.
                 _ => return Err(self.syntax("expected ',' or '}'").in_key(&key)),
             }
+        }
+    }
+
+    /// A key, borrowed from the text when it has no escapes.
+    fn key(&mut self) -> Result<Cow<'a, str>> {
+        let start = self.pos + 1;
+        let mut end = start;
+        while let Some(&b) = self.bytes.get(end) {
+            match b {
+                b'"' => {
+                    self.pos = end + 1;
+                    return Ok(Cow::Borrowed(&self.text[start..end]));
+                }
+                b'\\' | 0x00..=0x1f => break,
+                _ => end += 1,
+            }
+        }
+        self.string().map(Cow::Owned)
+    }
+
+    /// Consumes `null` if it is next.
+    pub(crate) fn null(&mut self) -> bool {
+        if self.bytes[self.pos..].starts_with(b"null") {
+            self.pos += 4;
+            true
+        } else {
+            false
         }
     }
 
@@ -212,11 +268,12 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String> {
+    pub(crate) fn string(&mut self) -> Result<String> {
         self.pos += 1;
         let start = self.pos;
         // Fast path: no escapes.
         loop {
+            self.skip_plain_string_bytes();
             match self.peek() {
                 Some(b'"') => {
                     let s = self.text[start..self.pos].to_owned();
@@ -233,6 +290,7 @@ impl Parser<'_> {
         loop {
             let run_start = self.pos;
             loop {
+                self.skip_plain_string_bytes();
                 match self.peek() {
                     Some(b'"' | b'\\') => break,
                     Some(0x00..=0x1f) => return Err(self.syntax("control character in a string")),
@@ -262,6 +320,25 @@ impl Parser<'_> {
                 b'u' => out.push(self.unicode_escape()?),
                 _ => return Err(self.syntax("invalid escape")),
             }
+        }
+    }
+
+    /// Skips eight bytes at a time while none is `"`, `\\` or a control character.
+    fn skip_plain_string_bytes(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            // Bytes >= 0x80 (UTF-8) are plain; mask them out of the tests.
+            let ascii = !word & HIGH;
+            let control = word.wrapping_sub(ONES * 0x20) & ascii;
+            let quote = has_zero(word ^ (ONES * u64::from(b'"')));
+            let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
+            if (control | quote | backslash) != 0 {
+                return;
+            }
+            self.pos += 8;
         }
     }
 

@@ -24,6 +24,7 @@
 mod key;
 mod verify;
 
+use std::cell::RefCell;
 use std::fmt;
 
 use auditlog_core::{AuditEvent, Security};
@@ -53,11 +54,23 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+thread_local! {
+    /// Canonical text scratch space, reused so sealing does not allocate it.
+    static CANONICAL: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(2048));
+}
+
 /// Lowercase hex SHA-256 of the event's canonical text (`security` excluded).
 pub fn compute_hash(event: &AuditEvent) -> String {
-    let mut canonical = Vec::with_capacity(1024);
-    event.write_canonical(&mut canonical);
-    hex(&Sha256::digest(&canonical))
+    CANONICAL.with(|scratch| {
+        let mut canonical = scratch.borrow_mut();
+        canonical.clear();
+        event.write_canonical(&mut canonical);
+        hash_hex(&canonical)
+    })
+}
+
+fn hash_hex(canonical: &[u8]) -> String {
+    hex(&Sha256::digest(canonical))
 }
 
 /// Lowercase hex HMAC-SHA256 of `hash` (its 64 ASCII characters) under `key`.
@@ -73,6 +86,15 @@ pub(crate) fn mac(hash: &str, key: &SigningKey) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+fn security_for(canonical: &[u8], key: Option<&SigningKey>) -> Security {
+    let hash = hash_hex(canonical);
+    let signature = key.map(|key| sign(&hash, key));
+    Security {
+        hash: Some(hash),
+        signature,
+    }
+}
+
 /// Sets `event.security` to the hash and, with a key, the signature.
 pub fn seal(event: &mut AuditEvent, key: Option<&SigningKey>) {
     let hash = compute_hash(event);
@@ -83,10 +105,21 @@ pub fn seal(event: &mut AuditEvent, key: Option<&SigningKey>) {
     });
 }
 
-/// Seals `event` and returns its published form, the JSON that goes on the wire.
+/// Seals `event` and appends its published form (the JSON that goes on the
+/// wire) to `out`, serializing the event only once.
+pub fn seal_into(event: &mut AuditEvent, key: Option<&SigningKey>, out: &mut Vec<u8>) {
+    CANONICAL.with(|scratch| {
+        event.seal_with(&mut scratch.borrow_mut(), out, |canonical| {
+            security_for(canonical, key)
+        });
+    });
+}
+
+/// Seals `event` and returns its published form.
 pub fn seal_to_json(event: &mut AuditEvent, key: Option<&SigningKey>) -> String {
-    seal(event, key);
-    event.published_json()
+    let mut out = Vec::with_capacity(1280);
+    seal_into(event, key, &mut out);
+    String::from_utf8(out).expect("published JSON is ASCII")
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -122,6 +155,7 @@ mod tests {
     fn sealing_without_a_key_leaves_no_signature() {
         let mut event = AuditEvent::builder().build();
         let published = seal_to_json(&mut event, None);
+        assert_eq!(published, event.published_json());
         let security = event.security.as_ref().unwrap();
         assert_eq!(security.signature, None);
         assert!(published.contains(&format!(
