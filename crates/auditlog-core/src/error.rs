@@ -8,7 +8,11 @@ use std::fmt;
 /// [`path`](ParseError::path) names the field (`eventdata.requestpayload.items[0]`);
 /// `Display` starts with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
+pub struct ParseError(Box<Inner>);
+
+/// Boxed so that `Result<T, ParseError>` stays small on the parser's hot path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     path: String,
     kind: ParseErrorKind,
 }
@@ -39,10 +43,10 @@ pub type Result<T, E = ParseError> = std::result::Result<T, E>;
 
 impl ParseError {
     pub(crate) fn new(kind: ParseErrorKind) -> Self {
-        ParseError {
+        ParseError(Box::new(Inner {
             path: String::new(),
             kind,
-        }
+        }))
     }
 
     pub(crate) fn expected(expected: &'static str, found: &crate::Value) -> Self {
@@ -55,30 +59,32 @@ impl ParseError {
     /// The path of the field, e.g. `eventdata.requestpayload`; empty for the
     /// event itself.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.0.path
     }
 
     /// What was wrong.
     pub fn kind(&self) -> &ParseErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// Prepends an object key to the path (errors are built innermost first).
     pub(crate) fn in_key(mut self, key: &str) -> Self {
-        self.path = if self.path.is_empty() || self.path.starts_with('[') {
-            format!("{key}{}", self.path)
+        let path = &mut self.0.path;
+        *path = if path.is_empty() || path.starts_with('[') {
+            format!("{key}{path}")
         } else {
-            format!("{key}.{}", self.path)
+            format!("{key}.{path}")
         };
         self
     }
 
     /// Prepends an array index to the path.
     pub(crate) fn in_index(mut self, index: usize) -> Self {
-        self.path = if self.path.is_empty() || self.path.starts_with('[') {
-            format!("[{index}]{}", self.path)
+        let path = &mut self.0.path;
+        *path = if path.is_empty() || path.starts_with('[') {
+            format!("[{index}]{path}")
         } else {
-            format!("[{index}].{}", self.path)
+            format!("[{index}].{path}")
         };
         self
     }
@@ -86,12 +92,12 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let field = if self.path.is_empty() {
+        let field = if self.0.path.is_empty() {
             "event"
         } else {
-            &self.path
+            &self.0.path
         };
-        write!(f, "{field}: {}", self.kind)
+        write!(f, "{field}: {}", self.0.kind)
     }
 }
 

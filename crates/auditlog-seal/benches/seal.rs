@@ -67,6 +67,10 @@ fn sealing(c: &mut Criterion) {
     let mut published = event.clone();
     seal(&mut published, Some(&key));
     let line = published.published_json();
+    group.bench_function("parse_only", |b| {
+        b.iter(|| AuditEvent::from_json(black_box(&line)).unwrap())
+    });
+
     group.bench_function("parse_seal_serialize", |b| {
         let mut buf = Vec::with_capacity(2048);
         b.iter(|| {
