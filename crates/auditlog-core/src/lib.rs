@@ -45,6 +45,7 @@
 
 mod builder;
 mod canonical;
+pub mod catalogue;
 mod error;
 mod float;
 mod identity;
