@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod canonical;
 mod key;
 mod lines;
+mod query;
 mod seal;
 mod verify;
 
@@ -27,6 +28,8 @@ enum Command {
     Seal(seal::Args),
     /// Check each event's hash (and signature when a key is set); exit 1 if any fails.
     Verify(verify::Args),
+    /// Print the events of JSON-lines files (or stdin) that match every filter given.
+    Query(query::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +37,6 @@ fn main() -> ExitCode {
         Command::Canonical(args) => canonical::run(args),
         Command::Seal(args) => seal::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Query(args) => query::run(args),
     }
 }
