@@ -5,11 +5,15 @@
 //! Kafka publisher in `auditlog-kafka` and the middleware in `auditlog-axum`
 //! both speak [`AuditSink`].
 
+mod fanout;
+
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use auditlog_core::AuditEvent;
+
+pub use fanout::FanOut;
 
 /// Where audit events go. Implementations seal each event (hash, optional
 /// signature) before it leaves the process.
