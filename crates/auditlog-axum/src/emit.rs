@@ -1,0 +1,386 @@
+//! Finishing events and handing them to the sink off the request path.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use auditlog_core::{AuditEvent, Map, Metadata, Outcome, Severity, Subject, Value};
+use auditlog_sink::{AuditSink, SinkError};
+use http::StatusCode;
+use tokio::sync::{mpsc, Notify};
+
+use crate::capture::{redact_map, Capture, Captured};
+use crate::context::{AuditContext, Enrichment};
+use crate::layer::{AuditStats, Config};
+
+/// The key in `eventdata.responsepayload` that marks an event whose
+/// exchange did not end normally; its value says how it ended.
+pub const INCOMPLETE_KEY: &str = "_incomplete";
+
+/// The queue, the background task and the counters, shared by a layer and
+/// every service and event it made.
+pub(crate) struct Shared {
+    capacity: AtomicUsize,
+    sender: OnceLock<mpsc::Sender<Record>>,
+    state: Arc<State>,
+}
+
+/// What the background task needs; it holds no sender, so it ends when the
+/// last layer and service are gone.
+struct State {
+    sink: Arc<dyn AuditSink>,
+    counters: Counters,
+    idle: Notify,
+}
+
+#[derive(Default)]
+struct Counters {
+    queued: AtomicU64,
+    published: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+    suppressed: AtomicU64,
+    skipped: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(sink: Arc<dyn AuditSink>, capacity: usize) -> Self {
+        Shared {
+            capacity: AtomicUsize::new(capacity),
+            sender: OnceLock::new(),
+            state: Arc::new(State {
+                sink,
+                counters: Counters::default(),
+                idle: Notify::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn set_capacity(&self, capacity: usize) {
+        self.capacity.store(capacity, Relaxed);
+    }
+
+    /// Starts the background task on the current runtime, once.
+    pub(crate) fn ensure_worker(&self) {
+        if self.sender.get().is_some() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        self.sender.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(self.capacity.load(Relaxed));
+            runtime.spawn(publish_all(self.state.clone(), receiver));
+            sender
+        });
+    }
+
+    pub(crate) fn count_skipped(&self) {
+        self.state.counters.skipped.fetch_add(1, Relaxed);
+    }
+
+    /// Queues a finished record, never waiting.
+    fn send(&self, record: Record) {
+        let counters = &self.state.counters;
+        counters.queued.fetch_add(1, Relaxed);
+        let refused = match self.sender.get() {
+            Some(sender) => match sender.try_send(record) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => "the audit queue is full",
+                Err(mpsc::error::TrySendError::Closed(_)) => "the audit task has stopped",
+            },
+            None => "no tokio runtime runs the audit task",
+        };
+        counters.queued.fetch_sub(1, Relaxed);
+        let dropped = counters.dropped.fetch_add(1, Relaxed) + 1;
+        tracing::warn!(target: "auditlog_axum", dropped, "audit event dropped: {refused}");
+        self.state.idle.notify_waiters();
+    }
+
+    pub(crate) fn stats(&self) -> AuditStats {
+        let c = &self.state.counters;
+        AuditStats {
+            queued: c.queued.load(Relaxed),
+            published: c.published.load(Relaxed),
+            failed: c.failed.load(Relaxed),
+            dropped: c.dropped.load(Relaxed),
+            suppressed: c.suppressed.load(Relaxed),
+            skipped: c.skipped.load(Relaxed),
+        }
+    }
+
+    pub(crate) async fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let c = &self.state.counters;
+        loop {
+            let idle = self.state.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            let handed = c.published.load(Relaxed) + c.failed.load(Relaxed);
+            let queued = c.queued.load(Relaxed);
+            if handed >= queued {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return Err(SinkError::Timeout {
+                    undelivered: queued - handed,
+                });
+            }
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        self.state.sink.flush(left).await
+    }
+}
+
+async fn publish_all(state: Arc<State>, mut receiver: mpsc::Receiver<Record>) {
+    let counters = &state.counters;
+    while let Some(record) = receiver.recv().await {
+        // A panicking hook loses its event, not the task.
+        match catch_unwind(AssertUnwindSafe(|| record.finish())) {
+            Ok(event) => match state.sink.publish(event).await {
+                Ok(()) => {
+                    counters.published.fetch_add(1, Relaxed);
+                }
+                Err(error) => {
+                    let failed = counters.failed.fetch_add(1, Relaxed) + 1;
+                    tracing::warn!(target: "auditlog_axum", failed, %error, "audit event not published");
+                }
+            },
+            Err(_) => {
+                let failed = counters.failed.fetch_add(1, Relaxed) + 1;
+                tracing::warn!(target: "auditlog_axum", failed, "audit event lost: finishing it panicked");
+            }
+        }
+        state.idle.notify_waiters();
+    }
+}
+
+/// How the exchange ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// The response body was sent to its end.
+    Complete,
+    /// The response body was dropped before its end: the client went away.
+    DuringBody,
+    /// The response future was dropped: the client went away first.
+    BeforeResponse,
+    /// The handler panicked and nothing caught it.
+    Panicked,
+    /// The inner service returned an error.
+    ServiceError,
+    /// The response body yielded an error.
+    BodyError,
+}
+
+impl End {
+    fn note(self) -> Option<&'static str> {
+        Some(match self {
+            End::Complete => return None,
+            End::DuringBody => "client disconnected during the response body",
+            End::BeforeResponse => "client disconnected before the response",
+            End::Panicked => "handler panicked",
+            End::ServiceError => "service error",
+            End::BodyError => "response body error",
+        })
+    }
+}
+
+/// An event waiting for its request to end. Dropping it emits the event as
+/// cut short (or panicked), so every audited request yields exactly one.
+pub(crate) struct Pending {
+    inner: Option<PendingInner>,
+}
+
+struct PendingInner {
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    event: AuditEvent,
+    context: AuditContext,
+    request_capture: Option<Arc<Mutex<Capture>>>,
+    status: Option<StatusCode>,
+    bodiless: bool,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("emitted", &self.inner.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pending {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        config: Arc<Config>,
+        event: AuditEvent,
+        context: AuditContext,
+        request_capture: Option<Arc<Mutex<Capture>>>,
+    ) -> Self {
+        Pending {
+            inner: Some(PendingInner {
+                shared,
+                config,
+                event,
+                context,
+                request_capture,
+                status: None,
+                bodiless: false,
+            }),
+        }
+    }
+
+    /// Records the response head. `bodiless` responses (to HEAD, 1xx, 204,
+    /// 304) end when their body is dropped, polled or not.
+    pub(crate) fn responded(&mut self, status: StatusCode, bodiless: bool) {
+        if let Some(inner) = &mut self.inner {
+            inner.status = Some(status);
+            inner.bodiless = bodiless;
+        }
+    }
+
+    pub(crate) fn is_bodiless(&self) -> bool {
+        self.inner.as_ref().is_some_and(|i| i.bodiless)
+    }
+
+    pub(crate) fn capture_limit(&self) -> Option<usize> {
+        let config = &self.inner.as_ref()?.config;
+        config.capture.then_some(config.capture_limit)
+    }
+
+    /// Emits the event now.
+    pub(crate) fn finish(mut self, end: End, response: Option<Capture>) {
+        if let Some(inner) = self.inner.take() {
+            inner.emit(end, response);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            let end = if std::thread::panicking() {
+                End::Panicked
+            } else if inner.status.is_none() {
+                End::BeforeResponse
+            } else if inner.bodiless {
+                End::Complete
+            } else {
+                End::DuringBody
+            };
+            inner.emit(end, None);
+        }
+    }
+}
+
+impl PendingInner {
+    fn emit(mut self, end: End, response: Option<Capture>) {
+        let enrichment = self.context.take().unwrap_or_default();
+        if enrichment.suppressed {
+            self.shared.state.counters.suppressed.fetch_add(1, Relaxed);
+            return;
+        }
+        let request = self.request_capture.map(|capture| {
+            let mut capture = capture.lock().unwrap_or_else(PoisonError::into_inner);
+            std::mem::replace(&mut *capture, Capture::new(0)).finish()
+        });
+        let record = Record {
+            config: self.config,
+            event: self.event,
+            status: self.status,
+            end,
+            request,
+            response: response.map(Capture::finish),
+            enrichment,
+        };
+        self.shared.send(record);
+    }
+}
+
+/// A finished exchange; the background task turns it into the event.
+pub(crate) struct Record {
+    config: Arc<Config>,
+    event: AuditEvent,
+    status: Option<StatusCode>,
+    end: End,
+    request: Option<Captured>,
+    response: Option<Captured>,
+    enrichment: Enrichment,
+}
+
+impl Record {
+    fn finish(self) -> AuditEvent {
+        let Record {
+            config,
+            mut event,
+            status,
+            end,
+            request,
+            response,
+            enrichment: e,
+        } = self;
+        let (severity, outcome) = match (end, status) {
+            (End::Complete | End::DuringBody, Some(status)) => (
+                Severity::from_http_status(status.as_u16()),
+                Outcome::from_http_status(status.as_u16()),
+            ),
+            // Like nginx's 499: the client closed the request.
+            (End::BeforeResponse, _) => (Severity::Warning, Outcome::Failure),
+            _ => (Severity::Error, Outcome::Failure),
+        };
+        let action = event.action.get_or_insert_with(Default::default);
+        action.severity = Some(severity.as_str().to_owned());
+        action.status = Some(outcome.as_str().to_owned());
+        if let Some(name) = e.action_name {
+            action.name = Some(name);
+        }
+
+        let mut request_payload = payload(request, &config.redact);
+        let mut response_payload = payload(response, &config.redact);
+        request_payload.extend(e.request_details);
+        response_payload.extend(e.response_details);
+        if let Some(note) = end.note() {
+            response_payload.insert(INCOMPLETE_KEY.into(), Value::from(note));
+        }
+        redact_map(&mut request_payload, &config.redact);
+        redact_map(&mut response_payload, &config.redact);
+
+        if e.resource.is_some() || e.resource_id.is_some() {
+            let objectref = event.objectref.get_or_insert_with(Default::default);
+            if e.resource.is_some() {
+                objectref.resource = e.resource;
+            }
+            if e.resource_id.is_some() {
+                objectref.resourceid = e.resource_id;
+            }
+        }
+        if let Some(subject) = e.subject {
+            event.subject = Some(subject);
+        }
+        if let Some(user_id) = e.user_id {
+            event.subject.get_or_insert_with(Subject::default).userid = Some(user_id);
+        }
+
+        let sensitive = e.sensitive.unwrap_or(config.sensitive);
+        let category = e
+            .compliance_category
+            .or_else(|| config.compliance_category.clone());
+        let metadata = (sensitive || category.is_some()).then_some(Metadata {
+            issensitive: sensitive,
+            compliancecategory: category,
+        });
+        if metadata.is_some() || !request_payload.is_empty() || !response_payload.is_empty() {
+            let data = event.eventdata.get_or_insert_with(Default::default);
+            data.requestpayload = request_payload;
+            data.responsepayload = response_payload;
+            data.metadata = metadata;
+        }
+        config.hook.on_event(&mut event);
+        event
+    }
+}
+
+fn payload(captured: Option<Captured>, redact: &[String]) -> Map {
+    captured.map_or_else(Map::new, |c| c.into_payload(redact))
+}

@@ -1,0 +1,44 @@
+//! The last look at an event before it is handed to the sink.
+
+use auditlog_core::AuditEvent;
+
+/// Called with each finished event, on the background task, before it is
+/// published; may change anything in it.
+///
+/// Implemented by `()` (does nothing) and by any
+/// `Fn(&mut AuditEvent) + Send + Sync + 'static`. The layer keeps the hook
+/// behind an `Arc<dyn OnEvent>` so that `Audit<S>` stays one type, whatever
+/// hook it runs.
+///
+/// ```
+/// use auditlog_axum::AuditLayer;
+/// use auditlog_core::AuditEvent;
+/// # use auditlog_sink::{AuditSink, SinkError};
+/// # #[derive(Debug)] struct Discard;
+/// # #[async_trait::async_trait] impl AuditSink for Discard {
+/// #     async fn publish(&self, _: AuditEvent) -> Result<(), SinkError> { Ok(()) }
+/// #     async fn flush(&self, _: std::time::Duration) -> Result<(), SinkError> { Ok(()) }
+/// # }
+///
+/// let layer = AuditLayer::new(Discard).on_event(|event: &mut AuditEvent| {
+///     event.objectref.get_or_insert_with(Default::default).apiversion = Some("v2".into());
+/// });
+/// # let _ = layer;
+/// ```
+pub trait OnEvent: Send + Sync + 'static {
+    /// Adjusts `event` in place.
+    fn on_event(&self, event: &mut AuditEvent);
+}
+
+impl OnEvent for () {
+    fn on_event(&self, _event: &mut AuditEvent) {}
+}
+
+impl<F> OnEvent for F
+where
+    F: Fn(&mut AuditEvent) + Send + Sync + 'static,
+{
+    fn on_event(&self, event: &mut AuditEvent) {
+        self(event)
+    }
+}

@@ -1,0 +1,323 @@
+//! [`AuditLayer`]: what to audit and where the events go.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auditlog_core::{IdentityHeaders, Kubernetes};
+use auditlog_sink::{AuditSink, SinkError};
+use tower_layer::Layer;
+
+use crate::emit::Shared;
+use crate::hook::OnEvent;
+use crate::network::IpNetwork;
+use crate::service::Audit;
+
+/// Paths not audited by default, matched as leading whole path segments.
+pub const DEFAULT_SKIP_PATHS: &[&str] = &[
+    "actuator",
+    "health",
+    "metrics",
+    "error",
+    "prometheus",
+    "swagger",
+    "api-docs",
+    "favicon",
+];
+
+/// Payload keys whose values are redacted by default (any depth, ASCII
+/// case-insensitive).
+pub const DEFAULT_REDACT_KEYS: &[&str] = &[
+    "password",
+    "secret",
+    "token",
+    "authorization",
+    "apikey",
+    "api_key",
+    "cookie",
+];
+
+/// The default cap on captured bytes per body: 64 KiB.
+pub const DEFAULT_CAPTURE_LIMIT: usize = 64 * 1024;
+
+/// The default number of finished events waiting for the sink before new
+/// ones are dropped (and counted).
+pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
+
+/// Where `action.name` comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ActionName {
+    /// The route template (axum's `MatchedPath`, e.g. `/orders/{id}`); the
+    /// raw path where there is none (no route matched, or not axum).
+    #[default]
+    RouteTemplate,
+    /// The raw request path (`/orders/42`), query excluded.
+    RawPath,
+}
+
+/// The layer's settings, shared by every service it makes.
+#[derive(Clone)]
+pub(crate) struct Config {
+    /// Each skip path as its segments.
+    pub(crate) skip: Vec<Vec<String>>,
+    /// The cap, when payload capture is on.
+    pub(crate) capture_limit: usize,
+    pub(crate) capture: bool,
+    /// Lowercase.
+    pub(crate) redact: Vec<String>,
+    pub(crate) identity_headers: IdentityHeaders,
+    pub(crate) trusted_proxies: Vec<IpNetwork>,
+    pub(crate) action_name: ActionName,
+    pub(crate) compliance_category: Option<String>,
+    pub(crate) sensitive: bool,
+    pub(crate) kubernetes: Option<Kubernetes>,
+    pub(crate) hook: Arc<dyn OnEvent>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("skip", &self.skip)
+            .field("capture", &self.capture)
+            .field("capture_limit", &self.capture_limit)
+            .field("redact", &self.redact)
+            .field("identity_headers", &self.identity_headers)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("action_name", &self.action_name)
+            .field("compliance_category", &self.compliance_category)
+            .field("sensitive", &self.sensitive)
+            .field("kubernetes", &self.kubernetes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Whether `path` starts with the segments of a skip path.
+    pub(crate) fn skips(&self, path: &str) -> bool {
+        self.skip.iter().any(|skip| {
+            let mut segments = path_segments(path);
+            skip.iter().all(|s| segments.next() == Some(s.as_str()))
+        })
+    }
+}
+
+/// The non-empty segments of a path.
+pub(crate) fn path_segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+/// Audits every request of the service it wraps: one event per request,
+/// handed to an [`AuditSink`] by a background task.
+///
+/// Cloning is cheap; clones share the sink, the queue and the counters, so
+/// [`flush`](Self::flush) and [`stats`](Self::stats) on any clone see
+/// everything.
+#[derive(Clone)]
+pub struct AuditLayer {
+    pub(crate) config: Arc<Config>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for AuditLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditLayer")
+            .field("config", &self.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counters of the layer's side channel; audit problems show up here and in
+/// `tracing` warnings (target `auditlog_axum`), never in responses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditStats {
+    /// Events accepted into the queue.
+    pub queued: u64,
+    /// Events the sink accepted.
+    pub published: u64,
+    /// Events the sink refused or that failed to finish.
+    pub failed: u64,
+    /// Events dropped because the queue was full or no runtime ran the
+    /// background task.
+    pub dropped: u64,
+    /// Requests whose handler suppressed the event.
+    pub suppressed: u64,
+    /// Requests on skipped paths.
+    pub skipped: u64,
+}
+
+impl AuditLayer {
+    /// A layer publishing to `sink` with the defaults: the default skip paths,
+    /// capture off (64 KiB cap when turned on), the default redaction keys
+    /// and identity headers, no trusted proxies, route templates as action
+    /// names, and the `kubernetes` section read from the environment now.
+    pub fn new(sink: impl AuditSink) -> Self {
+        let kubernetes = Kubernetes::from_env();
+        AuditLayer {
+            config: Arc::new(Config {
+                skip: Vec::new(),
+                capture_limit: DEFAULT_CAPTURE_LIMIT,
+                capture: false,
+                redact: DEFAULT_REDACT_KEYS.iter().map(|k| k.to_string()).collect(),
+                identity_headers: IdentityHeaders::default(),
+                trusted_proxies: Vec::new(),
+                action_name: ActionName::default(),
+                compliance_category: None,
+                sensitive: false,
+                kubernetes: (!kubernetes.is_empty()).then_some(kubernetes),
+                hook: Arc::new(()),
+            }),
+            shared: Arc::new(Shared::new(Arc::new(sink), DEFAULT_QUEUE_CAPACITY)),
+        }
+        .skip_paths(DEFAULT_SKIP_PATHS.iter().copied())
+    }
+
+    fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Replaces the skip paths. Each is matched against the leading whole
+    /// segments of the request path: `health` skips `/health` and
+    /// `/health/live` but not `/healthcare` nor `/orders/health` (an id that
+    /// happens to be a skip word is still audited). `svc/health` skips
+    /// `/svc/health`.
+    pub fn skip_paths<I, P>(self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<str>,
+    {
+        let skip = paths
+            .into_iter()
+            .map(|p| path_segments(p.as_ref()).map(String::from).collect())
+            .filter(|segments: &Vec<String>| !segments.is_empty())
+            .collect();
+        self.config(|c| c.skip = skip)
+    }
+
+    /// Adds a skip path.
+    pub fn skip_path(self, path: impl AsRef<str>) -> Self {
+        let segments: Vec<String> = path_segments(path.as_ref()).map(String::from).collect();
+        self.config(|c| {
+            if !segments.is_empty() {
+                c.skip.push(segments)
+            }
+        })
+    }
+
+    /// Turns capture of request and response bodies into
+    /// `eventdata.requestpayload` / `responsepayload` on or off (off by
+    /// default). Bodies still stream through unchanged; only up to the
+    /// [limit](Self::capture_limit) is copied.
+    pub fn capture_payloads(self, on: bool) -> Self {
+        self.config(|c| c.capture = on)
+    }
+
+    /// The most bytes copied per body (64 KiB by default); a longer body is
+    /// recorded as a `{"_raw": ..., "_truncated": true}` prefix.
+    pub fn capture_limit(self, bytes: usize) -> Self {
+        self.config(|c| c.capture_limit = bytes)
+    }
+
+    /// Replaces the keys whose values are redacted in payloads.
+    pub fn redact_keys<I, K>(self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<str>,
+    {
+        let redact = keys
+            .into_iter()
+            .map(|k| k.as_ref().to_ascii_lowercase())
+            .collect();
+        self.config(|c| c.redact = redact)
+    }
+
+    /// Adds a key to redact.
+    pub fn redact_key(self, key: impl AsRef<str>) -> Self {
+        let key = key.as_ref().to_ascii_lowercase();
+        self.config(|c| c.redact.push(key))
+    }
+
+    /// The header names identity (tenant, trace, transaction, user,
+    /// requester type) is read from.
+    pub fn identity_headers(self, headers: IdentityHeaders) -> Self {
+        self.config(|c| c.identity_headers = headers)
+    }
+
+    /// Replaces the proxies whose `X-Forwarded-For` is believed. The peer
+    /// address comes from axum's `ConnectInfo<SocketAddr>` (serve with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`).
+    pub fn trusted_proxies<I, N>(self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<IpNetwork>,
+    {
+        let proxies = proxies.into_iter().map(Into::into).collect();
+        self.config(|c| c.trusted_proxies = proxies)
+    }
+
+    /// Adds a trusted proxy.
+    pub fn trust_proxy(self, proxy: impl Into<IpNetwork>) -> Self {
+        let proxy = proxy.into();
+        self.config(|c| c.trusted_proxies.push(proxy))
+    }
+
+    /// Where `action.name` comes from.
+    pub fn action_name(self, source: ActionName) -> Self {
+        self.config(|c| c.action_name = source)
+    }
+
+    /// `eventdata.metadata.compliancecategory` of every event.
+    pub fn compliance_category(self, category: impl Into<String>) -> Self {
+        let category = category.into();
+        self.config(|c| c.compliance_category = Some(category))
+    }
+
+    /// `eventdata.metadata.issensitive` of every event.
+    pub fn sensitive(self, sensitive: bool) -> Self {
+        self.config(|c| c.sensitive = sensitive)
+    }
+
+    /// The `kubernetes` section, instead of the one read from the
+    /// environment when the layer was made.
+    pub fn kubernetes(self, kubernetes: Kubernetes) -> Self {
+        let kubernetes = (!kubernetes.is_empty()).then_some(kubernetes);
+        self.config(|c| c.kubernetes = kubernetes)
+    }
+
+    /// A hook that sees (and may change) each finished event.
+    pub fn on_event(self, hook: impl OnEvent) -> Self {
+        let hook: Arc<dyn OnEvent> = Arc::new(hook);
+        self.config(|c| c.hook = hook)
+    }
+
+    /// How many finished events may wait for the sink (8192 by default);
+    /// beyond that they are dropped and counted, never waited for. Takes
+    /// effect if set before the first request.
+    pub fn queue_capacity(self, capacity: usize) -> Self {
+        self.shared.set_capacity(capacity.max(1));
+        self
+    }
+
+    /// The side-channel counters so far.
+    pub fn stats(&self) -> AuditStats {
+        self.shared.stats()
+    }
+
+    /// Waits until every queued event was handed to the sink, then flushes
+    /// the sink, all within `timeout`. Call it on shutdown, after the server
+    /// stopped taking requests.
+    pub async fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        self.shared.flush(timeout).await
+    }
+}
+
+impl<S> Layer<S> for AuditLayer {
+    type Service = Audit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Audit::from_layer(inner, self)
+    }
+}

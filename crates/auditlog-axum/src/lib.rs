@@ -1,0 +1,139 @@
+//! Tower/axum middleware that emits one audit event per HTTP request — who
+//! did what, to which resource, from where, with what result — without ever
+//! slowing down or breaking the request.
+//!
+//! Depend on this crate to audit an axum 0.8 `Router` or any tower HTTP
+//! service. It publishes through the [`AuditSink`](auditlog_sink::AuditSink)
+//! trait, so it links no Kafka client: pair it with `auditlog-kafka`'s
+//! publisher, or a JSON-lines or in-memory sink from `auditlog-sink`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use auditlog_axum::{AuditContext, AuditLayer};
+//! use axum::{body::Body, http::Request, routing::delete, Router};
+//! use tower::ServiceExt;
+//! use tower_http::catch_panic::CatchPanicLayer;
+//! # use std::sync::{Arc, Mutex};
+//! # use auditlog_core::AuditEvent;
+//! # use auditlog_sink::{AuditSink, SinkError};
+//! # #[derive(Debug, Clone, Default)]
+//! # struct Memory(Arc<Mutex<Vec<AuditEvent>>>);
+//! # #[async_trait::async_trait]
+//! # impl AuditSink for Memory {
+//! #     async fn publish(&self, event: AuditEvent) -> Result<(), SinkError> {
+//! #         self.0.lock().unwrap().push(event);
+//! #         Ok(())
+//! #     }
+//! #     async fn flush(&self, _: Duration) -> Result<(), SinkError> { Ok(()) }
+//! # }
+//!
+//! async fn delete_order(audit: AuditContext) -> &'static str {
+//!     audit.set_resource_id("42");
+//!     "deleted"
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let sink = Memory::default(); // any AuditSink: Kafka, JSON lines, ...
+//! let audit = AuditLayer::new(sink.clone())
+//!     .compliance_category("SOX")
+//!     .capture_payloads(true);
+//! let app = Router::new()
+//!     .route("/orders/{id}", delete(delete_order))
+//!     .layer(CatchPanicLayer::new()) // inside the audit layer: panics become 500s
+//!     .layer(audit.clone());
+//!
+//! let request = Request::delete("/orders/42")
+//!     .header("tenantId", "acme")
+//!     .body(Body::empty())
+//!     .unwrap();
+//! let response = app.oneshot(request).await.unwrap();
+//! axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+//!
+//! // Events are published in the background; flush waits for them.
+//! audit.flush(Duration::from_secs(5)).await.unwrap();
+//! let event = sink.0.lock().unwrap().pop().unwrap();
+//! let action = event.action.as_ref().unwrap();
+//! assert_eq!(action.name.as_deref(), Some("/orders/{id}"));
+//! assert_eq!(action.method.as_deref(), Some("DELETE"));
+//! assert_eq!(action.status.as_deref(), Some("SUCCESS"));
+//! assert_eq!(event.tenantid.as_deref(), Some("acme"));
+//! let objectref = event.objectref.as_ref().unwrap();
+//! assert_eq!(objectref.resource.as_deref(), Some("orders"));
+//! assert_eq!(objectref.resourceid.as_deref(), Some("42"));
+//! # }
+//! ```
+//!
+//! # What an event holds
+//!
+//! - `action`: `name` (the route template, e.g. `/orders/{id}`, or the raw
+//!   path, see [`ActionName`]), `method`, `severity` (`ERROR` for 5xx,
+//!   `WARNING` for 4xx, else `INFO`) and `status` (`SUCCESS` below 400,
+//!   else `FAILURE`).
+//! - `network`: `sourceip` (the peer, or what trusted proxies put in
+//!   `X-Forwarded-For`) and `useragent`.
+//! - `objectref.resource`: the first path segment.
+//! - `tenantid`, `traceid`, `transactionid` and `subject` from the identity
+//!   headers; `kubernetes` from the environment, read once per layer.
+//! - With capture on, `eventdata.requestpayload` / `responsepayload`: a JSON
+//!   object as it is, other JSON as `{"_value": ...}`, anything else as
+//!   `{"_raw": "..."}` (lossy UTF-8), a body longer than the cap as its
+//!   `_raw` prefix with `"_truncated": true`; values of the redaction keys
+//!   replaced by `"[REDACTED]"` at any depth, before sealing.
+//! - An exchange that did not end normally carries
+//!   `responsepayload._incomplete` ([`INCOMPLETE_KEY`]) saying how it ended:
+//!   `client disconnected during the response body` (status from the
+//!   response), `client disconnected before the response` (`WARNING`,
+//!   `FAILURE`, like nginx's 499), `handler panicked` (no
+//!   `CatchPanicLayer`), `service error` or `response body error` (`ERROR`,
+//!   `FAILURE`). No field outside the v1 wire schema is added.
+//!
+//! Handlers refine or suppress their event through [`AuditContext`].
+//!
+//! # Never in the way
+//!
+//! The response is passed on as the inner service made it, bodies stream
+//! through frame by frame (only up to the cap is copied), and
+//! `Error = S::Error`. The finished event goes into a bounded queue with a
+//! non-blocking send; a background task (spawned on the first request's
+//! runtime) turns captures into payloads, runs the [`OnEvent`] hook and
+//! calls `publish`. A full queue or a failing sink is counted in
+//! [`AuditStats`] and logged with `tracing` (target `auditlog_axum`); the
+//! request never waits for it. Each audited request yields exactly one
+//! event: when its response body ends, or when it is dropped.
+//!
+//! Apply the layer with `Router::layer`, outside tower-http's
+//! `CatchPanicLayer`, so that the route template is known and panics are
+//! audited as 500 `ERROR`.
+//!
+//! # Feature flags
+//!
+//! | flag | default | what it adds |
+//! |---|---|---|
+//! | `axum` | yes | `action.name` from axum's `MatchedPath`, the peer address from `ConnectInfo<SocketAddr>`, [`AuditContext`] as an extractor |
+
+mod body;
+mod capture;
+mod context;
+mod emit;
+mod future;
+mod hook;
+mod layer;
+mod network;
+mod service;
+
+pub use body::{RequestBody, ResponseBody};
+pub use capture::REDACTED;
+pub use context::AuditContext;
+pub use emit::INCOMPLETE_KEY;
+pub use future::ResponseFuture;
+pub use hook::OnEvent;
+pub use layer::{
+    ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_REDACT_KEYS, DEFAULT_SKIP_PATHS,
+};
+pub use network::{IpNetwork, ParseNetworkError};
+pub use service::Audit;

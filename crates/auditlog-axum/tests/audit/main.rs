@@ -1,0 +1,9 @@
+//! The middleware end to end: `oneshot` against `fn app()`, and a real TCP
+//! listener on port 0 with a real HTTP client.
+
+mod support;
+
+mod capture;
+mod never_in_the_way;
+mod request;
+mod tcp;
