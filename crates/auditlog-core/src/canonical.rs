@@ -242,7 +242,15 @@ fn write_eventdata(w: &mut Writer<'_>, data: &EventData) -> bool {
 
 fn write_security(w: &mut Writer<'_>, security: &Security) -> bool {
     let mut o = w.begin_object();
+    // Keys in code point order.
+    o.string(w, "chain", &security.chain);
     o.string(w, "hash", &security.hash);
+    o.string(w, "head", &security.head);
+    o.string(w, "kid", &security.kid);
+    o.unsigned(w, "length", security.length);
+    o.string(w, "link", &security.link);
+    o.string(w, "prev", &security.prev);
+    o.unsigned(w, "seq", security.seq);
     o.string(w, "signature", &security.signature);
     o.end(w)
 }
@@ -364,6 +372,15 @@ impl ObjectWriter {
         if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
             self.field(w, key);
             write_string(w.out, value);
+            self.keep();
+        }
+    }
+
+    /// An integer member (`0` is kept, as the pruning rules keep it).
+    fn unsigned(&mut self, w: &mut Writer<'_>, key: &'static str, value: Option<u64>) {
+        if let Some(value) = value {
+            self.field(w, key);
+            w.out.extend_from_slice(value.to_string().as_bytes());
             self.keep();
         }
     }
@@ -555,6 +572,15 @@ mod tests {
             Security {
                 hash: Some("h".into()),
                 signature: Some("s".into()),
+                ..Security::default()
+            },
+            Security {
+                chain: Some("c".into()),
+                hash: Some("h".into()),
+                kid: Some("k".into()),
+                link: Some("l".into()),
+                seq: Some(1),
+                ..Security::default()
             },
             Security::default(),
         ];
@@ -597,11 +623,37 @@ mod tests {
         event.security = Some(Security {
             hash: Some("ab".into()),
             signature: None,
+            ..Security::default()
         });
         assert_eq!(
             event.published_json(),
             r#"{"id":"x","security":{"hash":"ab"},"specversion":"1.0"}"#
         );
         assert_eq!(event.canonical_json(), r#"{"id":"x","specversion":"1.0"}"#);
+    }
+
+    #[test]
+    fn chain_members_are_published_in_key_order_and_never_hashed() {
+        let mut event = AuditEvent::from_json(r#"{"specversion":"1.0","id":"x"}"#).unwrap();
+        let canonical = event.canonical_json();
+        event.security = Some(Security {
+            chain: Some("c".into()),
+            hash: Some("ab".into()),
+            head: Some("hd".into()),
+            kid: Some("k1".into()),
+            length: Some(0),
+            link: Some("li".into()),
+            prev: Some("pr".into()),
+            seq: Some(12),
+            signature: Some("si".into()),
+        });
+        assert_eq!(
+            event.published_json(),
+            r#"{"id":"x","security":{"chain":"c","hash":"ab","head":"hd","kid":"k1","length":0,"link":"li","prev":"pr","seq":12,"signature":"si"},"specversion":"1.0"}"#
+        );
+        assert_eq!(event.canonical_json(), canonical);
+        let reparsed = AuditEvent::parse(&event.published_json()).unwrap();
+        assert_eq!(reparsed.event, event);
+        assert!(reparsed.unknown_fields.is_empty());
     }
 }

@@ -89,9 +89,29 @@ pub struct Metadata {
 
 /// The seal: lowercase hex SHA-256 of the canonical text and, when a key is
 /// configured, the HMAC-SHA256 of that hash.
+///
+/// The other members place the event in a chain (see `auditlog-seal`'s
+/// `chain` module and `docs/integrity.md`). The v1 model of the Python
+/// library has no field for them and ignores them, so a chained event still
+/// verifies there; they are authenticated by `link`, not by `signature`.
+/// Build it with `..Security::default()` so new members do not break you.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Security {
+    /// Chain id: which publisher's chain the event (or checkpoint) belongs to.
+    pub chain: Option<String>,
     pub hash: Option<String>,
+    /// On a checkpoint: the `hash` of the chain's event number `length`.
+    pub head: Option<String>,
+    /// Id of the key that made `link` (and `signature`).
+    pub kid: Option<String>,
+    /// On a checkpoint: how many events the chain had.
+    pub length: Option<u64>,
+    /// HMAC-SHA256 or Ed25519 signature (per `kid`) over the chain fields.
+    pub link: Option<String>,
+    /// The `hash` of the previous event in the chain (absent on the first).
+    pub prev: Option<String>,
+    /// Position in the chain, from 1.
+    pub seq: Option<u64>,
     pub signature: Option<String>,
 }
 
@@ -244,7 +264,14 @@ impl Reader {
                 "security" => {
                     e.security =
                         self.section(p, "security.", |_, p, s: &mut Security, key| match key {
+                            "chain" => set(&mut s.chain, p),
                             "hash" => set(&mut s.hash, p),
+                            "head" => set(&mut s.head, p),
+                            "kid" => set(&mut s.kid, p),
+                            "length" => unsigned(&mut s.length, p),
+                            "link" => set(&mut s.link, p),
+                            "prev" => set(&mut s.prev, p),
+                            "seq" => unsigned(&mut s.seq, p),
                             "signature" => set(&mut s.signature, p),
                             _ => Ok(false),
                         })?
@@ -309,6 +336,30 @@ fn set(slot: &mut Option<String>, p: &mut Parser<'_>) -> Result<bool> {
         Some(b'"') => Some(p.string()?),
         _ if p.null() => None,
         _ => return Err(wrong_type(p, SECTION_DEPTH, "a string")),
+    };
+    Ok(true)
+}
+
+/// An optional counter of the chain fields: a non-negative integer that fits
+/// in a `u64`; `null` is absent. (Python ignores these members entirely.)
+fn unsigned(slot: &mut Option<u64>, p: &mut Parser<'_>) -> Result<bool> {
+    *slot = match p.value(SECTION_DEPTH)? {
+        Value::Null => None,
+        Value::Number(n) if n.is_integer() => match n.as_i64().map(u64::try_from) {
+            Some(Ok(v)) => Some(v),
+            _ => {
+                return Err(ParseError::expected(
+                    "a non-negative integer below 2^63",
+                    &Value::Number(n),
+                ))
+            }
+        },
+        other => {
+            return Err(ParseError::expected(
+                "a non-negative integer below 2^63",
+                &other,
+            ))
+        }
     };
     Ok(true)
 }
@@ -389,6 +440,39 @@ mod tests {
             ["zz", "action.extra", "eventdata.metadata.x"]
         );
         assert_eq!(parsed.event.action.unwrap().name.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn chain_members_of_security_are_read_not_reported() {
+        let parsed = AuditEvent::parse(
+            r#"{"security":{"chain":"c","hash":"h","head":"hh","kid":"k1","length":0,"link":"l","prev":"p","seq":7,"signature":"s","x":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.unknown_fields, ["security.x"]);
+        assert_eq!(
+            parsed.event.security,
+            Some(Security {
+                chain: Some("c".into()),
+                hash: Some("h".into()),
+                head: Some("hh".into()),
+                kid: Some("k1".into()),
+                length: Some(0),
+                link: Some("l".into()),
+                prev: Some("p".into()),
+                seq: Some(7),
+                signature: Some("s".into()),
+            })
+        );
+        for bad in [r#""7""#, "-1", "1.0", "9223372036854775808", "true"] {
+            let text = format!(r#"{{"security":{{"seq":{bad}}}}}"#);
+            let message = error(&text);
+            assert!(
+                message.starts_with("security.seq: expected a non-negative integer"),
+                "{bad}: {message}"
+            );
+        }
+        let parsed = AuditEvent::parse(r#"{"security":{"seq":null,"length":null}}"#).unwrap();
+        assert_eq!(parsed.event.security, Some(Security::default()));
     }
 
     #[test]

@@ -92,6 +92,7 @@ fn security_for(canonical: &[u8], key: Option<&SigningKey>) -> Security {
     Security {
         hash: Some(hash),
         signature,
+        ..Security::default()
     }
 }
 
@@ -102,6 +103,7 @@ pub fn seal(event: &mut AuditEvent, key: Option<&SigningKey>) {
     event.security = Some(Security {
         hash: Some(hash),
         signature,
+        ..Security::default()
     });
 }
 
