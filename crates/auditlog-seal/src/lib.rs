@@ -21,7 +21,10 @@
 //!
 //! A failed check says which check failed, never the expected value.
 
+pub mod chain;
 mod key;
+pub mod keyring;
+mod report;
 mod verify;
 
 use std::cell::RefCell;
@@ -31,7 +34,10 @@ use auditlog_core::{AuditEvent, Security};
 use hmac::{Mac, SimpleHmac};
 use sha2::{Digest, Sha256};
 
+pub use chain::{ChainError, ChainSealer};
 pub use key::SigningKey;
+pub use keyring::{Algorithm, ChainKey, Keyring};
+pub use report::{ChainReport, Failure, Invalid, Report, StreamVerifier};
 pub use verify::{verify, verify_json, Verified, VerifyError, VerifyJsonError};
 
 /// A key could not be loaded.

@@ -66,7 +66,7 @@ pub fn verify(event: &AuditEvent, key: Option<&SigningKey>) -> Result<(), Verify
 }
 
 /// Lowercase hex only, as the wire format writes it.
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let digit = |b: u8| match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
