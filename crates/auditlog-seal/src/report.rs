@@ -369,6 +369,12 @@ impl<'k> StreamVerifier<'k> {
         });
     }
 
+    /// Counts a line that could not even be read (e.g. not UTF-8) as invalid.
+    pub fn reject(&mut self, line: u64, reason: impl Into<String>) {
+        self.report.lines += 1;
+        self.fail(line, None, Failure::Parse(reason.into()));
+    }
+
     /// Checks one line (an event or a checkpoint). `line` is its number in
     /// the stream, used in the report.
     pub fn feed(&mut self, line: u64, text: &str) {

@@ -1,0 +1,612 @@
+//! Chains end to end: sealed streams, what each kind of damage is reported
+//! as, key rotation, Ed25519, and the Python reference accepting chained
+//! events unchanged.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use auditlog_core::{AuditEvent, Map, Value};
+use auditlog_seal::{
+    ChainKey, ChainSealer, Failure, Keyring, Report, SigningKey, StreamVerifier, VerifyError,
+};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+const CHAIN: &str = "orders-api-0";
+
+fn hmac_key(kid: &str, secret: &str) -> ChainKey {
+    ChainKey::hmac(kid, SigningKey::new(secret).unwrap()).unwrap()
+}
+
+fn ring(keys: &[ChainKey]) -> Keyring {
+    let mut ring = Keyring::new();
+    for key in keys {
+        ring.add(key.clone()).unwrap();
+    }
+    ring
+}
+
+fn event(i: usize) -> AuditEvent {
+    let mut payload = Map::new();
+    payload.insert("n".into(), Value::from(i as i64));
+    payload.insert("note".into(), Value::from("é😀\"x\""));
+    AuditEvent::builder()
+        .id(format!("00000000-0000-4000-8000-{i:012}"))
+        .timestamp("2026-11-23T08:15:30.123456+00:00")
+        .tenant_id("t-1")
+        .action_name("orders.create")
+        .request_payload(payload)
+        .build()
+}
+
+/// `n` sealed events and the checkpoints, kept apart as a verifier that
+/// stores checkpoints separately would have them (one every `every` events
+/// and one at the end).
+struct Stream {
+    events: Vec<String>,
+    checkpoints: Vec<String>,
+}
+
+fn sealed(n: usize, every: u64, key: ChainKey) -> Stream {
+    let mut sealer = ChainSealer::new(CHAIN, key)
+        .unwrap()
+        .checkpoint_every(every);
+    let mut stream = Stream {
+        events: Vec::new(),
+        checkpoints: Vec::new(),
+    };
+    for i in 0..n {
+        stream.events.push(sealer.seal_to_json(&mut event(i)));
+        if sealer.checkpoint_due() {
+            stream
+                .checkpoints
+                .push(sealer.checkpoint().published_json());
+        }
+    }
+    stream
+        .checkpoints
+        .push(sealer.checkpoint().published_json());
+    stream
+}
+
+fn verify(keys: &Keyring, events: &[String], checkpoints: &[String]) -> Report {
+    let mut verifier = StreamVerifier::new(keys);
+    for (line, text) in (1..).zip(events.iter().chain(checkpoints)) {
+        verifier.feed(line, text);
+    }
+    verifier.finish()
+}
+
+fn seqs(ranges: &[std::ops::RangeInclusive<u64>]) -> Vec<u64> {
+    ranges.iter().flat_map(|r| r.clone()).collect()
+}
+
+#[test]
+fn a_clean_stream_is_clean_and_says_so() {
+    let key = hmac_key("k1", "secret");
+    let stream = sealed(10, 4, key.clone());
+    let report = verify(&ring(&[key]), &stream.events, &stream.checkpoints);
+    assert!(report.is_clean(), "{report}");
+    let chain = &report.chains[CHAIN];
+    assert_eq!(chain.events, 10);
+    assert_eq!(chain.checkpointed, Some(10));
+    assert_eq!(chain.checkpoints, 3);
+    assert_eq!(report.valid, 13);
+    assert!(report
+        .to_string()
+        .starts_with("chain orders-api-0: 10 events up to seq 10, 3 checkpoints"));
+    assert!(report.to_string().ends_with("OK: 13 lines, 1 chains: 13 valid, 0 invalid, 0 missing, 0 truncated, 0 reordered, 0 duplicated, 0 unchained, 0 unauthenticated\n"), "{report}");
+}
+
+#[test]
+fn each_kind_of_damage_is_named() {
+    let key = hmac_key("k1", "secret");
+    let keys = ring(&[key.clone()]);
+    let stream = sealed(12, 100, key);
+    let mut events = stream.events.clone();
+    // Line 3 edited, event 5 deleted, 8 and 9 swapped, 2 delivered again,
+    // the last two cut off, an unsigned event and a foreign member added.
+    events[2] = events[2].replace("orders.create", "orders.delete");
+    events.swap(7, 8);
+    events.insert(9, events[1].clone());
+    events.remove(4);
+    events.truncate(events.len() - 2);
+    let mut plain = event(99);
+    auditlog_seal::seal(&mut plain, None);
+    events.push(plain.published_json());
+    events.push(events[0].replacen('{', r#"{"approved":true,"#, 1));
+    let report = verify(&keys, &events, &stream.checkpoints);
+    assert!(!report.is_clean());
+    let chain = &report.chains[CHAIN];
+    assert_eq!(chain.missing, [5..=5]);
+    assert_eq!(chain.truncated, Some(11..=12));
+    assert_eq!(chain.reordered.len(), 1);
+    assert!([8, 9].contains(&chain.reordered[0].0), "{report}");
+    // Event 1 arrived twice more (the copy with the foreign member is still
+    // event 1), event 2 once more.
+    assert_eq!(chain.duplicated, [(1, 1), (2, 1)]);
+    assert_eq!(report.invalid.len(), 1, "{report}");
+    assert_eq!(report.invalid[0].line, 3);
+    assert_eq!(report.invalid[0].seq, Some(3));
+    assert_eq!(
+        report.invalid[0].failure,
+        Failure::Seal(VerifyError::HashMismatch)
+    );
+    assert_eq!(report.unchained, [11]);
+    assert_eq!(report.unauthenticated, [(12, vec!["approved".to_owned()])]);
+    let text = report.to_string();
+    for expected in [
+        "MISSING seq 5\n",
+        "TRUNCATED seq 11-12 (a checkpoint vouches for 12 events)",
+        "duplicated (delivered again, not tampering): seq 1 (+1), 2 (+1)",
+        "INVALID line 3 (chain orders-api-0, seq 3): hash mismatch",
+        "UNCHAINED (sealed, but in no chain) lines 11\n",
+        "UNAUTHENTICATED line 12: fields no hash or link covers: approved",
+        "FAILED: 13 lines",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+}
+
+#[test]
+fn changed_chain_fields_break_the_link() {
+    let key = hmac_key("k1", "secret");
+    let keys = ring(&[key.clone()]);
+    let stream = sealed(3, 100, key);
+    let second = &stream.events[1];
+    let cases = [
+        second.replace(r#""seq":2"#, r#""seq":4"#),
+        second.replace(r#""chain":"orders-api-0""#, r#""chain":"orders-api-1""#),
+    ];
+    for (i, edited) in cases.iter().enumerate() {
+        assert_ne!(edited, second);
+        let report = verify(&keys, &[edited.clone()], &[]);
+        assert_eq!(report.invalid[0].failure, Failure::Link, "case {i}");
+    }
+    // prev pointing elsewhere: replace its first hex digit.
+    let security = AuditEvent::from_json(second).unwrap().security.unwrap();
+    let prev = security.prev.unwrap();
+    let flipped = format!(
+        "{}{}",
+        if prev.starts_with('0') { '1' } else { '0' },
+        &prev[1..]
+    );
+    let edited = second.replace(&prev, &flipped);
+    let report = verify(&keys, &[edited], &[]);
+    assert_eq!(report.invalid[0].failure, Failure::Link);
+
+    // A link without a key id, or with an id the keyring does not know.
+    let no_kid = second.replace(r#""kid":"k1","#, "");
+    assert_eq!(
+        verify(&keys, &[no_kid], &[]).invalid[0].failure,
+        Failure::MissingField("security.kid")
+    );
+    let other_kid = second.replace(r#""kid":"k1""#, r#""kid":"k9""#);
+    assert_eq!(
+        verify(&keys, &[other_kid], &[]).invalid[0].failure,
+        Failure::UnknownKey
+    );
+}
+
+#[test]
+fn rotated_keys_verify_old_events_and_going_back_is_reported() {
+    let (k1, k2) = (hmac_key("2026-10", "old"), hmac_key("2026-11", "new"));
+    let mut sealer = ChainSealer::new(CHAIN, k1.clone()).unwrap();
+    let mut lines: Vec<String> = (0..3).map(|i| sealer.seal_to_json(&mut event(i))).collect();
+    sealer.rotate(k2.clone());
+    lines.extend((3..6).map(|i| sealer.seal_to_json(&mut event(i))));
+    let checkpoint = sealer.checkpoint().published_json();
+
+    let mut keys = ring(&[k1.clone(), k2.clone()]);
+    keys.retire("2026-10");
+    let report = verify(&keys, &lines, std::slice::from_ref(&checkpoint));
+    assert!(report.is_clean(), "{report}");
+
+    // Without the retired key its events cannot be checked.
+    let report = verify(
+        &ring(&[k2.clone()]),
+        &lines,
+        std::slice::from_ref(&checkpoint),
+    );
+    assert_eq!(
+        report.invalid.iter().map(|i| i.line).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(report
+        .invalid
+        .iter()
+        .all(|i| i.failure == Failure::UnknownKey));
+
+    // Sealing with the old key again after the new one was in use.
+    sealer.rotate(k1);
+    lines.push(sealer.seal_to_json(&mut event(6)));
+    let report = verify(&keys, &lines, &[]);
+    assert_eq!(report.invalid.len(), 1, "{report}");
+    assert_eq!(report.invalid[0].line, 7);
+    assert_eq!(
+        report.invalid[0].failure,
+        Failure::KeyRollback {
+            newer: "2026-11".into()
+        }
+    );
+}
+
+#[test]
+fn ed25519_chains_verify_with_the_public_key_alone() {
+    let key = ChainKey::ed25519("ed-1", &[42; 32]).unwrap();
+    let public = key.public_key().unwrap();
+    let stream = sealed(5, 2, key);
+    let mut keys = Keyring::new();
+    keys.add_public("ed-1", &public).unwrap();
+    let report = verify(&keys, &stream.events, &stream.checkpoints);
+    assert!(report.is_clean(), "{report}");
+    let any = Keyring::any_kid_ed25519(&public).unwrap();
+    assert!(verify(&any, &stream.events, &stream.checkpoints).is_clean());
+
+    let tampered = stream.events[3].replace("orders.create", "orders.delete");
+    let report = verify(&keys, &[tampered], &[]);
+    assert_eq!(
+        report.invalid[0].failure,
+        Failure::Seal(VerifyError::HashMismatch)
+    );
+
+    // Another key pair, or an HMAC key under the same id, does not verify.
+    let mut other = Keyring::new();
+    other
+        .add_public(
+            "ed-1",
+            &ChainKey::ed25519("x", &[43; 32])
+                .unwrap()
+                .public_key()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        verify(&other, &stream.events[..1], &[]).invalid[0].failure,
+        Failure::Link
+    );
+    let hmac_same_id = ring(&[hmac_key("ed-1", "secret")]);
+    assert_eq!(
+        verify(&hmac_same_id, &stream.events[..1], &[]).invalid[0].failure,
+        Failure::Link
+    );
+}
+
+#[test]
+fn two_histories_under_one_key_are_conflicts_not_duplicates() {
+    let key = hmac_key("k1", "secret");
+    let keys = ring(&[key.clone()]);
+    let honest = sealed(4, 100, key.clone());
+    // A second sealer reusing the chain id (a restart that forgot its state,
+    // or a key holder rewriting history).
+    let mut other = ChainSealer::new(CHAIN, key).unwrap();
+    let rewritten: Vec<String> = (10..14)
+        .map(|i| other.seal_to_json(&mut event(i)))
+        .collect();
+    let other_checkpoint = other.checkpoint().published_json();
+
+    let mut lines = honest.events.clone();
+    lines.push(rewritten[2].clone());
+    let report = verify(&keys, &lines, &[other_checkpoint]);
+    assert_eq!(report.invalid.len(), 2, "{report}");
+    assert_eq!(report.invalid[0].failure, Failure::Conflict);
+    assert_eq!(report.invalid[0].line, 5);
+    assert_eq!(report.invalid[1].failure, Failure::CheckpointMismatch);
+
+    // Spliced histories: event 3 of the other chain in place of the honest 3.
+    let mut spliced = honest.events.clone();
+    spliced[2] = rewritten[2].clone();
+    let report = verify(&keys, &spliced, &[]);
+    let failures: Vec<_> = report
+        .invalid
+        .iter()
+        .map(|i| (i.line, &i.failure))
+        .collect();
+    assert_eq!(
+        failures,
+        [(3, &Failure::Fork), (4, &Failure::Fork)],
+        "{report}"
+    );
+}
+
+#[test]
+fn checkpoints_are_authenticated_too() {
+    let key = hmac_key("k1", "secret");
+    let keys = ring(&[key.clone()]);
+    let stream = sealed(3, 100, key);
+    let checkpoint = &stream.checkpoints[0];
+    let longer = checkpoint.replace(r#""length":3"#, r#""length":30"#);
+    let report = verify(&keys, &stream.events, &[longer]);
+    assert_eq!(report.invalid[0].failure, Failure::Link);
+    assert_eq!(report.chains[CHAIN].truncated, None);
+}
+
+// ---- Property tests: random damage, each reported as what it is. ----
+
+#[derive(Debug, Clone)]
+enum Damage {
+    /// Delete some events (by index into the original stream).
+    Delete(Vec<Index>),
+    /// Cut the stream after this many events (at least one is cut).
+    Truncate(Index),
+    /// Move one event elsewhere.
+    Move(Index, Index),
+    /// Change an event's content.
+    Edit(Index),
+    /// Change an event's position or chain.
+    Reposition(Index),
+    /// Insert an event sealed with a key the verifier does not trust, under
+    /// the same key id.
+    Forge(Index),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        prop::collection::vec(any::<Index>(), 1..4).prop_map(Damage::Delete),
+        any::<Index>().prop_map(Damage::Truncate),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Damage::Move(a, b)),
+        any::<Index>().prop_map(Damage::Edit),
+        any::<Index>().prop_map(Damage::Reposition),
+        any::<Index>().prop_map(Damage::Forge),
+    ]
+}
+
+/// Redelivery: copies of runs of events appended after them, as an
+/// at-least-once consumer or producer retry does.
+fn redeliver(events: &[String], runs: &[(Index, Index)]) -> Vec<String> {
+    let mut out = events.to_vec();
+    for (at, len) in runs {
+        if out.is_empty() {
+            break;
+        }
+        let end = at.index(out.len()) + 1;
+        let start = end - 1 - len.index(end.min(5));
+        let copies: Vec<String> = out[start..end].to_vec();
+        out.splice(end..end, copies);
+    }
+    out
+}
+
+fn no_damage_but(report: &Report) -> (bool, bool, bool, bool, bool) {
+    let chain = report.chains.get(CHAIN).cloned().unwrap_or_default();
+    (
+        !chain.missing.is_empty(),
+        chain.truncated.is_some(),
+        !chain.reordered.is_empty(),
+        !report.invalid.is_empty(),
+        !report.unchained.is_empty() || !report.unauthenticated.is_empty(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn clean_streams_with_or_without_duplicates_raise_no_alarm(
+        n in 1usize..40,
+        every in 1u64..10,
+        runs in prop::collection::vec((any::<Index>(), any::<Index>()), 0..4),
+        ed25519 in any::<bool>(),
+    ) {
+        let key = if ed25519 {
+            ChainKey::ed25519("k1", &[9; 32]).unwrap()
+        } else {
+            hmac_key("k1", "secret")
+        };
+        let keys = ring(&[key.clone()]);
+        let stream = sealed(n, every, key);
+        let events = redeliver(&stream.events, &runs);
+        let report = verify(&keys, &events, &stream.checkpoints);
+        prop_assert!(report.is_clean(), "{}", report);
+        let chain = &report.chains[CHAIN];
+        let extra: u64 = chain.duplicated.iter().map(|(_, n)| n).sum();
+        prop_assert_eq!(extra as usize, events.len() - n);
+        prop_assert_eq!(report.valid as usize, events.len() + stream.checkpoints.len());
+    }
+
+    #[test]
+    fn damage_is_detected_and_reported_as_what_it_is(
+        n in 2usize..40,
+        every in 1u64..10,
+        damage in damage(),
+        runs in prop::collection::vec((any::<Index>(), any::<Index>()), 0..3),
+    ) {
+        let key = hmac_key("k1", "secret");
+        let keys = ring(&[key.clone()]);
+        let stream = sealed(n, every, key);
+        let mut events = stream.events.clone();
+        // (missing, truncated, reordered, invalid, unchained/unauthenticated)
+        let expected: (bool, bool, bool, bool, bool);
+        match &damage {
+            Damage::Delete(indices) => {
+                let mut gone: Vec<usize> = indices.iter().map(|i| i.index(n)).collect();
+                gone.sort_unstable();
+                gone.dedup();
+                for &i in gone.iter().rev() {
+                    events.remove(i);
+                }
+                // Deleted events before the last survivor are missing; those
+                // after it are a cut-off tail.
+                let survivors: Vec<usize> = (0..n).filter(|i| !gone.contains(i)).collect();
+                let last = survivors.last().map_or(0, |&i| i as u64 + 1);
+                let missing: Vec<u64> = gone.iter().map(|&i| i as u64 + 1).filter(|&s| s < last).collect();
+                let truncated = (last as usize) < n;
+                let report = verify(&keys, &redeliver(&events, &runs), &stream.checkpoints);
+                let chain = report.chains.get(CHAIN).cloned().unwrap_or_default();
+                prop_assert_eq!(seqs(&chain.missing), missing.clone(), "{}", report);
+                prop_assert_eq!(chain.truncated.clone(), truncated.then(|| last + 1..=n as u64));
+                expected = (!missing.is_empty(), truncated, false, false, false);
+            }
+            Damage::Truncate(at) => {
+                let keep = at.index(n);
+                events.truncate(keep);
+                let report = verify(&keys, &redeliver(&events, &runs), &stream.checkpoints);
+                let chain = report.chains.get(CHAIN).cloned().unwrap_or_default();
+                prop_assert_eq!(chain.truncated.clone(), Some(keep as u64 + 1..=n as u64), "{}", report);
+                expected = (false, true, false, false, false);
+            }
+            Damage::Move(from, to) => {
+                let (from, to) = (from.index(n), to.index(n));
+                prop_assume!(from != to);
+                let moved = events.remove(from);
+                events.insert(to, moved);
+                // Redelivery is left out here: a redelivered run could put a
+                // copy of the moved event back in place.
+                let report = verify(&keys, &events, &stream.checkpoints);
+                let chain = &report.chains[CHAIN];
+                prop_assert_eq!(chain.reordered.len(), 1, "{}", report);
+                let seq = chain.reordered[0].0 as usize - 1;
+                prop_assert!(seq == from || (from.abs_diff(to) == 1 && seq == to), "{}", report);
+                expected = (false, false, true, false, false);
+            }
+            Damage::Edit(i) => {
+                let i = i.index(n);
+                events[i] = events[i].replace("orders.create", "orders.cancel");
+                let report = verify(&keys, &events, &stream.checkpoints);
+                prop_assert_eq!(report.invalid.len(), 1);
+                prop_assert_eq!(report.invalid[0].line, i as u64 + 1);
+                prop_assert_eq!(&report.invalid[0].failure, &Failure::Seal(VerifyError::HashMismatch));
+                expected = (false, false, false, true, false);
+            }
+            Damage::Reposition(i) => {
+                let i = i.index(n);
+                let seq = format!(r#""seq":{}"#, i + 1);
+                events[i] = events[i].replace(&seq, r#""seq":1000"#);
+                let report = verify(&keys, &events, &stream.checkpoints);
+                prop_assert_eq!(report.invalid.len(), 1);
+                // The first event has no `prev`, so moved elsewhere it lacks one.
+                let failure = &report.invalid[0].failure;
+                prop_assert!(
+                    *failure == Failure::Link
+                        || (i == 0 && *failure == Failure::MissingField("security.prev")),
+                    "{}", report
+                );
+                // Its real place is now empty: missing, or a cut-off tail.
+                let chain = &report.chains[CHAIN];
+                let hole = i as u64 + 1;
+                prop_assert!(seqs(&chain.missing).contains(&hole) || chain.truncated == Some(hole..=n as u64), "{}", report);
+                expected = (i + 1 < n, i + 1 == n, false, true, false);
+            }
+            Damage::Forge(at) => {
+                let mut forger = ChainSealer::new(CHAIN, hmac_key("k1", "guessed")).unwrap();
+                let forged = forger.seal_to_json(&mut event(1000));
+                let at = at.index(n + 1);
+                events.insert(at, forged);
+                let report = verify(&keys, &events, &stream.checkpoints);
+                prop_assert_eq!(report.invalid.len(), 1);
+                prop_assert_eq!(report.invalid[0].line, at as u64 + 1);
+                prop_assert_eq!(&report.invalid[0].failure, &Failure::Link);
+                expected = (false, false, false, true, false);
+            }
+        }
+        let report = verify(&keys, &events, &stream.checkpoints);
+        prop_assert!(!report.is_clean(), "{:?}: {}", damage, report);
+        prop_assert_eq!(no_damage_but(&report), expected, "{:?}: {}", damage, report);
+    }
+}
+
+// ---- The Python reference accepts chained events unchanged. ----
+
+fn reference_dir() -> std::path::PathBuf {
+    std::env::var_os("AUDITLOG_PYTHON_REFERENCE")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference")
+        })
+}
+
+/// Runs the reference library's own `verify()` on each line with `key` and
+/// returns its verdicts.
+fn python_verify(lines: &[String], key: Option<&str>) -> Vec<bool> {
+    let dir = reference_dir();
+    assert!(
+        dir.join("security.py").exists(),
+        "the Python reference is not at {} (set AUDITLOG_PYTHON_REFERENCE)",
+        dir.display()
+    );
+    let script = "import json, sys\n\
+        sys.path.insert(0, sys.argv[1])\n\
+        from models import AuditLogEvent\n\
+        from security import verify\n\
+        key = sys.argv[2] or None\n\
+        for line in sys.stdin:\n\
+        \x20   print(json.dumps(verify(AuditLogEvent.model_validate_json(line), key)))\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script, dir.to_str().unwrap(), key.unwrap_or("")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let input = lines.join("\n") + "\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "the reference failed");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l == "true")
+        .collect()
+}
+
+#[test]
+fn the_python_reference_verifies_chained_events_and_checkpoints_unchanged() {
+    let key = hmac_key("k1", "secret");
+    let stream = sealed(20, 7, key);
+    let lines: Vec<String> = stream
+        .events
+        .iter()
+        .chain(&stream.checkpoints)
+        .cloned()
+        .collect();
+    assert!(python_verify(&lines, Some("secret")).iter().all(|&ok| ok));
+    assert_eq!(python_verify(&lines, Some("secret")).len(), lines.len());
+    // And it is a real check: a changed event or another key fails there.
+    let tampered = lines[0].replace("orders.create", "orders.delete");
+    assert_eq!(python_verify(&[tampered], Some("secret")), [false]);
+    assert_eq!(python_verify(&lines[..1], Some("other")), [false]);
+
+    // Ed25519 chains carry no HMAC signature: Python checks the hash only.
+    let ed = sealed(3, 100, ChainKey::ed25519("ed-1", &[5; 32]).unwrap());
+    assert_eq!(python_verify(&ed.events, None), [true, true, true]);
+}
+
+#[test]
+fn the_oracle_hashes_chained_events_as_we_do() {
+    let key = hmac_key("k1", "secret");
+    let stream = sealed(10, 4, key);
+    let oracle = reference_dir().join("oracle.py");
+    let mut child = Command::new("python3")
+        .args([oracle.to_str().unwrap(), "secret"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let lines: Vec<&String> = stream.events.iter().chain(&stream.checkpoints).collect();
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let answers: Vec<&str> = output.lines().collect();
+    assert_eq!(answers.len(), lines.len());
+    for (line, answer) in lines.iter().zip(answers) {
+        let event = AuditEvent::from_json(line).unwrap();
+        let security = event.security.as_ref().unwrap();
+        let answer = auditlog_core::parse_value(answer).unwrap();
+        let answer = answer.as_object().unwrap();
+        assert_eq!(
+            answer["canonical"].as_str(),
+            Some(event.canonical_json().as_str())
+        );
+        assert_eq!(answer["hash"].as_str(), security.hash.as_deref());
+        assert_eq!(answer["signature"].as_str(), security.signature.as_deref());
+    }
+}
