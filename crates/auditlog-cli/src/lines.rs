@@ -2,7 +2,7 @@
 //! its number and the rest go on. Lines are processed in parallel batches and
 //! written in input order.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
 use std::thread;
 
@@ -40,6 +40,55 @@ where
         workers,
         &handle,
     )
+}
+
+/// Calls `handle` for each non-blank line of `input`, one after the other on
+/// this thread: for chains, where each line depends on those before it.
+/// Output is flushed whenever no more input is buffered, so a live stream
+/// (`tail -f ... | auditlog seal --chain`) comes out as it goes in. Line
+/// numbers start after `first`.
+pub fn for_each_line_in_order<H>(
+    input: impl Read,
+    out: &mut impl Write,
+    first: u64,
+    mut handle: H,
+) -> io::Result<(Tally, u64)>
+where
+    H: FnMut(u64, Result<&str, String>, &mut Vec<u8>) -> Result<(), String>,
+{
+    let mut input = io::BufReader::with_capacity(1 << 16, input);
+    let mut tally = Tally::default();
+    let mut raw = Vec::new();
+    let mut output = Vec::new();
+    let mut number = first;
+    loop {
+        raw.clear();
+        if input.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        number += 1;
+        let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let text = match std::str::from_utf8(line) {
+            Ok(text) if text.trim_ascii().is_empty() => continue,
+            Ok(text) => Ok(text),
+            Err(e) => Err(format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1)),
+        };
+        match handle(number, text, &mut output) {
+            Ok(()) => tally.ok += 1,
+            Err(message) => {
+                tally.failed += 1;
+                eprintln!("line {number}: {message}");
+            }
+        }
+        out.write_all(&output)?;
+        output.clear();
+        if input.buffer().is_empty() {
+            out.flush()?;
+        }
+    }
+    out.flush()?;
+    Ok((tally, number))
 }
 
 /// One batch's results, merged in input order.
@@ -214,6 +263,21 @@ mod tests {
         out.extend_from_slice(line.as_bytes());
         out.push(b'\n');
         Ok(())
+    }
+
+    #[test]
+    fn in_order_lines_are_numbered_and_bad_ones_counted() {
+        let input = b"a\n\nbad\n\xff\nb\r\nc" as &[u8];
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        let (tally, last) = for_each_line_in_order(input, &mut out, 10, |number, line, out| {
+            seen.push(number);
+            echo_except_bad(number, line?, out)
+        })
+        .unwrap();
+        assert_eq!(tally, Tally { ok: 3, failed: 2 });
+        assert_eq!((seen, last), (vec![11, 13, 14, 15, 16], 16));
+        assert_eq!(out, b"a\nb\nc\n");
     }
 
     #[test]

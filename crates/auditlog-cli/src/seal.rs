@@ -1,20 +1,57 @@
-//! `auditlog seal`: each event sealed, as the JSON that goes on the wire.
+//! `auditlog seal`: each event sealed, as the JSON that goes on the wire;
+//! with `--chain`, sealed into a chain with checkpoints.
 
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use auditlog_core::AuditEvent;
+use auditlog_seal::{Algorithm, ChainKey, ChainSealer, Keyring, SigningKey};
 
 use crate::key::{self, DEFAULT_KEY_ENV};
-use crate::lines::{finish, for_each_line};
+use crate::lines::{finish, for_each_line, for_each_line_in_order};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Environment variable holding the HMAC signing key (unsigned when unset).
     #[arg(long, value_name = "NAME", default_value = DEFAULT_KEY_ENV)]
     key_env: String,
+    /// Seal into a chain with this id (a new UUID when none is given): number
+    /// the events, link each to the one before, write checkpoints. Needs a key.
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    chain: Option<String>,
+    /// Keyring file (JSON): seal with its newest key that is not retired
+    /// (HMAC or Ed25519) instead of the key in --key-env.
+    #[arg(long, value_name = "FILE", requires = "chain")]
+    keyring: Option<PathBuf>,
+    /// Key id written with links made with the key in --key-env.
+    #[arg(long, value_name = "ID", default_value = "default")]
+    kid: String,
+    /// Write a checkpoint after this many events.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    checkpoint_every: u64,
+    /// Also write a checkpoint when this many seconds have passed since the
+    /// last one (for live input).
+    #[arg(long, value_name = "SECONDS")]
+    checkpoint_secs: Option<u64>,
+    /// Append checkpoints to FILE instead of writing them between the events
+    /// (keep them apart to detect a cut-off tail).
+    #[arg(long, value_name = "FILE", requires = "chain")]
+    checkpoints: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if args.chain.is_some() {
+        return match run_chain(args) {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("auditlog: {message}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let key = match key::load(&args.key_env, "events are hashed but not signed") {
         Ok(key) => key,
         Err(message) => {
@@ -23,18 +60,126 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let result = for_each_line(|number, line, out| {
-        let parsed = AuditEvent::parse(line).map_err(|e| e.to_string())?;
-        if !parsed.unknown_fields.is_empty() {
-            // Not an error: the Python library drops them the same way.
-            eprintln!(
-                "line {number}: dropped fields the v1 model does not know (Python drops them too): {}",
-                parsed.unknown_fields.join(", ")
-            );
-        }
-        let mut event = parsed.event;
+        let mut event = parse(number, line)?;
         auditlog_seal::seal_into(&mut event, key.as_ref(), out);
         out.push(b'\n');
         Ok(())
     });
     finish(result, |_| {})
+}
+
+fn parse(number: u64, line: &str) -> Result<AuditEvent, String> {
+    let parsed = AuditEvent::parse(line).map_err(|e| e.to_string())?;
+    if !parsed.unknown_fields.is_empty() {
+        // Not an error: the Python library drops them the same way.
+        eprintln!(
+            "line {number}: dropped fields the v1 model does not know (Python drops them too): {}",
+            parsed.unknown_fields.join(", ")
+        );
+    }
+    Ok(parsed.event)
+}
+
+/// The key a chain is sealed with: the keyring's active key, or the HMAC key
+/// of `--key-env` under `--kid`.
+fn chain_key(args: &Args) -> Result<ChainKey, String> {
+    if let Some(path) = &args.keyring {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let ring = Keyring::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        return ring.active().cloned().ok_or_else(|| {
+            format!(
+                "{}: no key that can seal (all retired, or public keys only)",
+                path.display()
+            )
+        });
+    }
+    let key = SigningKey::from_env(&args.key_env)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "a chain needs a key: set ${} or give --keyring",
+                args.key_env
+            )
+        })?;
+    ChainKey::hmac(args.kid.clone(), key).map_err(|e| e.to_string())
+}
+
+fn run_chain(args: Args) -> Result<ExitCode, String> {
+    let key = chain_key(&args)?;
+    let id = match args.chain.as_deref() {
+        Some("") | None => ChainSealer::new_chain_id(),
+        Some(id) => id.to_owned(),
+    };
+    let mut sealer = ChainSealer::new(id, key)
+        .map_err(|e| e.to_string())?
+        .checkpoint_every(args.checkpoint_every);
+    if let Some(seconds) = args.checkpoint_secs {
+        sealer = sealer.checkpoint_interval(Duration::from_secs(seconds));
+    }
+    let key = sealer.key();
+    match (key.algorithm(), key.public_key()) {
+        (Algorithm::Ed25519, Some(public)) => eprintln!(
+            "auditlog: chain {} sealed with Ed25519 key {} (public key {})",
+            sealer.chain_id(),
+            key.kid(),
+            hex(&public)
+        ),
+        _ => eprintln!(
+            "auditlog: chain {} sealed with {} key {}",
+            sealer.chain_id(),
+            key.algorithm(),
+            key.kid()
+        ),
+    }
+    let mut apart = match &args.checkpoints {
+        Some(path) => Some(
+            File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let checkpointed = std::cell::Cell::new(0);
+    let mut write_checkpoint = |sealer: &mut ChainSealer, out: &mut Vec<u8>| -> io::Result<()> {
+        let mut line = sealer.checkpoint().published_json();
+        line.push('\n');
+        checkpointed.set(sealer.length());
+        match apart.as_mut() {
+            Some(file) => file.write_all(line.as_bytes()),
+            None => {
+                out.extend_from_slice(line.as_bytes());
+                Ok(())
+            }
+        }
+    };
+    let stdout = &mut io::stdout().lock();
+    let mut checkpoint_error = None;
+    let result = for_each_line_in_order(io::stdin().lock(), stdout, 0, |number, line, out| {
+        let mut event = parse(number, line?)?;
+        sealer.seal_into(&mut event, out);
+        out.push(b'\n');
+        if sealer.checkpoint_due() {
+            if let Err(e) = write_checkpoint(&mut sealer, out) {
+                checkpoint_error.get_or_insert(e);
+            }
+        }
+        Ok(())
+    })
+    .and_then(|(tally, _)| {
+        if sealer.length() > checkpointed.get() || sealer.length() == 0 {
+            let mut out = Vec::new();
+            write_checkpoint(&mut sealer, &mut out)?;
+            stdout.write_all(&out)?;
+            stdout.flush()?;
+        }
+        checkpoint_error.map_or(Ok(tally), Err)
+    });
+    Ok(finish(result, |_| {}))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
