@@ -1,0 +1,223 @@
+//! `auditlog seal --chain` and `auditlog verify --chain`, run as a user runs them.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn auditlog(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auditlog"));
+    command
+        .args(args)
+        .env_remove("AUDITLOG_SIGNING_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("auditlog runs");
+    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+const KEY: (&str, &str) = ("AUDITLOG_SIGNING_KEY", "k");
+
+fn events(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("{{\"id\":\"e{i}\",\"action\":{{\"name\":\"orders.create\"}}}}\n"))
+        .collect()
+}
+
+/// A scratch directory of this test binary, removed and made again.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_sealed_chain_verifies_and_every_line_still_verifies_alone() {
+    let sealed = auditlog(
+        &["seal", "--chain", "c1", "--checkpoint-every", "2"],
+        &[KEY],
+        &events(5),
+    );
+    assert!(sealed.status.success(), "{}", text(&sealed.stderr));
+    let stdout = text(&sealed.stdout);
+    // 5 events, checkpoints after 2 and 4 and at the end.
+    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+    assert!(stdout.lines().next().unwrap().contains(r#""chain":"c1","#));
+    assert!(text(&sealed.stderr).contains("chain c1 sealed with hmac-sha256 key default"));
+
+    let report = auditlog(&["verify", "--chain"], &[KEY], &stdout);
+    assert_eq!(report.status.code(), Some(0), "{}", text(&report.stdout));
+    assert_eq!(
+        text(&report.stdout),
+        "chain c1: 5 events up to seq 5, 3 checkpoints, the last for 5 events\n\
+         OK: 8 lines, 1 chains: 8 valid, 0 invalid, 0 missing, 0 truncated, 0 reordered, 0 duplicated, 0 unchained, 0 unauthenticated\n"
+    );
+
+    // Plain verify knows the chain members: nothing is unauthenticated.
+    let plain = auditlog(&["verify"], &[KEY], &stdout);
+    assert_eq!(
+        text(&plain.stdout),
+        "verified 8 events: 8 valid, 0 failed\n"
+    );
+}
+
+#[test]
+fn verify_reports_damage_and_exits_non_zero_but_not_for_duplicates() {
+    let sealed = text(&auditlog(&["seal", "--chain", "c1"], &[KEY], &events(6)).stdout);
+    let lines: Vec<&str> = sealed.lines().collect();
+
+    let mut redelivered = lines[..4].to_vec();
+    redelivered.extend_from_slice(&lines[2..]);
+    let output = auditlog(&["verify", "--chain"], &[KEY], &redelivered.join("\n"));
+    let report = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert!(report.contains("duplicated (delivered again, not tampering): seq 3 (+1), 4 (+1)"));
+    assert!(report.starts_with("chain c1: 6 events"), "{report}");
+
+    let mut damaged: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    damaged.remove(1);
+    damaged.swap(2, 3);
+    damaged[0] = damaged[0].replace("orders.create", "orders.delete");
+    let output = auditlog(&["verify", "--chain"], &[KEY], &damaged.join("\n"));
+    let report = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(report.contains("  MISSING seq 2\n"), "{report}");
+    assert!(report.contains("  REORDERED seq "), "{report}");
+    assert!(
+        report.contains("INVALID line 1 (chain c1, seq 1): hash mismatch"),
+        "{report}"
+    );
+
+    let wrong_key = auditlog(
+        &["verify", "--chain"],
+        &[("AUDITLOG_SIGNING_KEY", "other")],
+        &sealed,
+    );
+    assert_eq!(wrong_key.status.code(), Some(1));
+    assert!(text(&wrong_key.stdout).contains("link mismatch"));
+}
+
+#[test]
+fn checkpoints_kept_apart_reveal_a_cut_off_tail() {
+    let dir = scratch("checkpoints_apart");
+    let checkpoints = dir.join("checkpoints.jsonl");
+    let checkpoints = checkpoints.to_str().unwrap();
+    let sealed = auditlog(
+        &["seal", "--chain", "c1", "--checkpoints", checkpoints],
+        &[KEY],
+        &events(5),
+    );
+    assert!(sealed.status.success());
+    let stdout = text(&sealed.stdout);
+    assert_eq!(stdout.lines().count(), 5);
+    let cut: String = stdout.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let events_file = dir.join("events.jsonl");
+    std::fs::write(&events_file, &cut).unwrap();
+
+    let output = auditlog(
+        &[
+            "verify",
+            "--chain",
+            "--checkpoints",
+            checkpoints,
+            events_file.to_str().unwrap(),
+        ],
+        &[KEY],
+        "",
+    );
+    let report = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("  TRUNCATED seq 4-5 (a checkpoint vouches for 5 events)"),
+        "{report}"
+    );
+
+    // Without the checkpoints the cut cannot be seen, and the report says so.
+    let output = auditlog(&["verify", "--chain"], &[KEY], &cut);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(text(&output.stdout).contains("no checkpoint: a cut-off tail would go unnoticed"));
+}
+
+#[test]
+fn ed25519_chains_from_a_keyring_verify_with_the_public_key() {
+    let dir = scratch("ed25519");
+    let keyring = dir.join("keyring.json");
+    std::fs::write(
+        &keyring,
+        format!(
+            r#"{{"keys":[{{"kid":"old","type":"hmac-sha256","secret":"k","retired":true}},{{"kid":"ed-1","type":"ed25519","seed":"{}"}}]}}"#,
+            "42".repeat(32)
+        ),
+    )
+    .unwrap();
+    let keyring = keyring.to_str().unwrap();
+    let sealed = auditlog(&["seal", "--chain", "--keyring", keyring], &[], &events(3));
+    assert!(sealed.status.success(), "{}", text(&sealed.stderr));
+    let stderr = text(&sealed.stderr);
+    let public = stderr
+        .split("public key ")
+        .nth(1)
+        .and_then(|rest| rest.get(..64))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let stdout = text(&sealed.stdout);
+    assert!(!stdout.contains("\"signature\""), "{stdout}");
+    assert!(stdout.contains(r#""kid":"ed-1""#));
+
+    let public_file = dir.join("public.hex");
+    std::fs::write(&public_file, format!("{public}\n")).unwrap();
+    let public_file = public_file.to_str().unwrap();
+    let output = auditlog(
+        &["verify", "--chain", "--public-key", public_file],
+        &[],
+        &stdout,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let output = auditlog(&["verify", "--chain", "--keyring", keyring], &[], &stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+
+    std::fs::write(
+        dir.join("other.hex"),
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    )
+    .unwrap();
+    let other = dir.join("other.hex");
+    let output = auditlog(
+        &["verify", "--chain", "--public-key", other.to_str().unwrap()],
+        &[],
+        &stdout,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stdout).contains("link mismatch"));
+}
+
+#[test]
+fn chains_need_a_key_and_keys_never_come_from_the_command_line() {
+    let output = auditlog(&["seal", "--chain"], &[], &events(1));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("a chain needs a key"));
+    let output = auditlog(&["verify", "--chain"], &[], &events(1));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("checking chains needs a key"));
+    let output = auditlog(&["verify", "--keyring", "x.json"], &[KEY], "");
+    assert_eq!(output.status.code(), Some(2), "--keyring needs --chain");
+}
+
+#[test]
+fn a_new_chain_gets_a_fresh_id() {
+    let first = text(&auditlog(&["seal", "--chain"], &[KEY], &events(1)).stderr);
+    let second = text(&auditlog(&["seal", "--chain"], &[KEY], &events(1)).stderr);
+    assert!(first.contains("auditlog: chain "), "{first}");
+    assert_ne!(first, second);
+}
