@@ -1,8 +1,17 @@
 //! Tamper evidence for audit events: the SHA-256 content hash and HMAC-SHA256
-//! signature of the v1 wire format, and their verification.
+//! signature of the v1 wire format, and their verification; chains,
+//! checkpoints, key rotation and Ed25519 for whole streams.
 //!
-//! Depend on this crate to seal or check events; it adds only hashing to
-//! `auditlog-core`.
+//! Depend on this crate to seal or check events; it adds hashing and
+//! signatures (sha2, hmac, ed25519-dalek) to `auditlog-core`.
+//!
+//! - One event: [`seal`], [`verify`], [`verify_json`] (the v1 format, as the
+//!   Python library does it).
+//! - A stream: [`ChainSealer`] numbers and links a publisher's events and
+//!   writes checkpoints; [`StreamVerifier`] checks a received stream against a
+//!   [`Keyring`] and reports what is missing, reordered, duplicated,
+//!   truncated or invalid. See the [`chain`] module for the wire layout and
+//!   [`integrity`] for the threat model.
 //!
 //! # Example
 //!
@@ -22,6 +31,8 @@
 //! A failed check says which check failed, never the expected value.
 
 pub mod chain;
+#[doc = include_str!("../../../docs/integrity.md")]
+pub mod integrity {}
 mod key;
 pub mod keyring;
 mod report;

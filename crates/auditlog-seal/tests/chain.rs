@@ -18,10 +18,10 @@ fn hmac_key(kid: &str, secret: &str) -> ChainKey {
     ChainKey::hmac(kid, SigningKey::new(secret).unwrap()).unwrap()
 }
 
-fn ring(keys: &[ChainKey]) -> Keyring {
+fn ring(keys: &[&ChainKey]) -> Keyring {
     let mut ring = Keyring::new();
     for key in keys {
-        ring.add(key.clone()).unwrap();
+        ring.add((*key).clone()).unwrap();
     }
     ring
 }
@@ -85,7 +85,7 @@ fn seqs(ranges: &[std::ops::RangeInclusive<u64>]) -> Vec<u64> {
 fn a_clean_stream_is_clean_and_says_so() {
     let key = hmac_key("k1", "secret");
     let stream = sealed(10, 4, key.clone());
-    let report = verify(&ring(&[key]), &stream.events, &stream.checkpoints);
+    let report = verify(&ring(&[&key]), &stream.events, &stream.checkpoints);
     assert!(report.is_clean(), "{report}");
     let chain = &report.chains[CHAIN];
     assert_eq!(chain.events, 10);
@@ -101,7 +101,7 @@ fn a_clean_stream_is_clean_and_says_so() {
 #[test]
 fn each_kind_of_damage_is_named() {
     let key = hmac_key("k1", "secret");
-    let keys = ring(&[key.clone()]);
+    let keys = ring(&[&key]);
     let stream = sealed(12, 100, key);
     let mut events = stream.events.clone();
     // Line 3 edited, event 5 deleted, 8 and 9 swapped, 2 delivered again,
@@ -151,7 +151,7 @@ fn each_kind_of_damage_is_named() {
 #[test]
 fn changed_chain_fields_break_the_link() {
     let key = hmac_key("k1", "secret");
-    let keys = ring(&[key.clone()]);
+    let keys = ring(&[&key]);
     let stream = sealed(3, 100, key);
     let second = &stream.events[1];
     let cases = [
@@ -160,7 +160,7 @@ fn changed_chain_fields_break_the_link() {
     ];
     for (i, edited) in cases.iter().enumerate() {
         assert_ne!(edited, second);
-        let report = verify(&keys, &[edited.clone()], &[]);
+        let report = verify(&keys, std::slice::from_ref(edited), &[]);
         assert_eq!(report.invalid[0].failure, Failure::Link, "case {i}");
     }
     // prev pointing elsewhere: replace its first hex digit.
@@ -197,17 +197,13 @@ fn rotated_keys_verify_old_events_and_going_back_is_reported() {
     lines.extend((3..6).map(|i| sealer.seal_to_json(&mut event(i))));
     let checkpoint = sealer.checkpoint().published_json();
 
-    let mut keys = ring(&[k1.clone(), k2.clone()]);
+    let mut keys = ring(&[&k1, &k2]);
     keys.retire("2026-10");
     let report = verify(&keys, &lines, std::slice::from_ref(&checkpoint));
     assert!(report.is_clean(), "{report}");
 
     // Without the retired key its events cannot be checked.
-    let report = verify(
-        &ring(&[k2.clone()]),
-        &lines,
-        std::slice::from_ref(&checkpoint),
-    );
+    let report = verify(&ring(&[&k2]), &lines, std::slice::from_ref(&checkpoint));
     assert_eq!(
         report.invalid.iter().map(|i| i.line).collect::<Vec<_>>(),
         [1, 2, 3]
@@ -250,6 +246,19 @@ fn ed25519_chains_verify_with_the_public_key_alone() {
         Failure::Seal(VerifyError::HashMismatch)
     );
 
+    // Nothing checks a `signature` under an Ed25519 key: it is reported.
+    let with_signature = stream.events[0].replace(
+        r#""seq":1}"#,
+        &format!(r#""seq":1,"signature":"{}"}}"#, "ab".repeat(32)),
+    );
+    assert_ne!(with_signature, stream.events[0]);
+    let report = verify(&keys, &[with_signature], &[]);
+    assert_eq!(
+        report.unauthenticated,
+        [(1, vec!["security.signature".to_owned()])]
+    );
+    assert!(report.invalid.is_empty());
+
     // Another key pair, or an HMAC key under the same id, does not verify.
     let mut other = Keyring::new();
     other
@@ -265,7 +274,7 @@ fn ed25519_chains_verify_with_the_public_key_alone() {
         verify(&other, &stream.events[..1], &[]).invalid[0].failure,
         Failure::Link
     );
-    let hmac_same_id = ring(&[hmac_key("ed-1", "secret")]);
+    let hmac_same_id = ring(&[&hmac_key("ed-1", "secret")]);
     assert_eq!(
         verify(&hmac_same_id, &stream.events[..1], &[]).invalid[0].failure,
         Failure::Link
@@ -275,7 +284,7 @@ fn ed25519_chains_verify_with_the_public_key_alone() {
 #[test]
 fn two_histories_under_one_key_are_conflicts_not_duplicates() {
     let key = hmac_key("k1", "secret");
-    let keys = ring(&[key.clone()]);
+    let keys = ring(&[&key]);
     let honest = sealed(4, 100, key.clone());
     // A second sealer reusing the chain id (a restart that forgot its state,
     // or a key holder rewriting history).
@@ -312,7 +321,7 @@ fn two_histories_under_one_key_are_conflicts_not_duplicates() {
 #[test]
 fn checkpoints_are_authenticated_too() {
     let key = hmac_key("k1", "secret");
-    let keys = ring(&[key.clone()]);
+    let keys = ring(&[&key]);
     let stream = sealed(3, 100, key);
     let checkpoint = &stream.checkpoints[0];
     let longer = checkpoint.replace(r#""length":3"#, r#""length":30"#);
@@ -393,7 +402,7 @@ proptest! {
         } else {
             hmac_key("k1", "secret")
         };
-        let keys = ring(&[key.clone()]);
+        let keys = ring(&[&key]);
         let stream = sealed(n, every, key);
         let events = redeliver(&stream.events, &runs);
         let report = verify(&keys, &events, &stream.checkpoints);
@@ -412,7 +421,7 @@ proptest! {
         runs in prop::collection::vec((any::<Index>(), any::<Index>()), 0..3),
     ) {
         let key = hmac_key("k1", "secret");
-        let keys = ring(&[key.clone()]);
+        let keys = ring(&[&key]);
         let stream = sealed(n, every, key);
         let mut events = stream.events.clone();
         // (missing, truncated, reordered, invalid, unchained/unauthenticated)
