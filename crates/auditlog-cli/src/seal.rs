@@ -27,14 +27,14 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "chain")]
     keyring: Option<PathBuf>,
     /// Key id written with links made with the key in --key-env.
-    #[arg(long, value_name = "ID", default_value = "default")]
+    #[arg(long, value_name = "ID", default_value = "default", requires = "chain")]
     kid: String,
     /// Write a checkpoint after this many events.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "chain")]
     checkpoint_every: u64,
     /// Also write a checkpoint when this many seconds have passed since the
     /// last one (for live input).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", requires = "chain")]
     checkpoint_secs: Option<u64>,
     /// Append checkpoints to FILE instead of writing them between the events
     /// (keep them apart to detect a cut-off tail).

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use auditlog_seal::{keyring::decode_32, verify_json, Keyring, SigningKey, StreamVerifier};
 
@@ -57,8 +58,15 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let chained = AtomicBool::new(false);
     let result = for_each_line(|_number, line, _out| {
         let verified = verify_json(line, key.as_ref()).map_err(|e| e.to_string())?;
+        let security = verified.event.security.as_ref();
+        if security.is_some_and(|s| s.seq.is_some() || s.length.is_some())
+            && !chained.swap(true, Ordering::Relaxed)
+        {
+            eprintln!("auditlog: the events are chained; only --chain checks their links, order and completeness");
+        }
         if verified.unauthenticated_fields.is_empty() {
             Ok(())
         } else {

@@ -71,6 +71,8 @@ fn a_sealed_chain_verifies_and_every_line_still_verifies_alone() {
         text(&plain.stdout),
         "verified 8 events: 8 valid, 0 failed\n"
     );
+    // ... and says that it did not check the chain.
+    assert!(text(&plain.stderr).contains("only --chain checks their links"));
 }
 
 #[test]
@@ -212,6 +214,8 @@ fn chains_need_a_key_and_keys_never_come_from_the_command_line() {
     assert!(text(&output.stderr).contains("checking chains needs a key"));
     let output = auditlog(&["verify", "--keyring", "x.json"], &[KEY], "");
     assert_eq!(output.status.code(), Some(2), "--keyring needs --chain");
+    let output = auditlog(&["seal", "--checkpoint-every", "5"], &[KEY], "");
+    assert_eq!(output.status.code(), Some(2), "--checkpoint-every needs --chain");
 }
 
 #[test]

@@ -185,8 +185,9 @@ impl ChainSealer {
         self
     }
 
-    /// A checkpoint is due when this much time has passed since the last
-    /// (and at least one event was sealed since).
+    /// A checkpoint is due when this much time has passed since the last,
+    /// also when nothing was sealed since: a heartbeat, so that silence is
+    /// visible (call [`checkpoint_due`](Self::checkpoint_due) from a timer).
     #[must_use]
     pub fn checkpoint_interval(mut self, interval: Duration) -> Self {
         self.every = Some(interval);
@@ -266,18 +267,18 @@ impl ChainSealer {
         String::from_utf8(out).expect("published JSON is ASCII")
     }
 
-    /// True when a checkpoint is due: the event count or the interval set
-    /// with [`checkpoint_every`](Self::checkpoint_every) /
-    /// [`checkpoint_interval`](Self::checkpoint_interval) is reached, and
-    /// something was sealed since the last one.
+    /// True when a checkpoint is due: as many events as set with
+    /// [`checkpoint_every`](Self::checkpoint_every) were sealed since the
+    /// last one, or the [`checkpoint_interval`](Self::checkpoint_interval)
+    /// has passed.
     pub fn checkpoint_due(&self) -> bool {
-        self.since_checkpoint > 0
-            && (self
-                .every_events
-                .is_some_and(|n| self.since_checkpoint >= n)
-                || self
-                    .every
-                    .is_some_and(|t| self.last_checkpoint.elapsed() >= t))
+        let by_count = self
+            .every_events
+            .is_some_and(|n| self.since_checkpoint > 0 && self.since_checkpoint >= n);
+        let by_time = self
+            .every
+            .is_some_and(|t| self.last_checkpoint.elapsed() >= t);
+        by_count || by_time
     }
 
     /// A sealed checkpoint of the chain as it is now: a v1 event
@@ -369,13 +370,15 @@ mod tests {
     }
 
     #[test]
-    fn checkpoints_are_due_by_time_only_after_an_event() {
-        let mut sealer = ChainSealer::new("c", key())
+    fn checkpoints_are_due_by_time_also_when_idle() {
+        let idle = ChainSealer::new("c", key())
             .unwrap()
             .checkpoint_interval(Duration::ZERO);
-        assert!(!sealer.checkpoint_due());
-        sealer.seal(&mut AuditEvent::builder().build());
-        assert!(sealer.checkpoint_due());
+        assert!(idle.checkpoint_due());
+        let never = ChainSealer::new("c", key())
+            .unwrap()
+            .checkpoint_interval(Duration::from_secs(3600));
+        assert!(!never.checkpoint_due());
     }
 
     #[test]

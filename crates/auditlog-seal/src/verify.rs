@@ -113,6 +113,10 @@ impl std::error::Error for VerifyJsonError {}
 
 /// Parses and verifies a published event. Succeeds with the list of
 /// unauthenticated members, which callers should treat as suspect.
+///
+/// The chain members of `security` (`chain`, `seq`, `prev`, `kid`, `link`,
+/// `length`, `head`) are read, not checked: their `link` is checked by
+/// [`StreamVerifier`](crate::StreamVerifier), which needs the whole stream.
 pub fn verify_json(text: &str, key: Option<&SigningKey>) -> Result<Verified, VerifyJsonError> {
     let parsed = AuditEvent::parse(text).map_err(VerifyJsonError::Parse)?;
     verify(&parsed.event, key).map_err(VerifyJsonError::Seal)?;
