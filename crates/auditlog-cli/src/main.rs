@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod canonical;
+#[cfg(feature = "demo")]
+mod demo;
 mod key;
 mod lines;
 mod query;
@@ -30,6 +32,9 @@ enum Command {
     Verify(verify::Args),
     /// Print the events of JSON-lines files (or stdin) that match every filter given.
     Query(query::Args),
+    /// Serve an audited order service, publish its events to Kafka, read them back and verify them.
+    #[cfg(feature = "demo")]
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +43,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => seal::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Query(args) => query::run(args),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => demo::run(args),
     }
 }

@@ -1,0 +1,355 @@
+//! `auditlog demo`: an order service behind the audit middleware, publishing
+//! to Kafka (an embedded mock cluster unless `--brokers` is given) and
+//! reading its own events back, verifying each.
+
+mod app;
+mod kafka;
+mod report;
+mod tour;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use auditlog_axum::AuditLayer;
+use auditlog_seal::SigningKey;
+use tokio::sync::mpsc;
+
+use crate::key::{self, DEFAULT_KEY_ENV};
+use kafka::{Consumed, Embedded, Publisher, Reader};
+
+/// How long shutdown waits for the publisher and for the last events.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Serve on this address until SIGINT or SIGTERM instead of running the
+    /// scripted tour.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Kafka bootstrap servers to publish to, instead of an embedded
+    /// in-process cluster.
+    #[arg(long, value_name = "BROKERS")]
+    brokers: Option<String>,
+    /// The topic events are published to and read back from.
+    #[arg(long, value_name = "TOPIC", default_value = "audit-events")]
+    topic: String,
+    /// Write every event read back from Kafka to FILE, one JSON line each.
+    #[arg(long, value_name = "FILE")]
+    events_out: Option<PathBuf>,
+    /// Capture request and response bodies into the events (secrets redacted).
+    #[arg(long)]
+    capture_payloads: bool,
+    /// Serve the same app without the audit layer (to measure its overhead).
+    #[arg(long)]
+    no_audit: bool,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    match demo(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("auditlog demo: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn demo(args: Args) -> Result<ExitCode, String> {
+    let key = if args.no_audit {
+        None
+    } else {
+        key::load(
+            DEFAULT_KEY_ENV,
+            "the demo's events are hashed but not signed",
+        )?
+    };
+    let tour = args.listen.is_none();
+    quiet_deliberate_panics(tour);
+    // The mock cluster is !Send: it runs on its own thread, started before
+    // and stopped after the runtime (so no client outlives it).
+    let embedded = match (&args.brokers, args.no_audit) {
+        (None, false) => Some(Embedded::start(&args.topic)?),
+        _ => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let code = runtime.block_on(serve(args, key, embedded.as_ref()));
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    drop(embedded);
+    code
+}
+
+/// Where the events go and come back from.
+struct Pipeline {
+    layer: AuditLayer,
+    publisher: Arc<Publisher>,
+    reader: Reader,
+    collector: Collector,
+    kafka: String,
+}
+
+async fn serve(
+    args: Args,
+    key: Option<SigningKey>,
+    embedded: Option<&Embedded>,
+) -> Result<ExitCode, String> {
+    let pipeline = if args.no_audit {
+        None
+    } else {
+        let (bootstrap, kafka) = match (embedded, &args.brokers) {
+            (Some(embedded), _) => (
+                embedded.bootstrap_servers().to_owned(),
+                format!(
+                    "embedded (librdkafka mock cluster at {}), topic {}",
+                    embedded.bootstrap_servers(),
+                    args.topic
+                ),
+            ),
+            (None, Some(brokers)) => (brokers.clone(), format!("{brokers}, topic {}", args.topic)),
+            (None, None) => unreachable!("an embedded cluster runs unless --brokers is given"),
+        };
+        let publisher = Arc::new(Publisher::new(&bootstrap, &args.topic, key.clone())?);
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let reader = Reader::start(&bootstrap, &args.topic, key.clone(), sender)?;
+        let out = match &args.events_out {
+            Some(path) => {
+                Some(BufWriter::new(File::create(path).map_err(|e| {
+                    format!("cannot create {}: {e}", path.display())
+                })?))
+            }
+            None => None,
+        };
+        let layer = AuditLayer::new(publisher.clone())
+            .capture_payloads(args.capture_payloads)
+            // Beyond the defaults (password, secret, token, ...).
+            .redact_key("card")
+            // The demo plays a service behind a local reverse proxy.
+            .trusted_proxies(
+                ["127.0.0.1", "::1"].map(|ip| ip.parse::<auditlog_axum::IpNetwork>().unwrap()),
+            );
+        let collector = Collector::start(receiver, out, args.listen.is_some());
+        Some(Pipeline {
+            layer,
+            publisher,
+            reader,
+            collector,
+            kafka,
+        })
+    };
+
+    let orders = app::Orders::new();
+    let app = match &pipeline {
+        Some(p) => app::routes(orders).layer(p.layer.clone()),
+        None => app::routes(orders),
+    };
+    let listen = args.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+
+    println!("auditlog demo: an order service behind the audit middleware");
+    match &pipeline {
+        Some(p) => {
+            println!("  kafka     {}", p.kafka);
+            match &key {
+                Some(_) => println!("  sealing   SHA-256 hash + HMAC-SHA256 signature (key from ${DEFAULT_KEY_ENV})"),
+                None => println!("  sealing   SHA-256 hash only (set ${DEFAULT_KEY_ENV} to sign too)"),
+            }
+            if args.capture_payloads {
+                println!("  payloads  captured, up to 64 KiB per body; secrets and cards redacted");
+            } else {
+                println!(
+                    "  payloads  not captured (--capture-payloads captures them, secrets redacted)"
+                );
+            }
+        }
+        None => println!("  audit     off (--no-audit): the same app without the layer"),
+    }
+    println!("  serving   http://{addr}");
+
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    );
+    let requests = if args.listen.is_some() {
+        println!();
+        println!("Try: curl -i http://{addr}/orders/1   (Ctrl-C or SIGTERM stops, gracefully)");
+        if pipeline.is_some() {
+            println!();
+            println!("Events read back from Kafka, each verified:");
+        }
+        server
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| format!("serving failed: {e}"))?;
+        println!();
+        println!("Stopped accepting; flushing the publisher and reading the last events...");
+        None
+    } else {
+        tokio::spawn(async move { server.await });
+        Some(tour::run(addr).await?)
+    };
+
+    let Some(pipeline) = pipeline else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Pipeline {
+        layer,
+        publisher,
+        reader,
+        collector,
+        ..
+    } = pipeline;
+    if let Err(e) = layer.flush(DRAIN_TIMEOUT).await {
+        eprintln!("auditlog demo: flushing the publisher: {e}");
+    }
+    let stats = layer.stats();
+    let expected = stats.published;
+    collector.wait_for(expected, DRAIN_TIMEOUT).await;
+    drop(reader);
+    let collected = collector.finish().await?;
+
+    if let Some(requests) = requests {
+        tour::report(requests, &collected);
+    }
+    let failed_deliveries = publisher.failed_deliveries();
+    let ok = collected.verified == expected
+        && collected.failed == 0
+        && failed_deliveries == 0
+        && stats.failed == 0
+        && stats.dropped == 0;
+    println!();
+    println!(
+        "{} events published, {} read back, {} verified{}",
+        expected,
+        collected.verified + collected.failed,
+        collected.verified,
+        if let Some(path) = &args.events_out {
+            format!(", written to {}", path.display())
+        } else {
+            String::new()
+        }
+    );
+    if !ok {
+        eprintln!(
+            "auditlog demo: not every event made it: {stats:?}, {failed_deliveries} failed deliveries, {} failed verification",
+            collected.failed
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if args.listen.is_none() {
+        println!("Next: auditlog demo --listen 127.0.0.1:8080, then curl it (Ctrl-C stops).");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads consumed events on a task: prints them as they come (`--listen`)
+/// or keeps them for the tour's report, and writes `--events-out`.
+struct Collector {
+    read: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<Result<Collected, String>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub events: Vec<Consumed>,
+    pub verified: u64,
+    pub failed: u64,
+}
+
+impl Collector {
+    fn start(
+        mut receiver: mpsc::UnboundedReceiver<Consumed>,
+        mut out: Option<BufWriter<File>>,
+        live: bool,
+    ) -> Self {
+        let read = Arc::new(AtomicU64::new(0));
+        let counter = read.clone();
+        let task = tokio::spawn(async move {
+            let mut collected = Collected::default();
+            while let Some(consumed) = receiver.recv().await {
+                if let Some(out) = &mut out {
+                    writeln!(out, "{}", consumed.line).map_err(|e| e.to_string())?;
+                }
+                match consumed.verified {
+                    Ok(_) => collected.verified += 1,
+                    Err(_) => collected.failed += 1,
+                }
+                if live {
+                    println!("{}", report::event_line(&consumed));
+                } else {
+                    collected.events.push(consumed);
+                }
+                counter.fetch_add(1, Relaxed);
+            }
+            if let Some(out) = &mut out {
+                out.flush().map_err(|e| e.to_string())?;
+            }
+            Ok(collected)
+        });
+        Collector { read, task }
+    }
+
+    /// Waits until `count` events were read, or the timeout passes.
+    async fn wait_for(&self, count: u64, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.read.load(Relaxed) < count && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The events read, once the reader stopped.
+    async fn finish(self) -> Result<Collected, String> {
+        self.task.await.map_err(|e| e.to_string())?
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// `GET /boom` panics on purpose; its backtrace would only clutter the
+/// output (the 500 and its event show what happened).
+fn quiet_deliberate_panics(silent: bool) {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .unwrap_or_default();
+        if message.starts_with("GET /boom") {
+            if !silent {
+                eprintln!("  (GET /boom panicked on purpose; CatchPanicLayer answers 500)");
+            }
+            return;
+        }
+        default(info);
+    }));
+}
