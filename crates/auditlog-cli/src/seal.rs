@@ -40,6 +40,11 @@ pub struct Args {
     /// (keep them apart to detect a cut-off tail).
     #[arg(long, value_name = "FILE", requires = "chain")]
     checkpoints: Option<PathBuf>,
+    /// Continue the chain of the last checkpoint in the --checkpoints file
+    /// (checked with the key) instead of starting one; a new chain when the
+    /// file has none yet.
+    #[arg(long, requires = "checkpoints")]
+    resume: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -80,19 +85,21 @@ fn parse(number: u64, line: &str) -> Result<AuditEvent, String> {
     Ok(parsed.event)
 }
 
-/// The key a chain is sealed with: the keyring's active key, or the HMAC key
-/// of `--key-env` under `--kid`.
-fn chain_key(args: &Args) -> Result<ChainKey, String> {
+/// The key a chain is sealed with (the keyring's active key, or the HMAC key
+/// of `--key-env` under `--kid`) and the keys that check a checkpoint to
+/// resume after.
+fn chain_key(args: &Args) -> Result<(ChainKey, Keyring), String> {
     if let Some(path) = &args.keyring {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let ring = Keyring::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        return ring.active().cloned().ok_or_else(|| {
+        let key = ring.active().cloned().ok_or_else(|| {
             format!(
                 "{}: no key that can seal (all retired, or public keys only)",
                 path.display()
             )
-        });
+        })?;
+        return Ok((key, ring));
     }
     let key = SigningKey::from_env(&args.key_env)
         .map_err(|e| e.to_string())?
@@ -102,18 +109,57 @@ fn chain_key(args: &Args) -> Result<ChainKey, String> {
                 args.key_env
             )
         })?;
-    ChainKey::hmac(args.kid.clone(), key).map_err(|e| e.to_string())
+    let ring = Keyring::any_kid_hmac(key.clone());
+    let key = ChainKey::hmac(args.kid.clone(), key).map_err(|e| e.to_string())?;
+    Ok((key, ring))
+}
+
+/// The last checkpoint in `path`, if the file exists and has one.
+fn last_checkpoint(path: &PathBuf) -> Result<Option<AuditEvent>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let Some(line) = text.lines().rev().find(|l| !l.trim().is_empty()) else {
+        return Ok(None);
+    };
+    AuditEvent::from_json(line)
+        .map(Some)
+        .map_err(|e| format!("{}: last line: {e}", path.display()))
 }
 
 fn run_chain(args: Args) -> Result<ExitCode, String> {
-    let key = chain_key(&args)?;
-    let id = match args.chain.as_deref() {
-        Some("") | None => ChainSealer::new_chain_id(),
-        Some(id) => id.to_owned(),
+    let (key, keys) = chain_key(&args)?;
+    let given = args.chain.as_deref().filter(|id| !id.is_empty());
+    let previous = match (&args.checkpoints, args.resume) {
+        (Some(path), true) => last_checkpoint(path)?,
+        _ => None,
     };
-    let mut sealer = ChainSealer::new(id, key)
-        .map_err(|e| e.to_string())?
-        .checkpoint_every(args.checkpoint_every);
+    let sealer = match previous {
+        Some(checkpoint) => {
+            let sealer =
+                ChainSealer::resume_after(&checkpoint, &keys, key).map_err(|e| e.to_string())?;
+            if given.is_some_and(|id| id != sealer.chain_id()) {
+                return Err(format!(
+                    "--chain {} differs from the chain of the checkpoint to resume after ({})",
+                    given.unwrap_or_default(),
+                    sealer.chain_id()
+                ));
+            }
+            eprintln!(
+                "auditlog: resuming chain {} after event {}",
+                sealer.chain_id(),
+                sealer.length()
+            );
+            sealer
+        }
+        None => {
+            let id = given.map_or_else(ChainSealer::new_chain_id, str::to_owned);
+            ChainSealer::new(id, key).map_err(|e| e.to_string())?
+        }
+    };
+    let mut sealer = sealer.checkpoint_every(args.checkpoint_every);
     if let Some(seconds) = args.checkpoint_secs {
         sealer = sealer.checkpoint_interval(Duration::from_secs(seconds));
     }
@@ -142,7 +188,7 @@ fn run_chain(args: Args) -> Result<ExitCode, String> {
         ),
         None => None,
     };
-    let checkpointed = std::cell::Cell::new(0);
+    let checkpointed = std::cell::Cell::new(sealer.length());
     let mut write_checkpoint = |sealer: &mut ChainSealer, out: &mut Vec<u8>| -> io::Result<()> {
         let mut line = sealer.checkpoint().published_json();
         line.push('\n');

@@ -215,7 +215,11 @@ fn chains_need_a_key_and_keys_never_come_from_the_command_line() {
     let output = auditlog(&["verify", "--keyring", "x.json"], &[KEY], "");
     assert_eq!(output.status.code(), Some(2), "--keyring needs --chain");
     let output = auditlog(&["seal", "--checkpoint-every", "5"], &[KEY], "");
-    assert_eq!(output.status.code(), Some(2), "--checkpoint-every needs --chain");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "--checkpoint-every needs --chain"
+    );
 }
 
 #[test]
@@ -224,4 +228,39 @@ fn a_new_chain_gets_a_fresh_id() {
     let second = text(&auditlog(&["seal", "--chain"], &[KEY], &events(1)).stderr);
     assert!(first.contains("auditlog: chain "), "{first}");
     assert_ne!(first, second);
+}
+
+#[test]
+fn a_chain_resumes_after_the_last_checkpoint_kept_apart() {
+    let dir = scratch("resume");
+    let checkpoints = dir.join("checkpoints.jsonl");
+    let checkpoints = checkpoints.to_str().unwrap();
+    let args = ["seal", "--chain", "--checkpoints", checkpoints, "--resume"];
+    let first = auditlog(&args, &[KEY], &events(3));
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let second = auditlog(&args, &[KEY], &events(2));
+    assert!(
+        text(&second.stderr).contains("resuming chain "),
+        "{}",
+        text(&second.stderr)
+    );
+    assert!(text(&second.stderr).contains(" after event 3"));
+    let both = text(&first.stdout) + &text(&second.stdout);
+
+    let output = auditlog(
+        &["verify", "--chain", "--checkpoints", checkpoints],
+        &[KEY],
+        &both,
+    );
+    let report = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains(": 5 events up to seq 5, 2 checkpoints, the last for 5 events"),
+        "{report}"
+    );
+
+    // A checkpoint that does not verify under the key is not continued.
+    let other = auditlog(&args, &[("AUDITLOG_SIGNING_KEY", "other")], &events(1));
+    assert_eq!(other.status.code(), Some(2));
+    assert!(text(&other.stderr).contains("cannot resume after this checkpoint: link mismatch"));
 }

@@ -73,6 +73,8 @@ pub enum ChainError {
     Keyring { entry: usize, reason: String },
     /// Resuming needs the hash of the last event, and only then.
     InvalidResume,
+    /// The checkpoint to resume after does not verify.
+    InvalidCheckpoint { reason: &'static str },
 }
 
 impl fmt::Display for ChainError {
@@ -86,6 +88,9 @@ impl fmt::Display for ChainError {
             ChainError::Keyring { entry: 0, reason } => write!(f, "keyring: {reason}"),
             ChainError::Keyring { entry, reason } => {
                 write!(f, "keyring entry {entry}: {reason}")
+            }
+            ChainError::InvalidCheckpoint { reason } => {
+                write!(f, "cannot resume after this checkpoint: {reason}")
             }
             ChainError::InvalidResume => f.write_str(
                 "resuming a chain needs the hash of its last event exactly when it has events",
@@ -170,6 +175,43 @@ impl ChainSealer {
             since_checkpoint: 0,
             last_checkpoint: Instant::now(),
         })
+    }
+
+    /// Continues the chain of `checkpoint` (e.g. the last one a publisher
+    /// wrote before it stopped) with `key`, after checking the checkpoint's
+    /// hash and link against `keys`.
+    pub fn resume_after(
+        checkpoint: &AuditEvent,
+        keys: &crate::Keyring,
+        key: ChainKey,
+    ) -> Result<Self, ChainError> {
+        let bad = |reason: &'static str| ChainError::InvalidCheckpoint { reason };
+        let security = checkpoint
+            .security
+            .as_ref()
+            .ok_or(bad("no security block"))?;
+        let (Some(chain), Some(length), Some(kid), Some(link), Some(hash)) = (
+            security.chain.as_deref(),
+            security.length,
+            security.kid.as_deref(),
+            security.link.as_deref(),
+            security.hash.as_deref(),
+        ) else {
+            return Err(bad(
+                "not a checkpoint: chain, length, kid, link or hash missing",
+            ));
+        };
+        if crate::compute_hash(checkpoint) != hash {
+            return Err(bad("hash mismatch"));
+        }
+        let (_, verifier) = keys
+            .lookup(kid)
+            .ok_or(bad("its key is not in the keyring"))?;
+        let message = checkpoint_message(chain, length, security.head.as_deref(), hash, kid);
+        if !verifier.check(&message, link) {
+            return Err(bad("link mismatch"));
+        }
+        Self::resume(chain, key, length, security.head.clone())
     }
 
     /// A fresh chain id (a UUID v4), for a publisher that starts a new chain
@@ -391,6 +433,37 @@ mod tests {
         let sealer = ChainSealer::resume("c", key(), 3, Some("a".repeat(64))).unwrap();
         assert_eq!(sealer.length(), 3);
         assert!(ChainSealer::new("c d", key()).is_err());
+    }
+
+    #[test]
+    fn a_chain_resumes_after_its_checkpoint_and_verifies_as_one() {
+        let mut keys = crate::Keyring::new();
+        keys.add(key()).unwrap();
+        let mut first = ChainSealer::new("c", key()).unwrap();
+        let mut lines = vec![first.seal_to_json(&mut AuditEvent::builder().build())];
+        let checkpoint = first.checkpoint();
+        lines.push(checkpoint.published_json());
+        let mut second = ChainSealer::resume_after(&checkpoint, &keys, key()).unwrap();
+        lines.push(second.seal_to_json(&mut AuditEvent::builder().build()));
+        let mut verifier = crate::StreamVerifier::new(&keys);
+        for (number, line) in (1..).zip(&lines) {
+            verifier.feed(number, line);
+        }
+        let report = verifier.finish();
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(report.chains["c"].last, Some(2));
+
+        let mut forged = checkpoint.clone();
+        forged.security.as_mut().unwrap().length = Some(7);
+        assert_eq!(
+            ChainSealer::resume_after(&forged, &keys, key()).unwrap_err(),
+            ChainError::InvalidCheckpoint {
+                reason: "link mismatch"
+            }
+        );
+        let mut edited = checkpoint;
+        edited.tenantid = Some("t".into());
+        assert!(ChainSealer::resume_after(&edited, &keys, key()).is_err());
     }
 
     #[test]

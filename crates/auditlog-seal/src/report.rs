@@ -39,7 +39,8 @@ pub enum Failure {
     /// `prev` is not the hash of the event before: the key holder sealed two
     /// histories (or reused a chain id).
     Fork,
-    /// A checkpoint's `head` is not the hash of the event at its `length`.
+    /// A checkpoint's `head` is not the hash of the event at its `length`,
+    /// or not that of another checkpoint of the same length.
     CheckpointMismatch,
     /// Sealed with an older key of the keyring after a newer one was in use.
     KeyRollback { newer: String },
@@ -63,7 +64,7 @@ impl fmt::Display for Failure {
                 "fork: prev is not the hash of the event before (two histories under one key)",
             ),
             Failure::CheckpointMismatch => {
-                f.write_str("checkpoint head is not the hash of the event at its length")
+                f.write_str("checkpoint head is not the hash of the event at its length (two histories under one key)")
             }
             Failure::KeyRollback { newer } => {
                 write!(f, "sealed with an older key after key {newer} was in use")
@@ -593,11 +594,16 @@ impl<'k> StreamVerifier<'k> {
             }
             newest_rank = newest_rank.max(entry.rank);
         }
+        // A checkpoint disagrees with the event at its length, or with an
+        // earlier checkpoint of the same length (when that event is gone).
+        let mut heads: HashMap<u64, Option<[u8; 32]>> = HashMap::new();
         for checkpoint in &state.checkpoints {
-            if let Some(entry) = state.entries.get(&checkpoint.length) {
-                if checkpoint.head != Some(entry.hash) {
-                    fail(checkpoint.line, None, Failure::CheckpointMismatch);
-                }
+            let head = match state.entries.get(&checkpoint.length) {
+                Some(entry) => Some(entry.hash),
+                None => *heads.entry(checkpoint.length).or_insert(checkpoint.head),
+            };
+            if checkpoint.length > 0 && checkpoint.head != head {
+                fail(checkpoint.line, None, Failure::CheckpointMismatch);
             }
         }
 

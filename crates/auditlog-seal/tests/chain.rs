@@ -302,6 +302,24 @@ fn two_histories_under_one_key_are_conflicts_not_duplicates() {
     assert_eq!(report.invalid[0].line, 5);
     assert_eq!(report.invalid[1].failure, Failure::CheckpointMismatch);
 
+    // Checkpoints of two histories, with the events they vouch for cut off.
+    let honest_checkpoint = &honest.checkpoints[0];
+    let report = verify(
+        &keys,
+        &honest.events[..2],
+        &[
+            honest_checkpoint.clone(),
+            other.checkpoint().published_json(),
+        ],
+    );
+    let failures: Vec<_> = report
+        .invalid
+        .iter()
+        .map(|i| (i.line, &i.failure))
+        .collect();
+    assert_eq!(failures, [(4, &Failure::CheckpointMismatch)], "{report}");
+    assert_eq!(report.chains[CHAIN].truncated, Some(3..=4));
+
     // Spliced histories: event 3 of the other chain in place of the honest 3.
     let mut spliced = honest.events.clone();
     spliced[2] = rewritten[2].clone();
