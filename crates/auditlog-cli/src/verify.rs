@@ -35,6 +35,9 @@ pub struct Args {
     /// Checkpoints kept apart from the events (repeatable); read after them.
     #[arg(long, value_name = "FILE", requires = "chain")]
     checkpoints: Vec<PathBuf>,
+    /// Print the report as one line of JSON instead of text.
+    #[arg(long, requires = "chain")]
+    json: bool,
     /// Files to check, in order (stdin when none). Lines are numbered across
     /// them, checkpoint files last.
     #[arg(value_name = "FILE", requires = "chain")]
@@ -141,7 +144,11 @@ fn run_chain(args: &Args) -> Result<ExitCode, String> {
         number = last;
     }
     let report = verifier.finish();
-    print!("{report}");
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{report}");
+    }
     Ok(if report.is_clean() {
         ExitCode::SUCCESS
     } else {

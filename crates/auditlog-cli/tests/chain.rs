@@ -102,6 +102,20 @@ fn verify_reports_damage_and_exits_non_zero_but_not_for_duplicates() {
         "{report}"
     );
 
+    let output = auditlog(
+        &["verify", "--chain", "--json"],
+        &[KEY],
+        &damaged.join("\n"),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let json = text(&output.stdout);
+    assert!(
+        json.starts_with(r#"{"chains":{"c1":{"checkpointed":6,"#),
+        "{json}"
+    );
+    assert!(json.contains(r#""missing":[[2,2]]"#), "{json}");
+    assert!(json.ends_with("}\n") && json.lines().count() == 1, "{json}");
+
     let wrong_key = auditlog(
         &["verify", "--chain"],
         &[("AUDITLOG_SIGNING_KEY", "other")],

@@ -46,6 +46,27 @@ pub enum Failure {
     KeyRollback { newer: String },
 }
 
+impl Failure {
+    /// A stable machine name of the check, for the JSON report.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::Parse(_) => "parse",
+            Failure::Seal(VerifyError::MissingHash) => "missing-hash",
+            Failure::Seal(VerifyError::HashMismatch) => "hash-mismatch",
+            Failure::Seal(VerifyError::MissingSignature) => "missing-signature",
+            Failure::Seal(VerifyError::SignatureMismatch) => "signature-mismatch",
+            Failure::MissingField(_) => "missing-field",
+            Failure::Malformed(_) => "malformed",
+            Failure::UnknownKey => "unknown-key",
+            Failure::Link => "link-mismatch",
+            Failure::Conflict => "conflict",
+            Failure::Fork => "fork",
+            Failure::CheckpointMismatch => "checkpoint-mismatch",
+            Failure::KeyRollback { .. } => "key-rollback",
+        }
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -142,6 +163,97 @@ impl Report {
             && self.unchained.is_empty()
             && self.unauthenticated.is_empty()
             && self.chains.values().all(ChainReport::is_clean)
+    }
+}
+
+impl Report {
+    /// The report as one line of JSON (keys sorted), every item listed:
+    ///
+    /// `{"chains":{ID:{"checkpointed","checkpoints","duplicated":[{"extra","seq"}],
+    /// "events","last","missing":[[FROM,TO]],"reordered":[{"line","seq"}],
+    /// "truncated":[FROM,TO]|null}},"invalid":[{"chain","check","line","message","seq"}],
+    /// "lines","ok","unauthenticated":[{"fields","line"}],"unchained":[LINE],"valid"}`
+    pub fn to_json(&self) -> String {
+        use auditlog_core::{Map, Value};
+        fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+            Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            )
+        }
+        let range = |r: &RangeInclusive<u64>| Value::from(vec![*r.start(), *r.end()]);
+        let chains: Map = self
+            .chains
+            .iter()
+            .map(|(id, c)| {
+                let chain = object([
+                    ("events", c.events.into()),
+                    ("last", c.last.into()),
+                    (
+                        "missing",
+                        Value::Array(c.missing.iter().map(range).collect()),
+                    ),
+                    ("truncated", c.truncated.as_ref().map_or(Value::Null, range)),
+                    (
+                        "reordered",
+                        Value::Array(
+                            c.reordered
+                                .iter()
+                                .map(|&(seq, line)| {
+                                    object([("seq", seq.into()), ("line", line.into())])
+                                })
+                                .collect(),
+                        ),
+                    ),
+                    (
+                        "duplicated",
+                        Value::Array(
+                            c.duplicated
+                                .iter()
+                                .map(|&(seq, extra)| {
+                                    object([("seq", seq.into()), ("extra", extra.into())])
+                                })
+                                .collect(),
+                        ),
+                    ),
+                    ("checkpoints", c.checkpoints.into()),
+                    ("checkpointed", c.checkpointed.into()),
+                ]);
+                (id.clone(), chain)
+            })
+            .collect();
+        let invalid = self
+            .invalid
+            .iter()
+            .map(|i| {
+                object([
+                    ("line", i.line.into()),
+                    ("chain", i.chain.clone().into()),
+                    ("seq", i.seq.into()),
+                    ("check", i.failure.code().into()),
+                    ("message", i.failure.to_string().into()),
+                ])
+            })
+            .collect();
+        let unauthenticated = self
+            .unauthenticated
+            .iter()
+            .map(|(line, fields)| {
+                object([("line", (*line).into()), ("fields", fields.clone().into())])
+            })
+            .collect();
+        object([
+            ("ok", self.is_clean().into()),
+            ("lines", self.lines.into()),
+            ("valid", self.valid.into()),
+            ("chains", Value::Object(chains)),
+            ("invalid", Value::Array(invalid)),
+            ("unchained", self.unchained.clone().into()),
+            ("unauthenticated", Value::Array(unauthenticated)),
+        ])
+        .to_json()
     }
 }
 

@@ -134,6 +134,19 @@ fn each_kind_of_damage_is_named() {
     );
     assert_eq!(report.unchained, [11]);
     assert_eq!(report.unauthenticated, [(12, vec!["approved".to_owned()])]);
+    let json = report.to_json();
+    for expected in [
+        r#""missing":[[5,5]]"#,
+        r#""truncated":[11,12]"#,
+        r#""duplicated":[{"extra":1,"seq":1},{"extra":1,"seq":2}]"#,
+        r#""invalid":[{"chain":"orders-api-0","check":"hash-mismatch","line":3,"message":"hash mismatch: the content changed after sealing","seq":3}]"#,
+        r#""unchained":[11]"#,
+        r#""unauthenticated":[{"fields":["approved"],"line":12}]"#,
+        r#""ok":false"#,
+    ] {
+        assert!(json.contains(expected), "{expected}\n{json}");
+    }
+    assert!(auditlog_core::parse_value(&json).is_ok());
     let text = report.to_string();
     for expected in [
         "MISSING seq 5\n",
