@@ -134,6 +134,10 @@ fn the_tour_publishes_reads_back_and_verifies_every_event() {
 /// One HTTP/1.1 request on its own connection; returns the status line.
 fn http(addr: &str, request: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
+    // A failure, not a hang, if the server never answers.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
@@ -167,6 +171,7 @@ fn listen_serves_until_sigterm_then_drains_and_exits_zero() {
             .map(str::to_owned);
     }
     let addr = addr.unwrap();
+    let order = r#"{"item":"tea"}"#;
     let close = "Connection: close\r\nHost: demo\r\ntenantId: t-listen\r\n";
     let statuses = [
         http(&addr, &format!("GET /orders/1 HTTP/1.1\r\n{close}\r\n")),
@@ -174,7 +179,8 @@ fn listen_serves_until_sigterm_then_drains_and_exits_zero() {
         http(
             &addr,
             &format!(
-                "POST /orders HTTP/1.1\r\n{close}Content-Type: application/json\r\nContent-Length: 15\r\n\r\n{{\"item\":\"tea\"}}"
+                "POST /orders HTTP/1.1\r\n{close}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{order}",
+                order.len()
             ),
         ),
         http(&addr, &format!("GET /boom HTTP/1.1\r\n{close}\r\n")),
