@@ -90,9 +90,7 @@ fn parse(number: u64, line: &str) -> Result<AuditEvent, String> {
 /// resume after.
 fn chain_key(args: &Args) -> Result<(ChainKey, Keyring), String> {
     if let Some(path) = &args.keyring {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let ring = Keyring::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let ring = Keyring::from_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let key = ring.active().cloned().ok_or_else(|| {
             format!(
                 "{}: no key that can seal (all retired, or public keys only)",

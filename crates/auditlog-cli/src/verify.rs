@@ -97,7 +97,7 @@ fn read(path: &PathBuf) -> Result<String, String> {
 /// every key id.
 fn keyring(args: &Args) -> Result<Keyring, String> {
     if let Some(path) = &args.keyring {
-        return Keyring::from_json(&read(path)?).map_err(|e| format!("{}: {e}", path.display()));
+        return Keyring::from_file(path).map_err(|e| format!("{}: {e}", path.display()));
     }
     if let Some(path) = &args.public_key {
         let public = decode_32(&read(path)?).ok_or_else(|| {

@@ -302,6 +302,19 @@ impl Keyring {
         self.entries.get(rank).map(|e| e.kid.as_str())
     }
 
+    /// Reads a keyring file (see [`from_json`](Self::from_json)); its text is
+    /// wiped from memory once parsed.
+    pub fn from_file(path: &std::path::Path) -> Result<Keyring, ChainError> {
+        let text =
+            Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|e| ChainError::Keyring {
+                    entry: 0,
+                    reason: format!("cannot read the file: {e}"),
+                })?,
+            );
+        Self::from_json(&text)
+    }
+
     /// Reads a keyring file:
     ///
     /// ```json
@@ -320,8 +333,9 @@ impl Keyring {
     pub fn from_json(text: &str) -> Result<Keyring, ChainError> {
         use auditlog_core::Value;
         let err = |entry: usize, reason: String| ChainError::Keyring { entry, reason };
-        let document = auditlog_core::parse_value(text).map_err(|e| err(0, e.to_string()))?;
-        let Some(Value::Array(keys)) = document.as_object().and_then(|o| o.get("keys")) else {
+        // The parsed tree holds the secrets too: wiped when it goes.
+        let document = Wiped(auditlog_core::parse_value(text).map_err(|e| err(0, e.to_string()))?);
+        let Some(Value::Array(keys)) = document.0.as_object().and_then(|o| o.get("keys")) else {
             return Err(err(0, "expected an object with a \"keys\" array".into()));
         };
         let mut ring = Keyring::new();
@@ -450,11 +464,30 @@ fn public_key(bytes: &[u8; 32]) -> Result<ed25519_dalek::VerifyingKey, ChainErro
     })
 }
 
-/// 64 hex digits (either case) into 32 bytes.
+/// 64 hex digits (either case, surrounding whitespace ignored) into 32
+/// bytes. Intermediate copies are wiped: the digits may be a private key.
 pub fn decode_32(text: &str) -> Option<[u8; 32]> {
-    let text = text.trim();
-    let bytes = crate::verify::decode_hex(&text.to_ascii_lowercase())?;
-    bytes.try_into().ok()
+    let lower = Zeroizing::new(text.trim().to_ascii_lowercase());
+    let bytes = Zeroizing::new(crate::verify::decode_hex(&lower)?);
+    bytes.as_slice().try_into().ok()
+}
+
+/// A parsed keyring file whose strings are zeroized on drop.
+struct Wiped(auditlog_core::Value);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        fn wipe(value: &mut auditlog_core::Value) {
+            use zeroize::Zeroize;
+            match value {
+                auditlog_core::Value::String(s) => s.zeroize(),
+                auditlog_core::Value::Array(items) => items.iter_mut().for_each(wipe),
+                auditlog_core::Value::Object(map) => map.values_mut().for_each(wipe),
+                _ => {}
+            }
+        }
+        wipe(&mut self.0);
+    }
 }
 
 /// Chain ids and key ids end up in the authenticated messages, one per line,
