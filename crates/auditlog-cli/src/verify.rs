@@ -35,6 +35,10 @@ pub struct Args {
     /// Checkpoints kept apart from the events (repeatable); read after them.
     #[arg(long, value_name = "FILE", requires = "chain")]
     checkpoints: Vec<PathBuf>,
+    /// The stream starts in the middle of its chains (a consumer that began
+    /// at the latest offset): check each from the first position seen.
+    #[arg(long, requires = "chain")]
+    from_the_middle: bool,
     /// Print the report as one line of JSON instead of text.
     #[arg(long, requires = "chain")]
     json: bool,
@@ -122,6 +126,9 @@ fn keyring(args: &Args) -> Result<Keyring, String> {
 fn run_chain(args: &Args) -> Result<ExitCode, String> {
     let keys = keyring(args)?;
     let mut verifier = StreamVerifier::new(&keys);
+    if args.from_the_middle {
+        verifier = verifier.from_the_middle();
+    }
     let mut inputs: Vec<(String, Box<dyn Read>)> = Vec::new();
     if args.files.is_empty() {
         inputs.push(("stdin".into(), Box::new(io::stdin().lock())));

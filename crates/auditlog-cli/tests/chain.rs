@@ -110,7 +110,7 @@ fn verify_reports_damage_and_exits_non_zero_but_not_for_duplicates() {
     assert_eq!(output.status.code(), Some(1));
     let json = text(&output.stdout);
     assert!(
-        json.starts_with(r#"{"chains":{"c1":{"checkpointed":6,"#),
+        json.starts_with(r#"{"chains":{"c1":{"anchored":true,"checkpointed":6,"#),
         "{json}"
     );
     assert!(json.contains(r#""missing":[[2,2]]"#), "{json}");
@@ -163,6 +163,12 @@ fn checkpoints_kept_apart_reveal_a_cut_off_tail() {
     // Without the checkpoints the cut cannot be seen, and the report says so.
     let output = auditlog(&["verify", "--chain"], &[KEY], &cut);
     assert_eq!(output.status.code(), Some(0));
+    let tail: String = stdout.lines().skip(2).map(|l| format!("{l}\n")).collect();
+    let output = auditlog(&["verify", "--chain"], &[KEY], &tail);
+    assert_eq!(output.status.code(), Some(1), "read from the middle, 1-2 are missing");
+    let output = auditlog(&["verify", "--chain", "--from-the-middle"], &[KEY], &tail);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("note: read from seq 3; the events before are not checked"));
     assert!(text(&output.stdout).contains("no checkpoint: a cut-off tail would go unnoticed"));
 }
 

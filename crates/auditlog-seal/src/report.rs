@@ -111,8 +111,13 @@ pub struct Invalid {
 pub struct ChainReport {
     /// Distinct positions held by an authentic link.
     pub events: u64,
+    /// The lowest position seen.
+    pub first: Option<u64>,
     /// The highest position seen.
     pub last: Option<u64>,
+    /// Read from the middle: a checkpoint vouches for the events before
+    /// `first` (its head is the `prev` of `first`), or `first` is 1.
+    pub anchored: bool,
     /// Positions below the highest that no authentic event holds.
     pub missing: Vec<RangeInclusive<u64>>,
     /// Positions past the last event that a checkpoint says existed: the
@@ -169,8 +174,8 @@ impl Report {
 impl Report {
     /// The report as one line of JSON (keys sorted), every item listed:
     ///
-    /// `{"chains":{ID:{"checkpointed","checkpoints","duplicated":[{"extra","seq"}],
-    /// "events","last","missing":[[FROM,TO]],"reordered":[{"line","seq"}],
+    /// `{"chains":{ID:{"anchored","checkpointed","checkpoints","duplicated":[{"extra","seq"}],
+    /// "events","first","last","missing":[[FROM,TO]],"reordered":[{"line","seq"}],
     /// "truncated":[FROM,TO]|null}},"invalid":[{"chain","check","line","message","seq"}],
     /// "lines","ok","unauthenticated":[{"fields","line"}],"unchained":[LINE],"valid"}`
     pub fn to_json(&self) -> String {
@@ -190,7 +195,9 @@ impl Report {
             .map(|(id, c)| {
                 let chain = object([
                     ("events", c.events.into()),
+                    ("first", c.first.into()),
                     ("last", c.last.into()),
+                    ("anchored", c.anchored.into()),
                     (
                         "missing",
                         Value::Array(c.missing.iter().map(range).collect()),
@@ -323,6 +330,20 @@ impl fmt::Display for Report {
                     write!(f, "{seq} (+{extra})")
                 })?;
             }
+            if let Some(first) = chain
+                .first
+                .filter(|&f| f > 1 && chain.missing.first().is_none_or(|m| *m.start() > 1))
+            {
+                writeln!(
+                    f,
+                    "  note: read from seq {first}; the events before are {}",
+                    if chain.anchored {
+                        "vouched for by a checkpoint, not checked"
+                    } else {
+                        "not checked"
+                    }
+                )?;
+            }
             if let (Some(last), Some(length)) = (chain.last, chain.checkpointed) {
                 if last > length {
                     writeln!(
@@ -391,6 +412,7 @@ pub struct StreamVerifier<'k> {
     keys: &'k Keyring,
     chains: BTreeMap<String, ChainState>,
     report: Report,
+    from_the_middle: bool,
 }
 
 #[derive(Debug, Default)]
@@ -483,7 +505,19 @@ impl<'k> StreamVerifier<'k> {
             keys,
             chains: BTreeMap::new(),
             report: Report::default(),
+            from_the_middle: false,
         }
+    }
+
+    /// For a stream read from the middle (a consumer that started at the
+    /// latest offset): each chain is checked from the first position seen,
+    /// and the positions before it are not reported missing. The report
+    /// says where each chain started and whether a checkpoint vouches for
+    /// what came before ([`ChainReport::anchored`]).
+    #[must_use]
+    pub fn from_the_middle(mut self) -> Self {
+        self.from_the_middle = true;
+        self
     }
 
     fn fail(&mut self, line: u64, security: Option<&Security>, failure: Failure) {
@@ -670,7 +704,18 @@ impl<'k> StreamVerifier<'k> {
             ..ChainReport::default()
         };
 
+        report.first = seqs.first().copied();
+        report.anchored = report.first == Some(1);
         let mut expected = 1;
+        if let (true, Some(&first)) = (self.from_the_middle, seqs.first()) {
+            expected = first;
+            let prev = state.entries[&first].prev;
+            report.anchored = first == 1
+                || state
+                    .checkpoints
+                    .iter()
+                    .any(|c| c.length == first - 1 && c.head == prev);
+        }
         for &seq in &seqs {
             if seq > expected {
                 report.missing.push(expected..=seq - 1);

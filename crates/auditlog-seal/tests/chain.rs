@@ -790,3 +790,46 @@ proptest! {
         prop_assert_eq!(extra as usize, arrivals.len() - distinct.len());
     }
 }
+
+#[test]
+fn a_stream_read_from_the_middle_is_checked_from_where_it_starts() {
+    let key = hmac_key("k1", "secret");
+    let keys = ring(&[&key]);
+    let mut sealer = ChainSealer::new(CHAIN, key).unwrap();
+    let mut lines: Vec<String> = (0..4).map(|i| sealer.seal_to_json(&mut event(i))).collect();
+    lines.push(sealer.checkpoint().published_json());
+    lines.extend((4..8).map(|i| sealer.seal_to_json(&mut event(i))));
+    let read = |lines: &[String], middle: bool| {
+        let mut verifier = StreamVerifier::new(&keys);
+        if middle {
+            verifier = verifier.from_the_middle();
+        }
+        for (line, text) in (1..).zip(lines) {
+            verifier.feed(line, text);
+        }
+        verifier.finish()
+    };
+
+    // From the start, the skipped events are missing.
+    let report = read(&lines[4..], false);
+    assert_eq!(report.chains[CHAIN].missing, [1..=4]);
+    // From the middle, right after a checkpoint: anchored and clean.
+    let report = read(&lines[4..], true);
+    assert!(report.is_clean(), "{report}");
+    let chain = &report.chains[CHAIN];
+    assert_eq!((chain.first, chain.anchored), (Some(5), true));
+    assert!(
+        report.to_string().contains(
+            "note: read from seq 5; the events before are vouched for by a checkpoint, not checked"
+        ),
+        "{report}"
+    );
+    // Elsewhere: clean, not anchored; gaps after the start still count.
+    let report = read(&lines[6..], true);
+    assert!(report.is_clean(), "{report}");
+    assert!(!report.chains[CHAIN].anchored);
+    let mut gap = lines[6..].to_vec();
+    gap.remove(1);
+    let report = read(&gap, true);
+    assert_eq!(report.chains[CHAIN].missing, [7..=7]);
+}
