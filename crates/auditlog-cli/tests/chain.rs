@@ -165,10 +165,16 @@ fn checkpoints_kept_apart_reveal_a_cut_off_tail() {
     assert_eq!(output.status.code(), Some(0));
     let tail: String = stdout.lines().skip(2).map(|l| format!("{l}\n")).collect();
     let output = auditlog(&["verify", "--chain"], &[KEY], &tail);
-    assert_eq!(output.status.code(), Some(1), "read from the middle, 1-2 are missing");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "read from the middle, 1-2 are missing"
+    );
     let output = auditlog(&["verify", "--chain", "--from-the-middle"], &[KEY], &tail);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
-    assert!(text(&output.stdout).contains("note: read from seq 3; the events before are not checked"));
+    assert!(
+        text(&output.stdout).contains("note: read from seq 3; the events before are not checked")
+    );
     assert!(text(&output.stdout).contains("no checkpoint: a cut-off tail would go unnoticed"));
 }
 
