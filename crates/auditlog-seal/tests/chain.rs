@@ -833,3 +833,29 @@ fn a_stream_read_from_the_middle_is_checked_from_where_it_starts() {
     let report = read(&gap, true);
     assert_eq!(report.chains[CHAIN].missing, [7..=7]);
 }
+
+#[test]
+fn the_sealed_lines_of_docs_integrity_md_verify_as_a_chain() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/integrity.md"),
+    )
+    .unwrap();
+    let start = doc.find("```json\n{\"action\"").expect("the example") + "```json\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let lines: Vec<String> = doc[start..end].lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3);
+    let keys = Keyring::any_kid_hmac(SigningKey::new("k").unwrap());
+    let report = verify(&keys, &lines, &[]);
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.chains["c1"].checkpointed, Some(2));
+    // They are what `seal --chain c1` makes of the two inputs the doc shows.
+    let key = ChainKey::hmac("default", SigningKey::new("k").unwrap()).unwrap();
+    let mut sealer = ChainSealer::new("c1", key).unwrap();
+    for (input, sealed) in [r#"{"id":"a","action":{"name":"x"}}"#, r#"{"id":"b"}"#]
+        .into_iter()
+        .zip(&lines)
+    {
+        let mut event = AuditEvent::from_json(input).unwrap();
+        assert_eq!(&sealer.seal_to_json(&mut event), sealed);
+    }
+}
