@@ -4,7 +4,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use auditlog_core::AuditEvent;
+use std::time::SystemTime;
+
+use auditlog_core::{Action, AuditEvent, Network, ObjectRef, Subject};
 use auditlog_sink::AuditSink;
 use http::{header, Extensions, Request, Response};
 use tower_service::Service;
@@ -82,25 +84,44 @@ impl<S> Audit<S> {
             ActionName::RouteTemplate => matched_path(request.extensions()).unwrap_or(path),
             ActionName::RawPath => path,
         };
-        let mut event = AuditEvent::builder()
-            .identity(&identity)
-            .action_name(name)
-            .method(request.method().as_str());
+        // Only what the request says, here; the id, the timestamp text and
+        // the payloads are made on the background task.
+        let mut event = AuditEvent {
+            tenantid: identity.tenant_id,
+            traceid: identity.trace_id,
+            transactionid: identity.transaction_id,
+            kubernetes: config.kubernetes.clone(),
+            action: Some(Action {
+                name: Some(name.to_owned()),
+                method: Some(request.method().as_str().to_owned()),
+                ..Action::default()
+            }),
+            ..AuditEvent::default()
+        };
+        if identity.user_id.is_some() || identity.requester_type.is_some() {
+            event.subject = Some(Subject {
+                userid: identity.user_id,
+                user_type: identity.requester_type,
+                groups: Vec::new(),
+            });
+        }
         if let Some(resource) = path_segments(path).next() {
-            event = event.resource(resource);
+            event.objectref = Some(ObjectRef {
+                resource: Some(resource.to_owned()),
+                ..ObjectRef::default()
+            });
         }
         let peer = peer_ip(request.extensions());
-        if let Some(ip) = client_ip(peer, headers, &config.trusted_proxies) {
-            event = event.source_ip(ip.to_string());
-        }
-        if let Some(agent) = headers
+        let source_ip = client_ip(peer, headers, &config.trusted_proxies).map(|ip| ip.to_string());
+        let user_agent = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-        {
-            event = event.user_agent(agent);
-        }
-        if let Some(kubernetes) = &config.kubernetes {
-            event = event.kubernetes(kubernetes.clone());
+            .map(str::to_owned);
+        if source_ip.is_some() || user_agent.is_some() {
+            event.network = Some(Network {
+                sourceip: source_ip,
+                useragent: user_agent,
+            });
         }
         let capture = config
             .capture
@@ -110,7 +131,8 @@ impl<S> Audit<S> {
         let pending = Pending::new(
             self.shared.clone(),
             self.config.clone(),
-            event.build(),
+            event,
+            SystemTime::now(),
             context,
             capture.clone(),
         );

@@ -276,6 +276,9 @@ impl Collector {
         let counter = read.clone();
         let task = tokio::spawn(async move {
             let mut collected = Collected::default();
+            // Buffered, flushed whenever the queue runs dry: one write per
+            // burst rather than per event under load.
+            let mut stdout = std::io::BufWriter::new(std::io::stdout());
             while let Some(consumed) = receiver.recv().await {
                 if let Some(out) = &mut out {
                     writeln!(out, "{}", consumed.line).map_err(|e| e.to_string())?;
@@ -285,12 +288,20 @@ impl Collector {
                     Err(_) => collected.failed += 1,
                 }
                 if live {
-                    println!("{}", report::event_line(&consumed));
+                    writeln!(stdout, "{}", report::event_line(&consumed))
+                        .map_err(|e| e.to_string())?;
                 } else {
                     collected.events.push(consumed);
                 }
+                if receiver.is_empty() {
+                    stdout.flush().map_err(|e| e.to_string())?;
+                    if let Some(out) = &mut out {
+                        out.flush().map_err(|e| e.to_string())?;
+                    }
+                }
                 counter.fetch_add(1, Relaxed);
             }
+            stdout.flush().map_err(|e| e.to_string())?;
             if let Some(out) = &mut out {
                 out.flush().map_err(|e| e.to_string())?;
             }
