@@ -228,17 +228,19 @@ async fn serve(
         && stats.failed == 0
         && stats.dropped == 0;
     println!();
-    println!(
-        "{} events published, {} read back, {} verified{}",
+    let mut summary = format!(
+        "{} events published, {} read back, {} verified",
         expected,
         collected.verified + collected.failed,
         collected.verified,
-        if let Some(path) = &args.events_out {
-            format!(", written to {}", path.display())
-        } else {
-            String::new()
-        }
     );
+    if stats.dropped > 0 {
+        summary += &format!(", {} dropped by the full audit queue", stats.dropped);
+    }
+    if let Some(path) = &args.events_out {
+        summary += &format!(", written to {}", path.display());
+    }
+    println!("{summary}");
     if !ok {
         eprintln!(
             "auditlog demo: not every event made it: {stats:?}, {failed_deliveries} failed deliveries, {} failed verification",

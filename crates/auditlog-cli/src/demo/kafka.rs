@@ -122,7 +122,7 @@ impl Publisher {
             .set("bootstrap.servers", bootstrap)
             .set("linger.ms", "5")
             .set("message.timeout.ms", "30000")
-            .set("queue.buffering.max.messages", "200000")
+            .set("queue.buffering.max.messages", "1000000")
             .create_with_context(Context(deliveries.clone()))
             .map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
         Ok(Publisher {
