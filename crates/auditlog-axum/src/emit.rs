@@ -142,7 +142,7 @@ async fn publish_all(state: Arc<State>, mut receiver: mpsc::Receiver<Record>) {
         for record in batch.drain(..) {
             // A panicking hook loses its event, not the task.
             match catch_unwind(AssertUnwindSafe(|| record.finish())) {
-                Ok(event) => match state.sink.publish(event).await {
+                Ok(event) => match state.sink.publish(*event).await {
                     Ok(()) => {
                         counters.published.fetch_add(1, Relaxed);
                     }
@@ -203,7 +203,8 @@ pub(crate) struct Pending {
 struct PendingInner {
     shared: Arc<Shared>,
     config: Arc<Config>,
-    event: AuditEvent,
+    /// Boxed: futures and bodies holding it move a pointer, not the event.
+    event: Box<AuditEvent>,
     at: SystemTime,
     context: AuditContext,
     request_capture: Option<Arc<Mutex<Capture>>>,
@@ -223,7 +224,7 @@ impl Pending {
     pub(crate) fn new(
         shared: Arc<Shared>,
         config: Arc<Config>,
-        event: AuditEvent,
+        event: Box<AuditEvent>,
         at: SystemTime,
         context: AuditContext,
         request_capture: Option<Arc<Mutex<Capture>>>,
@@ -313,7 +314,7 @@ impl PendingInner {
 /// A finished exchange; the background task turns it into the event.
 pub(crate) struct Record {
     config: Arc<Config>,
-    event: AuditEvent,
+    event: Box<AuditEvent>,
     /// When the request arrived: the event's timestamp.
     at: SystemTime,
     status: Option<StatusCode>,
@@ -324,7 +325,7 @@ pub(crate) struct Record {
 }
 
 impl Record {
-    fn finish(self) -> AuditEvent {
+    fn finish(self) -> Box<AuditEvent> {
         let Record {
             config,
             mut event,

@@ -86,7 +86,7 @@ impl<S> Audit<S> {
         };
         // Only what the request says, here; the id, the timestamp text and
         // the payloads are made on the background task.
-        let mut event = AuditEvent {
+        let mut event = Box::new(AuditEvent {
             tenantid: identity.tenant_id,
             traceid: identity.trace_id,
             transactionid: identity.transaction_id,
@@ -97,7 +97,7 @@ impl<S> Audit<S> {
                 ..Action::default()
             }),
             ..AuditEvent::default()
-        };
+        });
         if identity.user_id.is_some() || identity.requester_type.is_some() {
             event.subject = Some(Subject {
                 userid: identity.user_id,

@@ -23,7 +23,8 @@ use tokio::sync::mpsc;
 use crate::key::{self, DEFAULT_KEY_ENV};
 use kafka::{Consumed, Embedded, Publisher, Reader};
 
-/// How long shutdown waits for the publisher and for the last events.
+/// How long shutdown waits for the publisher, and for the next event while
+/// reading back the last ones.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, clap::Args)]
@@ -192,7 +193,11 @@ async fn serve(
             .await
             .map_err(|e| format!("serving failed: {e}"))?;
         println!();
-        println!("Stopped accepting; flushing the publisher and reading the last events...");
+        if pipeline.is_some() {
+            println!("Stopped accepting; flushing the publisher and reading the last events...");
+        } else {
+            println!("Stopped.");
+        }
         None
     } else {
         tokio::spawn(async move { server.await });
@@ -312,11 +317,18 @@ impl Collector {
         Collector { read, task }
     }
 
-    /// Waits until `count` events were read, or the timeout passes.
-    async fn wait_for(&self, count: u64, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while self.read.load(Relaxed) < count && tokio::time::Instant::now() < deadline {
+    /// Waits until `count` events were read, or reading made no progress
+    /// for `stall` (a backlog after a load test takes a while to read).
+    async fn wait_for(&self, count: u64, stall: Duration) {
+        let mut last = self.read.load(Relaxed);
+        let mut since = tokio::time::Instant::now();
+        while last < count && since.elapsed() < stall {
             tokio::time::sleep(Duration::from_millis(20)).await;
+            let now = self.read.load(Relaxed);
+            if now > last {
+                last = now;
+                since = tokio::time::Instant::now();
+            }
         }
     }
 
