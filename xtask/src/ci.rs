@@ -21,7 +21,14 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "clippy",
-        args: &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         env: &[],
         fix: "fix the lints above",
     },
