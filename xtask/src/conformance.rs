@@ -445,7 +445,9 @@ mod tests {
         };
         let problems = check_valid(&fixture, &key, &schema());
         assert!(
-            problems[0].starts_with("canonical: differs at char 38: expected `…ata\":{\"requestpayload\":{\"a\":1e16}}"),
+            problems[0].starts_with(
+                "canonical: differs at char 38: expected `…ata\":{\"requestpayload\":{\"a\":1e16}}"
+            ),
             "{problems:?}"
         );
         assert!(problems[0].contains("1e+16"), "{problems:?}");
