@@ -98,8 +98,12 @@ pub fn run_events_task(file: &Path, key_env: &str) -> Result<(), String> {
     if key.is_none() {
         eprintln!("xtask: ${key_env} is not set: checking hashes only, not signatures");
     }
-    let text = fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    check_events(&text, &schema, key.as_ref()).report()
+    let text = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let outcome = check_events(&text, &schema, key.as_ref());
+    if outcome.passed + outcome.failed == 0 {
+        return Err(format!("{}: no events", file.display()));
+    }
+    outcome.report()
 }
 
 /// One fixture: its input and its expected file.
@@ -345,9 +349,15 @@ fn schema_errors_of(schema: &Validator, value: &Json) -> Vec<String> {
 /// Checks captured events, one per line: each must load, fit the schema,
 /// and verify (hash, and signature when `key` is given) with no
 /// unauthenticated members. Blank lines are skipped.
-pub fn check_events(text: &str, schema: &Validator, key: Option<&SigningKey>) -> Outcome {
+pub fn check_events(text: &[u8], schema: &Validator, key: Option<&SigningKey>) -> Outcome {
     let mut outcome = Outcome::default();
-    for (index, line) in text.lines().enumerate() {
+    for (index, line) in text.split(|&b| b == b'\n').enumerate() {
+        let name = format!("line {}", index + 1);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Ok(line) = std::str::from_utf8(line) else {
+            outcome.record(&name, vec!["not UTF-8".into()]);
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }
@@ -370,7 +380,7 @@ pub fn check_events(text: &str, schema: &Validator, key: Option<&SigningKey>) ->
                     .map(|e| format!("schema: {e}")),
             );
         }
-        outcome.record(&format!("line {}", index + 1), problems);
+        outcome.record(&name, problems);
     }
     outcome
 }
@@ -487,7 +497,8 @@ mod tests {
             unsigned.as_str(),
             "{not json",
         ]
-        .join("\n");
+        .join("\n")
+        .into_bytes();
 
         let outcome = check_events(&lines, &schema(), Some(&key));
         assert_eq!((outcome.passed, outcome.failed), (1, 4), "{outcome:?}");
