@@ -525,6 +525,36 @@ mod tests {
     }
 
     #[test]
+    fn schema_choices() {
+        let schema = schema();
+        let ok = |text: &str| schema_errors(&schema, text).is_empty();
+        let hex = "0123456789abcdef".repeat(4);
+        assert!(ok(&format!(
+            r#"{{"security":{{"hash":"{hex}","signature":"{hex}"}}}}"#
+        )));
+        assert!(!ok(&format!(
+            r#"{{"security":{{"hash":"{}"}}}}"#,
+            hex.to_uppercase()
+        )));
+        assert!(!ok(r#"{"security":{"hash":"abc"}}"#));
+        assert!(ok(&format!(
+            r#"{{"security":{{"link":"{hex}{hex}","seq":1}}}}"#
+        )));
+        assert!(!ok(r#"{"security":{"seq":1.5}}"#));
+        // Any string for severity and status, as the Python model takes.
+        assert!(ok(r#"{"action":{"severity":"DEBUG","status":"PENDING"}}"#));
+        // Members no hash covers are refused, at every level.
+        assert!(!ok(r#"{"approved":true}"#));
+        assert!(!ok(r#"{"eventdata":{"metadata":{"owner":"x"}}}"#));
+        // Payloads are free-form objects.
+        assert!(ok(
+            r#"{"eventdata":{"requestpayload":{"anything":[{"goes":null}]}}}"#
+        ));
+        // Not JSON for the schema either.
+        assert!(!ok(r#"{"eventdata":{"requestpayload":{"x":NaN}}}"#));
+    }
+
+    #[test]
     fn diff_points_at_the_first_difference() {
         assert_eq!(
             diff("abcdef", "abXdef"),
