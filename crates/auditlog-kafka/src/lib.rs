@@ -1,0 +1,79 @@
+//! Sealed audit events to Kafka: a bounded publisher that never makes the
+//! caller wait for the broker and accounts for every event.
+//!
+//! Depend on this crate in the service (or binary) that publishes to Kafka;
+//! it links librdkafka. Libraries and middleware should depend on
+//! `auditlog-sink` instead and take any [`AuditSink`]: [`KafkaPublisher`] is
+//! one.
+//!
+//! - [`KafkaPublisher::publish`](AuditSink::publish) seals the event (hash,
+//!   and signature with a key) and queues it for librdkafka; at most
+//!   [`KafkaConfig::capacity`] events wait for delivery, and the
+//!   [`Overflow`] policy decides what happens beyond that.
+//! - Every event is counted once: `dropped`, or `accepted` then `delivered`
+//!   or `failed` ([`KafkaPublisher::stats`], and the [`metric`] names).
+//! - [`KafkaPublisher::shutdown`] waits for delivery up to a deadline and
+//!   says what did not make it; a publisher dropped without it flushes for
+//!   a bounded time and logs, at error level, what it lost.
+//!
+//! Settings, environment variables and failure modes: `docs/operations.md`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use auditlog_core::AuditEvent;
+//! use auditlog_kafka::{KafkaConfig, KafkaPublisher, Overflow};
+//! use auditlog_sink::AuditSink;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Or `auditlog_kafka::setup()`, from AUDITLOG_KAFKA_BROKERS and friends.
+//! let publisher = KafkaPublisher::new(
+//!     KafkaConfig::new("localhost:9092")
+//!         .topic("audit-logs")
+//!         .capacity(10_000)
+//!         .overflow(Overflow::DropNewest)
+//!         .set("client.id", "orders"),
+//! )?;
+//! publisher.check(Duration::from_secs(5))?; // brokers reachable, topic exists
+//!
+//! let event = AuditEvent::builder().tenant_id("acme").action_name("order.create").build();
+//! publisher.publish(event).await?; // queued; delivery happens in the background
+//!
+//! let report = publisher.shutdown(Duration::from_secs(10));
+//! assert!(report.is_complete(), "{report}");
+//! # Ok(()) }
+//! ```
+//!
+//! In tests and demos, [`EmbeddedKafka`] runs a Kafka cluster in-process.
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `ssl` | no | TLS (`security.protocol=ssl`, `sasl_ssl`) and SASL/SCRAM and OAUTHBEARER; links the system OpenSSL (`libssl-dev`) |
+//! | `sasl` | no | SASL/GSSAPI (Kerberos) through Cyrus SASL (`libsasl2-dev`); implies `ssl` |
+//!
+//! SASL/PLAIN over plaintext needs no feature.
+
+mod config;
+mod embedded;
+mod error;
+mod publisher;
+mod reader;
+
+pub use auditlog_sink::{AuditSink, SinkError};
+pub use config::{env, KafkaConfig, KeyFn, MessageKey, Overflow, DEFAULT_CAPACITY, DEFAULT_TOPIC};
+pub use embedded::EmbeddedKafka;
+pub use error::{Error, Result};
+pub use publisher::{metric, KafkaPublisher, PublisherStats, ShutdownReport};
+pub use reader::{ReadEvent, StartAt, TopicReader};
+
+/// One call from the environment to a running publisher, like the Python
+/// library's `setup_auditlog`: reads [`env`] (`AUDITLOG_KAFKA_BROKERS`,
+/// `AUDITLOG_KAFKA_TOPIC`, `AUDITLOG_SIGNING_KEY`, ...) and creates the
+/// publisher. Does not contact the brokers; call
+/// [`KafkaPublisher::check`] to fail fast.
+pub fn setup() -> Result<KafkaPublisher> {
+    KafkaPublisher::new(KafkaConfig::from_env()?)
+}

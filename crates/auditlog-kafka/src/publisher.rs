@@ -1,0 +1,507 @@
+//! The publisher: a counted gate in front of librdkafka's producer.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use auditlog_core::AuditEvent;
+use auditlog_seal::SigningKey;
+use auditlog_sink::{AuditSink, SinkError};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
+};
+use rdkafka::ClientContext;
+use tokio::sync::Semaphore;
+
+use crate::config::{KafkaConfig, MessageKey, Overflow};
+use crate::error::{Error, Result};
+
+/// Names of the metrics the publisher records through the `metrics` facade,
+/// each labelled `topic`.
+pub mod metric {
+    /// Counter: events accepted into the queue.
+    pub const ACCEPTED: &str = "auditlog_kafka_events_accepted_total";
+    /// Counter: events the broker acknowledged (`acks=all`).
+    pub const DELIVERED: &str = "auditlog_kafka_events_delivered_total";
+    /// Counter: accepted events that will never be delivered (timed out,
+    /// rejected by the broker, purged at shutdown).
+    pub const FAILED: &str = "auditlog_kafka_events_failed_total";
+    /// Counter: events refused because the queue was full.
+    pub const DROPPED: &str = "auditlog_kafka_events_dropped_total";
+    /// Gauge: events accepted and not yet delivered or failed.
+    pub const IN_FLIGHT: &str = "auditlog_kafka_events_in_flight";
+}
+
+/// A snapshot of the publisher's counters. Always
+/// `accepted == delivered + failed + in_flight`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublisherStats {
+    pub accepted: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub dropped: u64,
+    pub in_flight: u64,
+}
+
+/// What [`KafkaPublisher::shutdown`] achieved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    pub accepted: u64,
+    pub delivered: u64,
+    /// Failed before the deadline (their errors were logged).
+    pub failed: u64,
+    /// Still in flight at the deadline, then purged: not delivered.
+    pub abandoned: u64,
+    /// Refused by the overflow policy while running.
+    pub dropped: u64,
+}
+
+impl ShutdownReport {
+    /// Accepted events that did not reach the broker.
+    pub fn undelivered(&self) -> u64 {
+        self.failed + self.abandoned
+    }
+
+    /// Everything accepted was delivered and nothing was dropped.
+    pub fn is_complete(&self) -> bool {
+        self.undelivered() == 0 && self.dropped == 0
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} accepted, {} delivered, {} failed, {} abandoned at shutdown, {} dropped (queue full)",
+            self.accepted, self.delivered, self.failed, self.abandoned, self.dropped
+        )
+    }
+}
+
+/// At most one warning per interval; the rest are counted into the next.
+#[derive(Debug)]
+struct RateLimit {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+const WARN_INTERVAL: Duration = Duration::from_secs(1);
+
+impl RateLimit {
+    /// `Some(suppressed since the last warning)` when a warning may go out.
+    fn allow(&mut self) -> Option<u64> {
+        let now = Instant::now();
+        match self.last {
+            Some(last) if now.duration_since(last) < WARN_INTERVAL => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
+/// Counters and the gate, shared with librdkafka's callback thread.
+#[derive(Debug)]
+struct Shared {
+    topic: String,
+    accepted: AtomicU64,
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+    /// One permit per free place in the queue.
+    gate: Semaphore,
+    failure_warnings: Mutex<RateLimit>,
+    client_warnings: Mutex<RateLimit>,
+    last_client_error: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn stats(&self) -> PublisherStats {
+        // Read the outcomes before `accepted` so in_flight never goes negative.
+        let delivered = self.delivered.load(Relaxed);
+        let failed = self.failed.load(Relaxed);
+        let dropped = self.dropped.load(Relaxed);
+        let accepted = self.accepted.load(Relaxed);
+        PublisherStats {
+            accepted,
+            delivered,
+            failed,
+            dropped,
+            in_flight: accepted.saturating_sub(delivered + failed),
+        }
+    }
+
+    fn in_flight_gauge(&self) {
+        let stats = self.stats();
+        metrics::gauge!(metric::IN_FLIGHT, "topic" => self.topic.clone())
+            .set(stats.in_flight as f64);
+    }
+
+    fn record_failure(&self, error: &dyn fmt::Display, event_id: Option<&str>) {
+        let failed = self.failed.fetch_add(1, Relaxed) + 1;
+        metrics::counter!(metric::FAILED, "topic" => self.topic.clone()).increment(1);
+        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+            tracing::warn!(
+                target: "auditlog_kafka",
+                topic = %self.topic,
+                event_id = event_id.unwrap_or(""),
+                failed_total = failed,
+                suppressed,
+                "audit event not delivered: {error}"
+            );
+        }
+    }
+
+    fn record_drop(&self) {
+        let dropped = self.dropped.fetch_add(1, Relaxed) + 1;
+        metrics::counter!(metric::DROPPED, "topic" => self.topic.clone()).increment(1);
+        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+            tracing::warn!(
+                target: "auditlog_kafka",
+                topic = %self.topic,
+                dropped_total = dropped,
+                suppressed,
+                "audit queue full: event dropped"
+            );
+        }
+    }
+}
+
+/// librdkafka's callbacks: delivery reports and client errors.
+#[derive(Debug, Clone)]
+struct Context(Arc<Shared>);
+
+impl ClientContext for Context {
+    fn error(&self, error: KafkaError, reason: &str) {
+        *self.0.last_client_error.lock().unwrap() = Some(reason.to_owned());
+        if let Some(suppressed) = self.0.client_warnings.lock().unwrap().allow() {
+            tracing::warn!(target: "auditlog_kafka", topic = %self.0.topic, suppressed, "Kafka client error: {error}: {reason}");
+        }
+    }
+}
+
+impl ProducerContext for Context {
+    /// Whether the event was counted (always true; kept for clarity of
+    /// ownership: every sent message has exactly one report).
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => {
+                self.0.delivered.fetch_add(1, Relaxed);
+                metrics::counter!(metric::DELIVERED, "topic" => self.0.topic.clone()).increment(1);
+            }
+            Err((error, message)) => {
+                use rdkafka::Message;
+                let id = message
+                    .headers()
+                    .and_then(|h| {
+                        use rdkafka::message::Headers;
+                        h.iter().find(|h| h.key == "ce_id").and_then(|h| h.value)
+                    })
+                    .and_then(|v| std::str::from_utf8(v).ok());
+                self.0.record_failure(error, id);
+            }
+        }
+        self.0.gate.add_permits(1);
+        self.0.in_flight_gauge();
+    }
+}
+
+struct Inner {
+    producer: ThreadedProducer<Context>,
+    shared: Arc<Shared>,
+    topic: String,
+    brokers: String,
+    key: MessageKey,
+    signing_key: Option<SigningKey>,
+    overflow: Overflow,
+    drop_flush_timeout: Duration,
+    closed: AtomicBool,
+}
+
+/// Seals audit events and publishes them to a Kafka topic without ever
+/// waiting for the broker. Cheap to clone; clones share one producer.
+///
+/// Every event handed to [`publish`](AuditSink::publish) ends up counted
+/// exactly once: dropped (queue full, refused at once), or accepted and then
+/// delivered or failed. See [`stats`](Self::stats).
+#[derive(Clone)]
+pub struct KafkaPublisher {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for KafkaPublisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KafkaPublisher")
+            .field("brokers", &self.inner.brokers)
+            .field("topic", &self.inner.topic)
+            .field("overflow", &self.inner.overflow)
+            .field("key", &self.inner.key)
+            .field("signing_key", &self.inner.signing_key)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl KafkaPublisher {
+    /// Creates the producer. Does not contact the brokers (see
+    /// [`check`](Self::check)); fails only on a configuration librdkafka
+    /// refuses.
+    pub fn new(config: KafkaConfig) -> Result<Self> {
+        let shared = Arc::new(Shared {
+            topic: config.topic.clone(),
+            accepted: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            gate: Semaphore::new(config.capacity.min(Semaphore::MAX_PERMITS)),
+            failure_warnings: Mutex::new(RateLimit {
+                last: None,
+                suppressed: 0,
+            }),
+            client_warnings: Mutex::new(RateLimit {
+                last: None,
+                suppressed: 0,
+            }),
+            last_client_error: Mutex::new(None),
+        });
+        let producer: ThreadedProducer<Context> = config
+            .client_config()
+            .create_with_context(Context(shared.clone()))
+            .map_err(|e| Error::Client(e.to_string()))?;
+        Ok(KafkaPublisher {
+            inner: Arc::new(Inner {
+                producer,
+                shared,
+                topic: config.topic,
+                brokers: config.brokers,
+                key: config.key,
+                signing_key: config.signing_key,
+                overflow: config.overflow,
+                drop_flush_timeout: config.drop_flush_timeout,
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Asks the brokers for the topic's metadata: a clear error when no broker
+    /// answers within `timeout` or the topic does not exist. Blocks the
+    /// calling thread (use `spawn_blocking` on a runtime).
+    pub fn check(&self, timeout: Duration) -> Result<()> {
+        let inner = &self.inner;
+        let metadata = inner
+            .producer
+            .client()
+            .fetch_metadata(Some(&inner.topic), timeout)
+            .map_err(|e| Error::Unreachable {
+                brokers: inner.brokers.clone(),
+                reason: match inner.shared.last_client_error.lock().unwrap().clone() {
+                    Some(last) => format!("{e} ({last})"),
+                    None => e.to_string(),
+                },
+            })?;
+        let known = metadata
+            .topics()
+            .iter()
+            .any(|t| t.name() == inner.topic && t.error().is_none() && !t.partitions().is_empty());
+        if known {
+            Ok(())
+        } else {
+            Err(Error::UnknownTopic {
+                topic: inner.topic.clone(),
+            })
+        }
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> PublisherStats {
+        self.inner.shared.stats()
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.inner.topic
+    }
+
+    /// Accepts `event` if there is room now, never waiting, whatever the
+    /// overflow policy: for code without an async runtime.
+    pub fn try_publish(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
+        if self.inner.closed.load(Relaxed) {
+            return Err(SinkError::Closed);
+        }
+        match self.inner.shared.gate.try_acquire() {
+            Ok(permit) => permit.forget(),
+            Err(_) => {
+                self.inner.shared.record_drop();
+                return Err(SinkError::QueueFull);
+            }
+        }
+        self.produce(event)
+    }
+
+    /// Seals and hands the event to librdkafka; a place in the gate is held.
+    fn produce(&self, mut event: AuditEvent) -> std::result::Result<(), SinkError> {
+        let inner = &*self.inner;
+        let shared = &*inner.shared;
+        let json = auditlog_seal::seal_to_json(&mut event, inner.signing_key.as_ref());
+        let key = inner.key.key_of(&event);
+        let mut headers = OwnedHeaders::new_with_capacity(5).insert(Header {
+            key: "content-type",
+            value: Some("application/json"),
+        });
+        for (name, value) in [
+            ("ce_id", &event.id),
+            ("ce_specversion", &event.specversion),
+            ("ce_time", &event.timestamp),
+            ("ce_tenantid", &event.tenantid),
+        ] {
+            if let Some(value) = value {
+                headers = headers.insert(Header {
+                    key: name,
+                    value: Some(value.as_str()),
+                });
+            }
+        }
+        let mut record = BaseRecord::to(&inner.topic).payload(&json).headers(headers);
+        if let Some(key) = key.as_deref() {
+            record = record.key(key);
+        }
+        shared.accepted.fetch_add(1, Relaxed);
+        metrics::counter!(metric::ACCEPTED, "topic" => inner.topic.clone()).increment(1);
+        let mut record = record;
+        loop {
+            match inner.producer.send(record) {
+                Ok(()) => {
+                    shared.in_flight_gauge();
+                    return Ok(());
+                }
+                // Only in the moment between a delivery report and
+                // librdkafka freeing the message (its queue is twice ours).
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    std::thread::yield_now();
+                }
+                Err((error, _)) => {
+                    shared.record_failure(&error, event.id.as_deref());
+                    shared.gate.add_permits(1);
+                    shared.in_flight_gauge();
+                    return Err(SinkError::Io(error.to_string()));
+                }
+            }
+        }
+    }
+
+    /// Stops accepting events, waits up to `timeout` for the ones in flight,
+    /// purges what is left and says what happened. Blocks the calling thread
+    /// (from async code: `spawn_blocking`). Later calls report again without
+    /// waiting.
+    pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        self.inner.shutdown(timeout)
+    }
+}
+
+impl Inner {
+    fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        self.closed.store(true, Relaxed);
+        let _ = self.producer.flush(timeout);
+        let at_deadline = self.shared.stats();
+        if at_deadline.in_flight > 0 {
+            self.producer
+                .purge(PurgeConfig::default().queue().inflight());
+            // Serves the purged messages' reports.
+            let _ = self.producer.flush(Duration::from_millis(500));
+        }
+        ShutdownReport {
+            accepted: at_deadline.accepted,
+            delivered: at_deadline.delivered,
+            failed: at_deadline.failed,
+            abandoned: at_deadline.in_flight,
+            dropped: at_deadline.dropped,
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.closed.load(Relaxed) {
+            return;
+        }
+        let report = self.shutdown(self.drop_flush_timeout);
+        if report.undelivered() > 0 || report.dropped > 0 {
+            tracing::error!(
+                target: "auditlog_kafka",
+                topic = %self.topic,
+                accepted = report.accepted,
+                delivered = report.delivered,
+                failed = report.failed,
+                abandoned = report.abandoned,
+                dropped = report.dropped,
+                "audit publisher dropped without shutdown: {} audit events NOT delivered",
+                report.undelivered() + report.dropped
+            );
+            if !tracing::dispatcher::has_been_set() {
+                eprintln!(
+                    "auditlog-kafka: publisher for topic {} dropped without shutdown: {} audit events NOT delivered ({report})",
+                    self.topic,
+                    report.undelivered() + report.dropped
+                );
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl AuditSink for KafkaPublisher {
+    /// Seals the event and queues it. Never waits for the broker; with
+    /// [`Overflow::Wait`] it waits at most that long for room.
+    async fn publish(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
+        let inner = &*self.inner;
+        if inner.closed.load(Relaxed) {
+            return Err(SinkError::Closed);
+        }
+        let permit = match inner.overflow {
+            Overflow::DropNewest => inner.shared.gate.try_acquire().ok(),
+            Overflow::Wait(limit) => match inner.shared.gate.try_acquire() {
+                Ok(permit) => Some(permit),
+                Err(_) => tokio::time::timeout(limit, inner.shared.gate.acquire())
+                    .await
+                    .ok()
+                    .and_then(|acquired| acquired.ok()),
+            },
+        };
+        match permit {
+            Some(permit) => permit.forget(),
+            None => {
+                inner.shared.record_drop();
+                return Err(SinkError::QueueFull);
+            }
+        }
+        self.produce(event)
+    }
+
+    /// Waits (on a blocking thread) until nothing is in flight or `timeout`
+    /// passes.
+    async fn flush(&self, timeout: Duration) -> std::result::Result<(), SinkError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let flushed = this.inner.producer.flush(timeout);
+            let in_flight = this.stats().in_flight;
+            match (flushed, in_flight) {
+                (Ok(()), 0) => Ok(()),
+                _ => Err(SinkError::Timeout {
+                    undelivered: in_flight,
+                }),
+            }
+        })
+        .await
+        .map_err(|e| SinkError::Io(e.to_string()))?
+    }
+}

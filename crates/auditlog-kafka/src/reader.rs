@@ -1,0 +1,137 @@
+//! Reading a topic back and verifying each event.
+
+use std::fmt;
+use std::time::Duration;
+
+use auditlog_seal::{SigningKey, Verified, VerifyJsonError};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::error::{Error, Result};
+
+/// Where a [`TopicReader`] starts in each partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// The oldest event still on the topic.
+    Beginning,
+    /// Only events published from now on.
+    End,
+}
+
+/// One message read from the topic, verified.
+#[derive(Debug)]
+pub struct ReadEvent {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The message exactly as it was on the topic.
+    pub payload: String,
+    pub verified: std::result::Result<Verified, VerifyJsonError>,
+}
+
+/// Reads every partition of a topic (no consumer group, nothing committed)
+/// and verifies each event with the key, if any.
+pub struct TopicReader {
+    consumer: BaseConsumer,
+    key: Option<SigningKey>,
+}
+
+impl fmt::Debug for TopicReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TopicReader")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TopicReader {
+    /// Connects to `brokers` and assigns every partition of `topic`;
+    /// `properties` are librdkafka consumer properties. Fails with a clear
+    /// error when no broker answers within `timeout` or the topic is unknown.
+    pub fn new(
+        brokers: &str,
+        topic: &str,
+        properties: &[(String, String)],
+        key: Option<SigningKey>,
+        start: StartAt,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", brokers)
+            .set(
+                "group.id",
+                format!("auditlog-reader-{}", uuid::Uuid::new_v4()),
+            )
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "100");
+        for (k, v) in properties {
+            config.set(k, v);
+        }
+        let consumer: BaseConsumer = config.create().map_err(|e| Error::Client(e.to_string()))?;
+        let metadata =
+            consumer
+                .fetch_metadata(Some(topic), timeout)
+                .map_err(|e| Error::Unreachable {
+                    brokers: brokers.to_owned(),
+                    reason: e.to_string(),
+                })?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic && t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if partitions.is_empty() {
+            return Err(Error::UnknownTopic {
+                topic: topic.to_owned(),
+            });
+        }
+        let offset = match start {
+            StartAt::Beginning => Offset::Beginning,
+            StartAt::End => Offset::End,
+        };
+        let mut assignment = TopicPartitionList::new();
+        for partition in partitions {
+            assignment
+                .add_partition_offset(topic, partition, offset)
+                .map_err(|e| Error::Client(e.to_string()))?;
+        }
+        consumer
+            .assign(&assignment)
+            .map_err(|e| Error::Client(e.to_string()))?;
+        Ok(TopicReader { consumer, key })
+    }
+
+    /// The next event, waiting up to `timeout`; `None` when none came.
+    /// A consumer error is returned as `Some(Err(message))`.
+    pub fn next(&self, timeout: Duration) -> Option<std::result::Result<ReadEvent, String>> {
+        let message = match self.consumer.poll(timeout)? {
+            Ok(message) => message,
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        let payload = String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned();
+        let headers = message
+            .headers()
+            .map(|headers| {
+                use rdkafka::message::Headers;
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let verified = auditlog_seal::verify_json(&payload, self.key.as_ref());
+        Some(Ok(ReadEvent {
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            headers,
+            payload,
+            verified,
+        }))
+    }
+}
