@@ -4,8 +4,40 @@
 //! Depend on this crate to publish events without linking librdkafka; the
 //! Kafka publisher in `auditlog-kafka` and the middleware in `auditlog-axum`
 //! both speak [`AuditSink`].
+//!
+//! - [`JsonLinesSink`]: sealed events as JSON lines to a file, stdout or any
+//!   writer (what `auditlog verify` reads).
+//! - [`MemorySink`]: sealed events kept in memory, for tests.
+//! - [`FanOut`]: several sinks at once (Kafka and a local file).
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use auditlog_core::AuditEvent;
+//! use auditlog_sink::{AuditSink, MemorySink};
+//!
+//! # tokio_test_block_on(async {
+//! let sink = MemorySink::new(None);
+//! sink.publish(AuditEvent::builder().tenant_id("acme").build()).await?;
+//! sink.flush(Duration::from_secs(1)).await?;
+//! let events = sink.take();
+//! assert!(events[0].security.is_some()); // sealed on the way in
+//! # Ok::<(), auditlog_sink::SinkError>(()) }).unwrap();
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | (none) | | the crate has no optional parts |
 
 mod fanout;
+mod json_lines;
+mod memory;
 
 use std::fmt;
 use std::time::Duration;
@@ -14,6 +46,8 @@ use async_trait::async_trait;
 use auditlog_core::AuditEvent;
 
 pub use fanout::FanOut;
+pub use json_lines::JsonLinesSink;
+pub use memory::MemorySink;
 
 /// Where audit events go. Implementations seal each event (hash, optional
 /// signature) before it leaves the process.
