@@ -17,11 +17,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auditlog_axum::AuditLayer;
+use auditlog_kafka::{EmbeddedKafka, KafkaConfig, KafkaPublisher};
 use auditlog_seal::SigningKey;
 use tokio::sync::mpsc;
 
 use crate::key::{self, DEFAULT_KEY_ENV};
-use kafka::{Consumed, Embedded, Publisher, Reader};
+use kafka::{Consumed, Reader};
 
 /// How long shutdown waits for the publisher, and for the next event while
 /// reading back the last ones.
@@ -75,7 +76,13 @@ fn demo(args: Args) -> Result<ExitCode, String> {
     // The mock cluster is !Send: it runs on its own thread, started before
     // and stopped after the runtime (so no client outlives it).
     let embedded = match (&args.brokers, args.no_audit) {
-        (None, false) => Some(Embedded::start(&args.topic)?),
+        (None, false) => {
+            let kafka = EmbeddedKafka::start(1).map_err(|e| e.to_string())?;
+            kafka
+                .create_topic(&args.topic, 1)
+                .map_err(|e| e.to_string())?;
+            Some(kafka)
+        }
         _ => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -91,7 +98,7 @@ fn demo(args: Args) -> Result<ExitCode, String> {
 /// Where the events go and come back from.
 struct Pipeline {
     layer: AuditLayer,
-    publisher: Arc<Publisher>,
+    publisher: KafkaPublisher,
     reader: Reader,
     collector: Collector,
     kafka: String,
@@ -100,7 +107,7 @@ struct Pipeline {
 async fn serve(
     args: Args,
     key: Option<SigningKey>,
-    embedded: Option<&Embedded>,
+    embedded: Option<&EmbeddedKafka>,
 ) -> Result<ExitCode, String> {
     let pipeline = if args.no_audit {
         None
@@ -117,7 +124,12 @@ async fn serve(
             (None, Some(brokers)) => (brokers.clone(), format!("{brokers}, topic {}", args.topic)),
             (None, None) => unreachable!("an embedded cluster runs unless --brokers is given"),
         };
-        let publisher = Arc::new(Publisher::new(&bootstrap, &args.topic, key.clone())?);
+        let publisher = KafkaPublisher::new(
+            KafkaConfig::new(&bootstrap)
+                .topic(&args.topic)
+                .signing_key(key.clone()),
+        )
+        .map_err(|e| format!("cannot create the Kafka publisher: {e}"))?;
         let (sender, receiver) = mpsc::unbounded_channel();
         let reader = Reader::start(&bootstrap, &args.topic, key.clone(), sender)?;
         let out = match &args.events_out {
@@ -226,7 +238,8 @@ async fn serve(
     if let Some(requests) = requests {
         tour::report(requests, &collected);
     }
-    let failed_deliveries = publisher.failed_deliveries();
+    let report = tokio::task::block_in_place(|| publisher.shutdown(DRAIN_TIMEOUT));
+    let failed_deliveries = report.undelivered() + report.dropped;
     let ok = collected.verified == expected
         && collected.failed == 0
         && failed_deliveries == 0
