@@ -13,14 +13,9 @@ use auditlog_core::AuditEvent;
 /// ```
 /// use auditlog_axum::AuditLayer;
 /// use auditlog_core::AuditEvent;
-/// # use auditlog_sink::{AuditSink, SinkError};
-/// # #[derive(Debug)] struct Discard;
-/// # #[async_trait::async_trait] impl AuditSink for Discard {
-/// #     async fn publish(&self, _: AuditEvent) -> Result<(), SinkError> { Ok(()) }
-/// #     async fn flush(&self, _: std::time::Duration) -> Result<(), SinkError> { Ok(()) }
-/// # }
+/// use auditlog_sink::MemorySink;
 ///
-/// let layer = AuditLayer::new(Discard).on_event(|event: &mut AuditEvent| {
+/// let layer = AuditLayer::new(MemorySink::default()).on_event(|event: &mut AuditEvent| {
 ///     event.objectref.get_or_insert_with(Default::default).apiversion = Some("v2".into());
 /// });
 /// # let _ = layer;

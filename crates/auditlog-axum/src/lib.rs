@@ -13,22 +13,10 @@
 //! use std::time::Duration;
 //!
 //! use auditlog_axum::{AuditContext, AuditLayer};
+//! use auditlog_sink::MemorySink;
 //! use axum::{body::Body, http::Request, routing::delete, Router};
 //! use tower::ServiceExt;
 //! use tower_http::catch_panic::CatchPanicLayer;
-//! # use std::sync::{Arc, Mutex};
-//! # use auditlog_core::AuditEvent;
-//! # use auditlog_sink::{AuditSink, SinkError};
-//! # #[derive(Debug, Clone, Default)]
-//! # struct Memory(Arc<Mutex<Vec<AuditEvent>>>);
-//! # #[async_trait::async_trait]
-//! # impl AuditSink for Memory {
-//! #     async fn publish(&self, event: AuditEvent) -> Result<(), SinkError> {
-//! #         self.0.lock().unwrap().push(event);
-//! #         Ok(())
-//! #     }
-//! #     async fn flush(&self, _: Duration) -> Result<(), SinkError> { Ok(()) }
-//! # }
 //!
 //! async fn delete_order(audit: AuditContext) -> &'static str {
 //!     audit.set_resource_id("42");
@@ -37,7 +25,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let sink = Memory::default(); // any AuditSink: Kafka, JSON lines, ...
+//! let sink = MemorySink::default(); // any AuditSink: Kafka, JSON lines, ...
 //! let audit = AuditLayer::new(sink.clone())
 //!     .compliance_category("SOX")
 //!     .capture_payloads(true);
@@ -55,7 +43,7 @@
 //!
 //! // Events are published in the background; flush waits for them.
 //! audit.flush(Duration::from_secs(5)).await.unwrap();
-//! let event = sink.0.lock().unwrap().pop().unwrap();
+//! let event = sink.take().pop().unwrap();
 //! let action = event.action.as_ref().unwrap();
 //! assert_eq!(action.name.as_deref(), Some("/orders/{id}"));
 //! assert_eq!(action.method.as_deref(), Some("DELETE"));
@@ -69,6 +57,8 @@
 //!
 //! # What an event holds
 //!
+//! - `id` (a UUID v4), `specversion` and `timestamp`: when the request
+//!   arrived.
 //! - `action`: `name` (the route template, e.g. `/orders/{id}`, or the raw
 //!   path, see [`ActionName`]), `method`, `severity` (`ERROR` for 5xx,
 //!   `WARNING` for 4xx, else `INFO`) and `status` (`SUCCESS` below 400,
