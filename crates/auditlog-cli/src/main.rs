@@ -9,8 +9,12 @@ mod canonical;
 mod demo;
 mod key;
 mod lines;
+#[cfg(feature = "kafka")]
+mod publish;
 mod query;
 mod seal;
+#[cfg(feature = "kafka")]
+mod tail;
 mod verify;
 
 /// Audit events as JSON lines on stdin, results on stdout, problems on stderr
@@ -35,6 +39,12 @@ enum Command {
     /// Serve an audited order service, publish its events to Kafka, read them back and verify them.
     #[cfg(feature = "demo")]
     Demo(demo::Args),
+    /// Seal events (JSON lines on stdin), publish them to Kafka and wait for delivery; exit 1 if any was not delivered.
+    #[cfg(feature = "kafka")]
+    Publish(publish::Args),
+    /// Read events from a Kafka topic, verify each and print it; exit 1 if any failed.
+    #[cfg(feature = "kafka")]
+    Tail(tail::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,5 +55,9 @@ fn main() -> ExitCode {
         Command::Query(args) => query::run(args),
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args),
+        #[cfg(feature = "kafka")]
+        Command::Publish(args) => publish::run(args),
+        #[cfg(feature = "kafka")]
+        Command::Tail(args) => tail::run(args),
     }
 }

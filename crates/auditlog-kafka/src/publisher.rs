@@ -21,7 +21,8 @@ use crate::config::{KafkaConfig, MessageKey, Overflow};
 use crate::error::{Error, Result};
 
 /// Names of the metrics the publisher records through the `metrics` facade,
-/// each labelled `topic`.
+/// each labelled `topic`. The handles are registered when the publisher is
+/// created: install the recorder (exporter) first.
 pub mod metric {
     /// Counter: events accepted into the queue.
     pub const ACCEPTED: &str = "auditlog_kafka_events_accepted_total";
@@ -108,10 +109,40 @@ impl RateLimit {
     }
 }
 
+/// The metric handles, made once (install the recorder before creating
+/// the publisher).
+struct Metrics {
+    accepted: metrics::Counter,
+    delivered: metrics::Counter,
+    failed: metrics::Counter,
+    dropped: metrics::Counter,
+    in_flight: metrics::Gauge,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    fn new(topic: &str) -> Self {
+        let label = || [("topic", topic.to_owned())];
+        Metrics {
+            accepted: metrics::counter!(metric::ACCEPTED, &label()),
+            delivered: metrics::counter!(metric::DELIVERED, &label()),
+            failed: metrics::counter!(metric::FAILED, &label()),
+            dropped: metrics::counter!(metric::DROPPED, &label()),
+            in_flight: metrics::gauge!(metric::IN_FLIGHT, &label()),
+        }
+    }
+}
+
 /// Counters and the gate, shared with librdkafka's callback thread.
 #[derive(Debug)]
 struct Shared {
     topic: String,
+    metrics: Metrics,
     accepted: AtomicU64,
     delivered: AtomicU64,
     failed: AtomicU64,
@@ -141,13 +172,12 @@ impl Shared {
 
     fn in_flight_gauge(&self) {
         let stats = self.stats();
-        metrics::gauge!(metric::IN_FLIGHT, "topic" => self.topic.clone())
-            .set(stats.in_flight as f64);
+        self.metrics.in_flight.set(stats.in_flight as f64);
     }
 
     fn record_failure(&self, error: &dyn fmt::Display, event_id: Option<&str>) {
         let failed = self.failed.fetch_add(1, Relaxed) + 1;
-        metrics::counter!(metric::FAILED, "topic" => self.topic.clone()).increment(1);
+        self.metrics.failed.increment(1);
         if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
             tracing::warn!(
                 target: "auditlog_kafka",
@@ -162,7 +192,7 @@ impl Shared {
 
     fn record_drop(&self) {
         let dropped = self.dropped.fetch_add(1, Relaxed) + 1;
-        metrics::counter!(metric::DROPPED, "topic" => self.topic.clone()).increment(1);
+        self.metrics.dropped.increment(1);
         if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
             tracing::warn!(
                 target: "auditlog_kafka",
@@ -197,7 +227,7 @@ impl ProducerContext for Context {
         match result {
             Ok(_) => {
                 self.0.delivered.fetch_add(1, Relaxed);
-                metrics::counter!(metric::DELIVERED, "topic" => self.0.topic.clone()).increment(1);
+                self.0.metrics.delivered.increment(1);
             }
             Err((error, message)) => {
                 use rdkafka::Message;
@@ -259,6 +289,7 @@ impl KafkaPublisher {
     pub fn new(config: KafkaConfig) -> Result<Self> {
         let shared = Arc::new(Shared {
             topic: config.topic.clone(),
+            metrics: Metrics::new(&config.topic),
             accepted: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -375,7 +406,7 @@ impl KafkaPublisher {
             record = record.key(key);
         }
         shared.accepted.fetch_add(1, Relaxed);
-        metrics::counter!(metric::ACCEPTED, "topic" => inner.topic.clone()).increment(1);
+        shared.metrics.accepted.increment(1);
         let mut record = record;
         loop {
             match inner.producer.send(record) {

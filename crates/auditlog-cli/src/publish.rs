@@ -1,0 +1,125 @@
+//! `auditlog publish`: JSON lines on stdin, sealed and published to Kafka,
+//! delivery awaited; a summary at the end.
+
+use std::io;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use auditlog_core::AuditEvent;
+use auditlog_kafka::{AuditSink, KafkaConfig, KafkaPublisher, Overflow, SinkError};
+
+use crate::key::{self, DEFAULT_KEY_ENV};
+use crate::lines::for_each_line_in_order;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Bootstrap brokers, host:port[,host:port...].
+    #[arg(
+        long,
+        short = 'b',
+        value_name = "BROKERS",
+        env = "AUDITLOG_KAFKA_BROKERS"
+    )]
+    brokers: Option<String>,
+    /// Topic to publish to.
+    #[arg(long, short = 't', default_value = auditlog_kafka::DEFAULT_TOPIC, env = "AUDITLOG_KAFKA_TOPIC")]
+    topic: String,
+    /// Environment variable holding the HMAC key; without it events are hashed, not signed.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_KEY_ENV)]
+    key_env: String,
+    /// A librdkafka property, as kcat takes it (repeatable); e.g.
+    /// `-X test.mock.num.brokers=1` publishes to an in-process mock cluster.
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = property)]
+    properties: Vec<(String, String)>,
+    /// Seconds to wait for the brokers at the start and for delivery at the end.
+    #[arg(long, value_name = "S", default_value_t = 30.0)]
+    timeout: f64,
+    /// Events in flight at most (the memory bound); reading stdin waits for room.
+    #[arg(long, value_name = "N", default_value_t = auditlog_kafka::DEFAULT_CAPACITY)]
+    capacity: usize,
+}
+
+pub(crate) fn property(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+/// The brokers to give librdkafka: `--brokers`, or any value when
+/// librdkafka makes its own mock cluster.
+pub(crate) fn brokers(
+    given: Option<&str>,
+    properties: &[(String, String)],
+) -> Result<String, String> {
+    match given {
+        Some(brokers) => Ok(brokers.to_owned()),
+        None if properties.iter().any(|(k, _)| k == "test.mock.num.brokers") => {
+            Ok("localhost:9092".to_owned())
+        }
+        None => Err("--brokers (or $AUDITLOG_KAFKA_BROKERS) is required".to_owned()),
+    }
+}
+
+pub(crate) fn timeout(seconds: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("--timeout {seconds}: not a duration"))
+}
+
+pub fn run(args: Args) -> ExitCode {
+    match publish(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("auditlog: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn publish(args: Args) -> Result<ExitCode, String> {
+    let key = key::load(&args.key_env, "events are hashed but not signed")?;
+    let timeout = timeout(args.timeout)?;
+    let mut config = KafkaConfig::new(brokers(args.brokers.as_deref(), &args.properties)?)
+        .topic(&args.topic)
+        .signing_key(key)
+        .capacity(args.capacity)
+        // Backpressure: a batch job waits for room rather than dropping.
+        .overflow(Overflow::Wait(Duration::from_secs(24 * 3600)))
+        .drop_flush_timeout(timeout);
+    for (k, v) in &args.properties {
+        config = config.set(k, v);
+    }
+    let publisher = KafkaPublisher::new(config).map_err(|e| e.to_string())?;
+    publisher.check(timeout).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    let (tally, _) =
+        for_each_line_in_order(io::stdin().lock(), &mut io::sink(), 0, |_, line, _| {
+            let event = AuditEvent::parse(line?).map_err(|e| e.to_string())?.event;
+            runtime
+                .block_on(publisher.publish(event))
+                .map_err(|e| match e {
+                    SinkError::QueueFull => {
+                        "not published: no room in the queue in time".to_owned()
+                    }
+                    other => format!("not published: {other}"),
+                })
+        })
+        .map_err(|e| format!("reading stdin: {e}"))?;
+
+    let report = publisher.shutdown(timeout);
+    let not_delivered = report.undelivered() + report.dropped;
+    eprintln!(
+        "auditlog: {} accepted, {} delivered, {} failed ({} bad lines) to topic {}",
+        report.accepted, report.delivered, not_delivered, tally.failed, args.topic
+    );
+    Ok(if not_delivered == 0 && tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,125 @@
+//! `auditlog tail`: events read from a Kafka topic, each verified and
+//! printed as a JSON line; failures on stderr.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use auditlog_kafka::{StartAt, TopicReader};
+
+use crate::key::{self, DEFAULT_KEY_ENV};
+use crate::publish::{brokers, property, timeout};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Bootstrap brokers, host:port[,host:port...].
+    #[arg(
+        long,
+        short = 'b',
+        value_name = "BROKERS",
+        env = "AUDITLOG_KAFKA_BROKERS"
+    )]
+    brokers: Option<String>,
+    /// Topic to read.
+    #[arg(long, short = 't', default_value = auditlog_kafka::DEFAULT_TOPIC, env = "AUDITLOG_KAFKA_TOPIC")]
+    topic: String,
+    /// Environment variable holding the HMAC key; without it only hashes are checked.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_KEY_ENV)]
+    key_env: String,
+    /// Start at the oldest event on the topic (default: only new events).
+    #[arg(long)]
+    from_beginning: bool,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    max: Option<u64>,
+    /// Stop when no event came for this many seconds (default: never).
+    #[arg(long, value_name = "S")]
+    timeout: Option<f64>,
+    /// A librdkafka consumer property (repeatable).
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = property)]
+    properties: Vec<(String, String)>,
+}
+
+/// How long to wait for the brokers' metadata at the start.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn run(args: Args) -> ExitCode {
+    match tail(args) {
+        Ok(code) => code,
+        // A closed pipe (`| head`) is the reader's choice.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("auditlog: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn tail(args: Args) -> io::Result<ExitCode> {
+    let key = key::load(&args.key_env, "signatures are not checked, only hashes")
+        .map_err(io::Error::other)?;
+    let idle = args
+        .timeout
+        .map(timeout)
+        .transpose()
+        .map_err(io::Error::other)?;
+    let brokers = brokers(args.brokers.as_deref(), &args.properties).map_err(io::Error::other)?;
+    let start = if args.from_beginning {
+        StartAt::Beginning
+    } else {
+        StartAt::End
+    };
+    let reader = TopicReader::new(
+        &brokers,
+        &args.topic,
+        &args.properties,
+        key,
+        start,
+        idle.unwrap_or(CONNECT_TIMEOUT).max(CONNECT_TIMEOUT),
+    )
+    .map_err(io::Error::other)?;
+
+    let mut out = io::stdout().lock();
+    let (mut ok, mut failed) = (0u64, 0u64);
+    let mut last = Instant::now();
+    while args.max.is_none_or(|max| ok + failed < max) {
+        if idle.is_some_and(|idle| last.elapsed() >= idle) {
+            break;
+        }
+        let Some(next) = reader.next(Duration::from_millis(200)) else {
+            out.flush()?;
+            continue;
+        };
+        last = Instant::now();
+        match next {
+            Ok(event) => match &event.verified {
+                Ok(verified) if verified.unauthenticated_fields.is_empty() => {
+                    ok += 1;
+                    out.write_all(event.payload.as_bytes())?;
+                    out.write_all(b"\n")?;
+                }
+                Ok(verified) => {
+                    failed += 1;
+                    eprintln!(
+                        "partition {} offset {}: members no hash covers: {}",
+                        event.partition,
+                        event.offset,
+                        verified.unauthenticated_fields.join(", ")
+                    );
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("partition {} offset {}: {e}", event.partition, event.offset);
+                }
+            },
+            Err(e) => eprintln!("auditlog: reading {}: {e}", args.topic),
+        }
+    }
+    out.flush()?;
+    eprintln!("auditlog: {ok} verified, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
