@@ -10,6 +10,9 @@
 //! otherwise each task builds its events as it goes (a clone of the template
 //! with a fresh id), so memory stays flat for any COUNT.
 //!
+//! `AUDITLOG_SIGNING_KEY` signs the events; `AUDITLOG_KAFKA_BENCH_CAPACITY`
+//! sets the queue capacity.
+//!
 //! Prints one line: `events=N seconds=S events_per_s=R delivered=D`. Used by
 //! `scripts/bench-kafka.sh`, which compares it with `kcat -P`.
 
@@ -30,7 +33,15 @@ fn main() {
 
     let cluster = EmbeddedKafka::start(1).expect("mock cluster");
     cluster.create_topic("audit-logs", 1).expect("topic");
+    let capacity = std::env::var("AUDITLOG_KAFKA_BENCH_CAPACITY")
+        .ok()
+        .map_or(auditlog_kafka::DEFAULT_CAPACITY, |c| {
+            c.parse().expect("capacity")
+        });
+    let key = auditlog_seal::SigningKey::from_env("AUDITLOG_SIGNING_KEY").expect("key");
     let mut config = KafkaConfig::new(cluster.bootstrap_servers())
+        .signing_key(key)
+        .capacity(capacity)
         .overflow(Overflow::Wait(Duration::from_secs(3600)));
     // Extra librdkafka properties: BENCH_X="linger.ms=20,compression.type=none".
     for property in std::env::var("BENCH_X").unwrap_or_default().split(',') {

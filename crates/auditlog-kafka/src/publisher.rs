@@ -380,10 +380,21 @@ impl KafkaPublisher {
 
     /// Seals and hands the event to librdkafka; a place in the gate is held.
     fn produce(&self, mut event: AuditEvent) -> std::result::Result<(), SinkError> {
+        thread_local! {
+            /// The published JSON, reused: librdkafka copies the payload.
+            static PAYLOAD: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(2048));
+        }
+        PAYLOAD.with_borrow_mut(|json| {
+            json.clear();
+            auditlog_seal::seal_into(&mut event, self.inner.signing_key.as_ref(), json);
+            self.send(&event, json)
+        })
+    }
+
+    fn send(&self, event: &AuditEvent, json: &[u8]) -> std::result::Result<(), SinkError> {
         let inner = &*self.inner;
         let shared = &*inner.shared;
-        let json = auditlog_seal::seal_to_json(&mut event, inner.signing_key.as_ref());
-        let key = inner.key.key_of(&event);
+        let key = inner.key.key_of(event);
         let mut headers = OwnedHeaders::new_with_capacity(5).insert(Header {
             key: "content-type",
             value: Some("application/json"),
@@ -401,13 +412,12 @@ impl KafkaPublisher {
                 });
             }
         }
-        let mut record = BaseRecord::to(&inner.topic).payload(&json).headers(headers);
+        let mut record = BaseRecord::to(&inner.topic).payload(json).headers(headers);
         if let Some(key) = key.as_deref() {
             record = record.key(key);
         }
         shared.accepted.fetch_add(1, Relaxed);
         shared.metrics.accepted.increment(1);
-        let mut record = record;
         loop {
             match inner.producer.send(record) {
                 Ok(()) => {
