@@ -1,7 +1,7 @@
 //! `auditlog publish`: JSON lines on stdin, sealed and published to Kafka,
 //! delivery awaited; a summary at the end.
 
-use std::io;
+use std::io::{self, BufRead};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,7 +9,6 @@ use auditlog_core::AuditEvent;
 use auditlog_kafka::{AuditSink, KafkaConfig, KafkaPublisher, Overflow, SinkError};
 
 use crate::key::{self, DEFAULT_KEY_ENV};
-use crate::lines::for_each_line_in_order;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -97,29 +96,88 @@ fn publish(args: Args) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
 
-    let (tally, _) =
-        for_each_line_in_order(io::stdin().lock(), &mut io::sink(), 0, |_, line, _| {
-            let event = AuditEvent::parse(line?).map_err(|e| e.to_string())?.event;
-            runtime
-                .block_on(publisher.publish(event))
-                .map_err(|e| match e {
-                    SinkError::QueueFull => {
-                        "not published: no room in the queue in time".to_owned()
-                    }
-                    other => format!("not published: {other}"),
-                })
-        })
+    // Lines are parsed on a thread of their own while this one seals and
+    // publishes, in input order (the order of each tenant's events).
+    let (batches, parsed) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(4);
+    let reader = std::thread::spawn(move || parse_lines(io::stdin().lock(), batches));
+    let mut bad_lines = 0u64;
+    for batch in parsed {
+        for (number, result) in batch {
+            let published = result.and_then(|event| {
+                runtime
+                    .block_on(publisher.publish(event))
+                    .map_err(|e| match e {
+                        SinkError::QueueFull => {
+                            "not published: no room in the queue in time".to_owned()
+                        }
+                        other => format!("not published: {other}"),
+                    })
+            });
+            if let Err(message) = published {
+                bad_lines += 1;
+                eprintln!("line {number}: {message}");
+            }
+        }
+    }
+    reader
+        .join()
+        .map_err(|_| "the line reader panicked".to_owned())?
         .map_err(|e| format!("reading stdin: {e}"))?;
 
     let report = publisher.shutdown(timeout);
     let not_delivered = report.undelivered() + report.dropped;
     eprintln!(
         "auditlog: {} accepted, {} delivered, {} failed ({} bad lines) to topic {}",
-        report.accepted, report.delivered, not_delivered, tally.failed, args.topic
+        report.accepted, report.delivered, not_delivered, bad_lines, args.topic
     );
-    Ok(if not_delivered == 0 && tally.failed == 0 {
+    Ok(if not_delivered == 0 && bad_lines == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A line's number and its event, or what is wrong with it.
+type Parsed = (u64, Result<AuditEvent, String>);
+
+/// Lines per batch handed from the parsing thread.
+const BATCH: usize = 1024;
+
+/// Reads and parses the non-blank lines of `input`, numbered from 1, in
+/// batches.
+fn parse_lines(
+    input: impl io::Read,
+    out: std::sync::mpsc::SyncSender<Vec<Parsed>>,
+) -> io::Result<()> {
+    let mut input = io::BufReader::with_capacity(1 << 16, input);
+    let mut raw = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut number = 0u64;
+    loop {
+        raw.clear();
+        if input.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        number += 1;
+        let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let parsed = match std::str::from_utf8(line) {
+            Ok(text) if text.trim_ascii().is_empty() => continue,
+            Ok(text) => AuditEvent::parse(text)
+                .map(|parsed| parsed.event)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1)),
+        };
+        batch.push((number, parsed));
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if out.send(full).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = out.send(batch);
+    }
+    Ok(())
 }
