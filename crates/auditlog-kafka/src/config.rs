@@ -167,7 +167,7 @@ impl KafkaConfig {
         }
     }
 
-    /// From the variables in [`env`]: `AUDITLOG_KAFKA_BROKERS` is required.
+    /// From the variables in [`env`](mod@env): `AUDITLOG_KAFKA_BROKERS` is required.
     pub fn from_env() -> Result<Self> {
         Self::from_lookup(|name| std::env::var(name).ok(), std::env::vars())
     }

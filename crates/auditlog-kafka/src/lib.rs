@@ -70,7 +70,7 @@ pub use publisher::{metric, KafkaPublisher, PublisherStats, ShutdownReport};
 pub use reader::{ReadEvent, StartAt, TopicReader};
 
 /// One call from the environment to a running publisher, like the Python
-/// library's `setup_auditlog`: reads [`env`] (`AUDITLOG_KAFKA_BROKERS`,
+/// library's `setup_auditlog`: reads [`env`](mod@env) (`AUDITLOG_KAFKA_BROKERS`,
 /// `AUDITLOG_KAFKA_TOPIC`, `AUDITLOG_SIGNING_KEY`, ...) and creates the
 /// publisher. Does not contact the brokers; call
 /// [`KafkaPublisher::check`] to fail fast.
