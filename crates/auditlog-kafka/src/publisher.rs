@@ -546,3 +546,47 @@ impl AuditSink for KafkaPublisher {
         .map_err(|e| SinkError::Io(e.to_string()))?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_limited_and_the_rest_counted_into_the_next() {
+        let mut limit = RateLimit {
+            last: None,
+            suppressed: 0,
+        };
+        assert_eq!(limit.allow(), Some(0));
+        assert_eq!(limit.allow(), None);
+        assert_eq!(limit.allow(), None);
+        // As if the interval had passed.
+        limit.last = Instant::now().checked_sub(WARN_INTERVAL);
+        assert_eq!(limit.allow(), Some(2));
+        assert_eq!(limit.allow(), None);
+    }
+
+    #[test]
+    fn shutdown_report_counts_what_did_not_arrive() {
+        let report = ShutdownReport {
+            accepted: 10,
+            delivered: 7,
+            failed: 2,
+            abandoned: 1,
+            dropped: 0,
+        };
+        assert_eq!(report.undelivered(), 3);
+        assert!(!report.is_complete());
+        let clean = ShutdownReport {
+            accepted: 3,
+            delivered: 3,
+            ..ShutdownReport::default()
+        };
+        assert!(clean.is_complete());
+        let dropped = ShutdownReport {
+            dropped: 1,
+            ..clean
+        };
+        assert!(!dropped.is_complete());
+    }
+}

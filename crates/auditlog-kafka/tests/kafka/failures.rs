@@ -22,6 +22,10 @@ async fn a_broker_down_mid_stream_loses_and_duplicates_nothing() {
         if n == 400 {
             // Down for a few seconds while events keep coming.
             tokio::time::sleep(Duration::from_secs(3)).await;
+            // The outage is real: what came during it is still in flight.
+            let during = publisher.stats();
+            assert!(during.delivered <= 200, "{during:?}");
+            assert!(during.in_flight >= 200, "{during:?}");
             mock.broker_up(1).unwrap();
         }
         let event = event("t", n);
