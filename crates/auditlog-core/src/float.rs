@@ -7,11 +7,25 @@ use std::io::Write as _;
 /// fractional part), scientific with a signed two-digit-minimum exponent otherwise.
 pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
     debug_assert!(value.is_finite());
-    // Rust's `{:e}` prints the shortest round-trip digits, e.g. `-4.25e1`.
+    // Rust's `{:e}` finds how many digits round-trip, e.g. `-4.25e1`; but
+    // where two spellings of that length are equally near it may take the
+    // upper one, while Python takes the nearest (ties to even). Printing
+    // exactly that many digits, correctly rounded, gives Python's choice.
     let mut scratch = [0u8; 40];
     let len = {
         let mut cursor = std::io::Cursor::new(&mut scratch[..]);
         write!(cursor, "{value:e}").expect("a double fits in 40 bytes");
+        cursor.position() as usize
+    };
+    let shortest_digits = scratch[..len]
+        .iter()
+        .take_while(|&&b| b != b'e')
+        .filter(|b| b.is_ascii_digit())
+        .count();
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut scratch[..]);
+        let precision = shortest_digits - 1;
+        write!(cursor, "{value:.precision$e}").expect("a double fits in 40 bytes");
         cursor.position() as usize
     };
     let text = &scratch[..len];
@@ -84,6 +98,8 @@ mod tests {
     }
 
     #[test]
+    // The tie cases are exact binary values, written out in full on purpose.
+    #[allow(clippy::excessive_precision)]
     fn matches_python_repr_across_notation_ranges() {
         let cases = [
             (0.0, "0.0"),
@@ -104,6 +120,9 @@ mod tests {
             (-2.5e-7, "-2.5e-07"),
             (1234567890123456.7, "1234567890123456.8"),
             (12345678901234567.0, "1.2345678901234568e+16"),
+            // Two 17-digit spellings equally near: Python takes the even one.
+            (2883810.57470703125, "2883810.5747070312"),
+            (1125899906842624.25, "1125899906842624.2"),
         ];
         for (value, expected) in cases {
             assert_eq!(repr(value), expected, "repr({value:?})");

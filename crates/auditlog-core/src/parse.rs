@@ -303,6 +303,7 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 return Ok(out);
             }
+            let backslash = self.pos;
             self.pos += 1;
             let escaped = self
                 .peek()
@@ -318,7 +319,11 @@ impl<'a> Parser<'a> {
                 b'r' => out.push('\r'),
                 b't' => out.push('\t'),
                 b'u' => out.push(self.unicode_escape()?),
-                _ => return Err(self.syntax("invalid escape")),
+                _ => {
+                    // Point at the backslash, as Python does.
+                    self.pos = backslash;
+                    return Err(self.syntax("invalid escape"));
+                }
             }
         }
     }
