@@ -240,7 +240,9 @@ async fn serve(
     }
     let report = tokio::task::block_in_place(|| publisher.shutdown(DRAIN_TIMEOUT));
     let failed_deliveries = report.undelivered() + report.dropped;
-    let ok = collected.verified == expected
+    // At least ours: on a shared topic others' events are read (and
+    // verified) too.
+    let ok = collected.verified >= expected
         && collected.failed == 0
         && failed_deliveries == 0
         && stats.failed == 0
