@@ -189,8 +189,9 @@ fn listen_serves_until_sigterm_then_drains_and_exits_zero() {
         statuses.map(|s| s.split(' ').nth(1).unwrap_or_default().to_owned()),
         ["200", "200", "201", "500"]
     );
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    // The shell's builtin `kill`: no procps needed.
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
         .unwrap();
     assert!(killed.success());
