@@ -1,31 +1,9 @@
 //! `auditlog seal --chain` and `auditlog verify --chain`, run as a user runs them.
 
-use std::io::Write;
+mod common;
+
+use common::{auditlog, text};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-fn auditlog(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_auditlog"));
-    command
-        .args(args)
-        .env_remove("AUDITLOG_SIGNING_KEY")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().expect("auditlog runs");
-    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    if let Err(e) = written {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
 
 const KEY: (&str, &str) = ("AUDITLOG_SIGNING_KEY", "k");
 

@@ -1,33 +1,10 @@
 //! The `auditlog` binary, run as a user runs it: JSON lines in, results out.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{auditlog, text};
 
 const WORKED_EXAMPLE: &str = r#"{"id":"x","action":{"name":"é","method":"GET"},"eventdata":{"requestpayload":{"b":[null,"",{}],"a":1e16,"c":1e-5,"d":123456789012345678901234,"e":"\u007f\ud83d\ude00","f":{"g":null}}}}"#;
-
-fn auditlog(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_auditlog"));
-    command
-        .args(args)
-        .env_remove("AUDITLOG_SIGNING_KEY")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().expect("auditlog runs");
-    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    // A command that refuses its arguments exits before reading its input.
-    if let Err(e) = written {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
 
 #[test]
 fn canonical_prints_the_hashed_text_and_reports_bad_lines_by_number() {

@@ -3,35 +3,11 @@
 //! made with `-X test.mock.num.brokers=1`.
 #![cfg(feature = "kafka")]
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{auditlog, text};
 
 use auditlog_kafka::EmbeddedKafka;
-
-fn auditlog(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_auditlog"));
-    command
-        .args(args)
-        .env_remove("AUDITLOG_SIGNING_KEY")
-        .env_remove("AUDITLOG_KAFKA_BROKERS")
-        .env_remove("AUDITLOG_KAFKA_TOPIC")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().expect("auditlog runs");
-    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    if let Err(e) = written {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
 
 fn lines(count: usize) -> String {
     (0..count)

@@ -1,22 +1,10 @@
 //! `auditlog query` over files and stdin.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn auditlog(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_auditlog"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    if let Err(e) = written {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    child.wait_with_output().unwrap()
-}
+mod common;
+
+use common::auditlog;
 
 fn event(id: &str, tenant: &str, severity: &str, timestamp: &str) -> String {
     format!(
@@ -47,6 +35,7 @@ fn input() -> String {
 fn filters_combine_and_bad_lines_are_reported() {
     let output = auditlog(
         &["query", "--tenant", "a", "--min-severity", "warning"],
+        &[],
         &input(),
     );
     assert_eq!(ids(&output), ["3", "4"]);
@@ -70,6 +59,7 @@ fn time_range_and_limit_keep_the_newest_in_input_order() {
             "--limit",
             "1",
         ],
+        &[],
         &input(),
     );
     assert_eq!(ids(&output), ["3"]);
@@ -77,6 +67,7 @@ fn time_range_and_limit_keep_the_newest_in_input_order() {
         &[
             "query", "--limit", "2", "--status", "FAILURE", "--user", "u-2",
         ],
+        &[],
         &input(),
     );
     assert_eq!(ids(&all), ["2"]);
@@ -104,6 +95,7 @@ fn reads_files_and_names_them_in_errors() {
             first.to_str().unwrap(),
             second.to_str().unwrap(),
         ],
+        &[],
         "",
     );
     assert_eq!(ids(&output), ["1", "3", "4", "5"]);
@@ -114,7 +106,7 @@ fn reads_files_and_names_them_in_errors() {
 
 #[test]
 fn bad_filter_values_are_refused_up_front() {
-    let output = auditlog(&["query", "--min-severity", "LOUD"], "");
+    let output = auditlog(&["query", "--min-severity", "LOUD"], &[], "");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8(output.stderr)
         .unwrap()

@@ -1,0 +1,32 @@
+//! Running the `auditlog` binary as a user runs it, for every CLI test.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+/// Runs `auditlog ARGS` with `stdin`, without any `AUDITLOG_*` variable of
+/// the caller's environment, plus `env`.
+pub fn auditlog(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auditlog"));
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AUDITLOG_")) {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let mut child = command.spawn().expect("auditlog runs");
+    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    // A command that refuses its arguments exits before reading its input.
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Output bytes as text.
+#[allow(dead_code)] // not every test file looks at text
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
