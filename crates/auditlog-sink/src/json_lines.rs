@@ -60,6 +60,20 @@ impl JsonLinesSink {
         Ok(Self::new(file, key))
     }
 
+    /// Lines to the file at `path`, rotated once it reaches `max_bytes`
+    /// (`path.1` is the newest rotated file; `keep` of them are kept).
+    pub fn rotating(
+        path: impl AsRef<Path>,
+        max_bytes: u64,
+        keep: usize,
+        key: Option<SigningKey>,
+    ) -> io::Result<Self> {
+        Ok(Self::new(
+            crate::RotatingFile::open(path, max_bytes, keep)?,
+            key,
+        ))
+    }
+
     /// Events written (into the buffer or through it).
     pub fn written(&self) -> u64 {
         self.written.load(Relaxed)

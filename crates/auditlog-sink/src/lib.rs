@@ -38,6 +38,7 @@
 mod fanout;
 mod json_lines;
 mod memory;
+mod rotating;
 
 use std::fmt;
 use std::time::Duration;
@@ -48,6 +49,7 @@ use auditlog_core::AuditEvent;
 pub use fanout::FanOut;
 pub use json_lines::JsonLinesSink;
 pub use memory::MemorySink;
+pub use rotating::RotatingFile;
 
 /// Where audit events go. Implementations seal each event (hash, optional
 /// signature) before it leaves the process.
