@@ -10,8 +10,9 @@ use auditlog_kafka::{AuditSink, KafkaConfig, KafkaPublisher, Overflow, SinkError
 
 use crate::key::{self, DEFAULT_KEY_ENV};
 
+/// Where the topic is: the options `publish` and `tail` share.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Connection {
     /// Bootstrap brokers, host:port[,host:port...].
     #[arg(
         long,
@@ -20,16 +21,29 @@ pub struct Args {
         env = "AUDITLOG_KAFKA_BROKERS"
     )]
     brokers: Option<String>,
-    /// Topic to publish to.
+    /// The topic of audit events.
     #[arg(long, short = 't', default_value = auditlog_kafka::DEFAULT_TOPIC, env = "AUDITLOG_KAFKA_TOPIC")]
-    topic: String,
+    pub(crate) topic: String,
+    /// A librdkafka property, as kcat takes it (repeatable); e.g.
+    /// `-X test.mock.num.brokers=1` uses an in-process mock cluster.
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = property)]
+    pub(crate) properties: Vec<(String, String)>,
+}
+
+impl Connection {
+    /// The brokers to give librdkafka (see [`brokers`]).
+    pub(crate) fn brokers(&self) -> Result<String, String> {
+        brokers(self.brokers.as_deref(), &self.properties)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    connection: Connection,
     /// Environment variable holding the HMAC key; without it events are hashed, not signed.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_KEY_ENV)]
     key_env: String,
-    /// A librdkafka property, as kcat takes it (repeatable); e.g.
-    /// `-X test.mock.num.brokers=1` publishes to an in-process mock cluster.
-    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = property)]
-    properties: Vec<(String, String)>,
     /// Seconds to wait for the brokers at the start and for delivery at the end.
     #[arg(long, value_name = "S", default_value_t = 30.0)]
     timeout: f64,
@@ -49,10 +63,7 @@ pub(crate) fn property(text: &str) -> Result<(String, String), String> {
 
 /// The brokers to give librdkafka: `--brokers`, or any value when
 /// librdkafka makes its own mock cluster.
-pub(crate) fn brokers(
-    given: Option<&str>,
-    properties: &[(String, String)],
-) -> Result<String, String> {
+fn brokers(given: Option<&str>, properties: &[(String, String)]) -> Result<String, String> {
     match given {
         Some(brokers) => Ok(brokers.to_owned()),
         None if properties.iter().any(|(k, _)| k == "test.mock.num.brokers") => {
@@ -79,14 +90,14 @@ pub fn run(args: Args) -> ExitCode {
 fn publish(args: Args) -> Result<ExitCode, String> {
     let key = key::load(&args.key_env, "events are hashed but not signed")?;
     let timeout = timeout(args.timeout)?;
-    let mut config = KafkaConfig::new(brokers(args.brokers.as_deref(), &args.properties)?)
-        .topic(&args.topic)
+    let mut config = KafkaConfig::new(args.connection.brokers()?)
+        .topic(&args.connection.topic)
         .signing_key(key)
         .capacity(args.capacity)
         // Backpressure: a batch job waits for room rather than dropping.
         .overflow(Overflow::Wait(Duration::from_secs(24 * 3600)))
         .drop_flush_timeout(timeout);
-    for (k, v) in &args.properties {
+    for (k, v) in &args.connection.properties {
         config = config.set(k, v);
     }
     let publisher = KafkaPublisher::new(config).map_err(|e| e.to_string())?;
@@ -128,7 +139,7 @@ fn publish(args: Args) -> Result<ExitCode, String> {
     let not_delivered = report.undelivered() + report.dropped;
     eprintln!(
         "auditlog: {} accepted, {} delivered, {} failed ({} bad lines) to topic {}",
-        report.accepted, report.delivered, not_delivered, bad_lines, args.topic
+        report.accepted, report.delivered, not_delivered, bad_lines, args.connection.topic
     );
     Ok(if not_delivered == 0 && bad_lines == 0 {
         ExitCode::SUCCESS

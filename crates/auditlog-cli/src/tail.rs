@@ -8,21 +8,12 @@ use std::time::{Duration, Instant};
 use auditlog_kafka::{StartAt, TopicReader};
 
 use crate::key::{self, DEFAULT_KEY_ENV};
-use crate::publish::{brokers, property, timeout};
+use crate::publish::{timeout, Connection};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Bootstrap brokers, host:port[,host:port...].
-    #[arg(
-        long,
-        short = 'b',
-        value_name = "BROKERS",
-        env = "AUDITLOG_KAFKA_BROKERS"
-    )]
-    brokers: Option<String>,
-    /// Topic to read.
-    #[arg(long, short = 't', default_value = auditlog_kafka::DEFAULT_TOPIC, env = "AUDITLOG_KAFKA_TOPIC")]
-    topic: String,
+    #[command(flatten)]
+    connection: Connection,
     /// Environment variable holding the HMAC key; without it only hashes are checked.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_KEY_ENV)]
     key_env: String,
@@ -35,9 +26,6 @@ pub struct Args {
     /// Stop when no event came for this many seconds (default: never).
     #[arg(long, value_name = "S")]
     timeout: Option<f64>,
-    /// A librdkafka consumer property (repeatable).
-    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = property)]
-    properties: Vec<(String, String)>,
 }
 
 /// How long to wait for the brokers' metadata at the start.
@@ -63,7 +51,7 @@ fn tail(args: Args) -> io::Result<ExitCode> {
         .map(timeout)
         .transpose()
         .map_err(io::Error::other)?;
-    let brokers = brokers(args.brokers.as_deref(), &args.properties).map_err(io::Error::other)?;
+    let brokers = args.connection.brokers().map_err(io::Error::other)?;
     let start = if args.from_beginning {
         StartAt::Beginning
     } else {
@@ -71,8 +59,8 @@ fn tail(args: Args) -> io::Result<ExitCode> {
     };
     let reader = TopicReader::new(
         &brokers,
-        &args.topic,
-        &args.properties,
+        &args.connection.topic,
+        &args.connection.properties,
         key,
         start,
         idle.unwrap_or(CONNECT_TIMEOUT).max(CONNECT_TIMEOUT),
@@ -112,7 +100,7 @@ fn tail(args: Args) -> io::Result<ExitCode> {
                     eprintln!("partition {} offset {}: {e}", event.partition, event.offset);
                 }
             },
-            Err(e) => eprintln!("auditlog: reading {}: {e}", args.topic),
+            Err(e) => eprintln!("auditlog: reading {}: {e}", args.connection.topic),
         }
     }
     out.flush()?;
