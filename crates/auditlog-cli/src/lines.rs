@@ -23,6 +23,21 @@ impl Tally {
     }
 }
 
+/// One raw input line (its `\n` optional) as text: `None` when blank, an
+/// error message when not UTF-8. A trailing `\r` is dropped (CRLF files).
+pub fn decode(raw: &[u8]) -> Option<Result<&str, String>> {
+    let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match std::str::from_utf8(line) {
+        Ok(text) if text.trim_ascii().is_empty() => None,
+        Ok(text) => Some(Ok(text)),
+        Err(e) => Some(Err(format!(
+            "not valid UTF-8 (byte {})",
+            e.valid_up_to() + 1
+        ))),
+    }
+}
+
 /// Bytes of input per batch; big enough that a batch outweighs a thread spawn.
 const BATCH_BYTES: usize = 1 << 20;
 
@@ -67,12 +82,8 @@ where
             break;
         }
         number += 1;
-        let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let text = match std::str::from_utf8(line) {
-            Ok(text) if text.trim_ascii().is_empty() => continue,
-            Ok(text) => Ok(text),
-            Err(e) => Err(format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1)),
+        let Some(text) = decode(&raw) else {
+            continue;
         };
         match handle(number, text, &mut output) {
             Ok(()) => tally.ok += 1,
@@ -216,14 +227,10 @@ where
     for (number, end) in (first..).zip(lines) {
         let raw = &body[start..end];
         start = end + 1;
-        let result = match std::str::from_utf8(raw) {
-            Ok(line) if line.trim_ascii().is_empty() => continue,
-            Ok(line) => handle(
-                number,
-                line.strip_suffix('\r').unwrap_or(line),
-                &mut outcome.output,
-            ),
-            Err(e) => Err(format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1)),
+        let result = match decode(raw) {
+            None => continue,
+            Some(Ok(line)) => handle(number, line, &mut outcome.output),
+            Some(Err(message)) => Err(message),
         };
         match result {
             Ok(()) => outcome.tally.ok += 1,

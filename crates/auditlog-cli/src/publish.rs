@@ -170,15 +170,14 @@ fn parse_lines(
             break;
         }
         number += 1;
-        let line = raw.strip_suffix(b"\n").unwrap_or(&raw);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let parsed = match std::str::from_utf8(line) {
-            Ok(text) if text.trim_ascii().is_empty() => continue,
-            Ok(text) => AuditEvent::parse(text)
-                .map(|parsed| parsed.event)
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1)),
+        let Some(text) = crate::lines::decode(&raw) else {
+            continue;
         };
+        let parsed = text.and_then(|text| {
+            AuditEvent::parse(text)
+                .map(|parsed| parsed.event)
+                .map_err(|e| e.to_string())
+        });
         batch.push((number, parsed));
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));

@@ -133,15 +133,15 @@ fn scan(
 ) -> io::Result<()> {
     for (number, line) in (1u64..).zip(input.split(b'\n')) {
         let line = line?;
-        let Ok(line) = std::str::from_utf8(&line) else {
-            eprintln!("{label}line {number}: not valid UTF-8");
-            *failed = true;
-            continue;
+        let line = match crate::lines::decode(&line) {
+            None => continue,
+            Some(Ok(line)) => line,
+            Some(Err(message)) => {
+                eprintln!("{label}line {number}: {message}");
+                *failed = true;
+                continue;
+            }
         };
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim_ascii().is_empty() {
-            continue;
-        }
         match AuditEvent::from_json(line) {
             Ok(event) if query.matches(&event) => emit(line, out)?,
             Ok(_) => {}

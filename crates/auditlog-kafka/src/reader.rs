@@ -15,7 +15,10 @@ use crate::error::{Error, Result};
 pub enum StartAt {
     /// The oldest event still on the topic.
     Beginning,
-    /// Only events published from now on.
+    /// Only events published from now on: each partition starts at its high
+    /// watermark as read when the reader is made, so nothing published after
+    /// `new` returns is missed (librdkafka's `Offset::End` would resolve
+    /// later, at the first fetch).
     End,
 }
 
@@ -90,12 +93,20 @@ impl TopicReader {
                 topic: topic.to_owned(),
             });
         }
-        let offset = match start {
-            StartAt::Beginning => Offset::Beginning,
-            StartAt::End => Offset::End,
-        };
         let mut assignment = TopicPartitionList::new();
         for partition in partitions {
+            let offset = match start {
+                StartAt::Beginning => Offset::Beginning,
+                StartAt::End => {
+                    let (_, high) = consumer
+                        .fetch_watermarks(topic, partition, timeout)
+                        .map_err(|e| Error::Unreachable {
+                            brokers: brokers.to_owned(),
+                            reason: e.to_string(),
+                        })?;
+                    Offset::Offset(high)
+                }
+            };
             assignment
                 .add_partition_offset(topic, partition, offset)
                 .map_err(|e| Error::Client(e.to_string()))?;

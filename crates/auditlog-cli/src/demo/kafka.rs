@@ -1,19 +1,13 @@
-//! Reading the demo's topic back: a consumer that starts exactly where the
-//! topic ended when the demo started, and verifies every event. (The cluster
-//! and the publisher come from `auditlog-kafka`; its `TopicReader` starts at
-//! `Offset::End` lazily, which could miss the tour's first events on a real
-//! cluster, so the demo pins the start offsets from the watermarks.)
+//! Reading the demo's topic back on a thread of its own, from where the
+//! topic ended when the demo started, verifying every event.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use auditlog_kafka::{StartAt, TopicReader};
 use auditlog_seal::{SigningKey, Verified, VerifyJsonError};
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -42,35 +36,8 @@ impl Reader {
         key: Option<SigningKey>,
         out: tokio::sync::mpsc::UnboundedSender<Consumed>,
     ) -> Result<Self, String> {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", format!("auditlog-demo-{}", std::process::id()))
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "50")
-            .create()
-            .map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
-        let metadata = consumer
-            .fetch_metadata(Some(topic), METADATA_TIMEOUT)
-            .map_err(|e| format!("cannot read the metadata of topic {topic}: {e}"))?;
-        let partitions: Vec<i32> = metadata
-            .topics()
-            .iter()
-            .filter(|t| t.name() == topic && t.error().is_none())
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect();
-        if partitions.is_empty() {
-            return Err(format!("topic {topic} does not exist (create it first)"));
-        }
-        let mut assignment = TopicPartitionList::new();
-        for partition in partitions {
-            let (_, high) = consumer
-                .fetch_watermarks(topic, partition, METADATA_TIMEOUT)
-                .map_err(|e| format!("cannot read the offsets of {topic}/{partition}: {e}"))?;
-            assignment
-                .add_partition_offset(topic, partition, Offset::Offset(high))
-                .map_err(|e| e.to_string())?;
-        }
-        consumer.assign(&assignment).map_err(|e| e.to_string())?;
+        let reader = TopicReader::new(bootstrap, topic, &[], key, StartAt::End, METADATA_TIMEOUT)
+            .map_err(|e| e.to_string())?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
@@ -78,19 +45,17 @@ impl Reader {
             .name("audit-reader".into())
             .spawn(move || {
                 while !stopping.load(Relaxed) {
-                    let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+                    let Some(read) = reader.next(Duration::from_millis(100)) else {
                         continue;
                     };
-                    let message = match message {
-                        Ok(message) => message,
+                    let read = match read {
+                        Ok(read) => read,
                         Err(e) => {
                             eprintln!("auditlog demo: reading the topic failed: {e}");
                             continue;
                         }
                     };
-                    let line =
-                        String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned();
-                    let verified = auditlog_seal::verify_json(&line, key.as_ref());
+                    let (line, verified) = (read.payload, read.verified);
                     if out.send(Consumed { line, verified }).is_err() {
                         break;
                     }
