@@ -66,6 +66,18 @@ pub trait AuditSink: Send + Sync + 'static {
     /// Waits until everything accepted so far is delivered or reported, or
     /// the timeout passes; says what is still outstanding.
     async fn flush(&self, timeout: Duration) -> Result<(), SinkError>;
+
+    /// Accepts one event and returns only once it is durably recorded (on
+    /// local disk and fsynced, or acknowledged by the broker): for
+    /// write-ahead auditing, where nothing may happen unrecorded. Slower than
+    /// [`publish`](Self::publish) by an fsync or a round trip.
+    ///
+    /// Sinks that cannot promise durability refuse with
+    /// [`SinkError::NotDurable`] (the default), without accepting the event.
+    async fn publish_durable(&self, event: AuditEvent) -> Result<(), SinkError> {
+        drop(event);
+        Err(SinkError::NotDurable)
+    }
 }
 
 /// Why a sink refused or could not deliver an event.
@@ -80,6 +92,12 @@ pub enum SinkError {
     Timeout { undelivered: u64 },
     /// Writing or delivering failed; the message says why.
     Io(String),
+    /// [`AuditSink::publish_durable`] on a sink that cannot make an event
+    /// durable before returning; the event was not accepted.
+    NotDurable,
+    /// The durable spool is at its size bound and its policy refused the
+    /// event (counted).
+    SpoolFull,
 }
 
 impl fmt::Display for SinkError {
@@ -93,6 +111,12 @@ impl fmt::Display for SinkError {
                 write!(f, "timed out with {undelivered} audit events undelivered")
             }
             SinkError::Io(message) => write!(f, "audit sink failed: {message}"),
+            SinkError::NotDurable => f.write_str(
+                "audit sink cannot record events durably (write-ahead needs a spool or a file)",
+            ),
+            SinkError::SpoolFull => {
+                f.write_str("audit spool full: event refused by the spool's policy")
+            }
         }
     }
 }
@@ -107,5 +131,9 @@ impl<S: AuditSink + ?Sized> AuditSink for std::sync::Arc<S> {
 
     async fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         (**self).flush(timeout).await
+    }
+
+    async fn publish_durable(&self, event: AuditEvent) -> Result<(), SinkError> {
+        (**self).publish_durable(event).await
     }
 }
