@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auditlog_core::AuditEvent;
-use auditlog_seal::SigningKey;
+use auditlog_seal::{ChainKey, SigningKey};
 
 use crate::error::{Error, Result};
 
@@ -113,6 +113,66 @@ pub struct KafkaConfig {
     pub(crate) key: MessageKey,
     pub(crate) properties: BTreeMap<String, String>,
     pub(crate) drop_flush_timeout: Duration,
+    pub(crate) chain: Option<ChainConfig>,
+    /// Whether `message_key` was called (a chain needs its own key).
+    key_chosen: bool,
+}
+
+/// Seals every event the publisher sends into one chain (see
+/// `auditlog_seal::chain`): numbered, each linked to the one before under
+/// `key`, with signed checkpoints. The chain's events are keyed by the chain
+/// id, so they stay in one partition, in order.
+#[derive(Clone)]
+pub struct ChainConfig {
+    pub(crate) id: Option<String>,
+    pub(crate) key: ChainKey,
+    pub(crate) every_events: Option<u64>,
+    pub(crate) every: Option<Duration>,
+}
+
+impl fmt::Debug for ChainConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainConfig")
+            .field("id", &self.id)
+            .field("kid", &self.key.kid())
+            .field("every_events", &self.every_events)
+            .field("every", &self.every)
+            .finish()
+    }
+}
+
+impl ChainConfig {
+    /// A chain sealed with `key`, a fresh chain id (a UUID) each time a
+    /// publisher starts, a checkpoint every 1,000 events, every minute
+    /// and at shutdown.
+    pub fn new(key: ChainKey) -> Self {
+        ChainConfig {
+            id: None,
+            key,
+            every_events: Some(1000),
+            every: Some(Duration::from_secs(60)),
+        }
+    }
+
+    /// Names the chain (one chain has one writer: give each publisher its
+    /// own id, e.g. the pod name).
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// A checkpoint after this many events (`None`: not by count).
+    pub fn checkpoint_every(mut self, events: Option<u64>) -> Self {
+        self.every_events = events;
+        self
+    }
+
+    /// A checkpoint when this much time has passed since the last, even
+    /// with no events since: silence stays visible (`None`: not by time).
+    pub fn checkpoint_interval(mut self, interval: Option<Duration>) -> Self {
+        self.every = interval;
+        self
+    }
 }
 
 /// Properties whose values `Debug` hides.
@@ -148,6 +208,7 @@ impl fmt::Debug for KafkaConfig {
             .field("key", &self.key)
             .field("properties", &properties)
             .field("drop_flush_timeout", &self.drop_flush_timeout)
+            .field("chain", &self.chain)
             .finish()
     }
 }
@@ -164,6 +225,8 @@ impl KafkaConfig {
             key: MessageKey::TenantId,
             properties: BTreeMap::new(),
             drop_flush_timeout: Duration::from_secs(5),
+            chain: None,
+            key_chosen: false,
         }
     }
 
@@ -242,7 +305,28 @@ impl KafkaConfig {
     /// The message key (default: the tenant id).
     pub fn message_key(mut self, key: MessageKey) -> Self {
         self.key = key;
+        self.key_chosen = true;
         self
+    }
+
+    /// Seals events into a chain with checkpoints instead of sealing each
+    /// alone (the chain's key replaces [`signing_key`](Self::signing_key));
+    /// messages are keyed by the chain id, so do not also set a
+    /// [`message_key`](Self::message_key).
+    pub fn chain(mut self, chain: ChainConfig) -> Self {
+        self.chain = Some(chain);
+        self
+    }
+
+    /// Settings that contradict each other.
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.chain.is_some() && self.key_chosen {
+            return Err(Error::config(
+                "message_key",
+                "a chain's messages are keyed by the chain id (so they stay in one partition, in order); do not set a message key with a chain",
+            ));
+        }
+        Ok(())
     }
 
     /// Any librdkafka property (`security.protocol`, `sasl.username`,

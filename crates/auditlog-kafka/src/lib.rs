@@ -47,6 +47,17 @@
 //!
 //! In tests and demos, [`EmbeddedKafka`] runs a Kafka cluster in-process.
 //!
+//! # Chains
+//!
+//! With [`KafkaConfig::chain`], the publisher seals its events into one
+//! chain (numbered, each linked to the one before under the chain key, see
+//! `auditlog_seal::chain`) in the order it sends them, and sends a signed
+//! checkpoint every N events, every T seconds and at shutdown. Sealing and
+//! sending happen under one lock and every message is keyed by the chain id,
+//! so the chain sits in one partition in the order it was sealed;
+//! `auditlog verify --chain` then finds a deleted, reordered or cut-off
+//! event.
+//!
 //! # Feature flags
 //!
 //! | feature | default | what it adds |
@@ -63,7 +74,9 @@ mod publisher;
 mod reader;
 
 pub use auditlog_sink::{AuditSink, SinkError};
-pub use config::{env, KafkaConfig, KeyFn, MessageKey, Overflow, DEFAULT_CAPACITY, DEFAULT_TOPIC};
+pub use config::{
+    env, ChainConfig, KafkaConfig, KeyFn, MessageKey, Overflow, DEFAULT_CAPACITY, DEFAULT_TOPIC,
+};
 pub use embedded::EmbeddedKafka;
 pub use error::{Error, Result};
 pub use publisher::{metric, KafkaPublisher, PublisherStats, ShutdownReport};

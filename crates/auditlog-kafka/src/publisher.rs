@@ -2,12 +2,12 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use auditlog_core::AuditEvent;
-use auditlog_seal::SigningKey;
+use auditlog_seal::{ChainSealer, SigningKey};
 use auditlog_sink::{AuditSink, SinkError};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -17,7 +17,7 @@ use rdkafka::producer::{
 use rdkafka::ClientContext;
 use tokio::sync::Semaphore;
 
-use crate::config::{KafkaConfig, MessageKey, Overflow};
+use crate::config::{ChainConfig, KafkaConfig, MessageKey, Overflow};
 use crate::error::{Error, Result};
 
 /// Names of the metrics the publisher records through the `metrics` facade,
@@ -46,6 +46,8 @@ pub struct PublisherStats {
     pub failed: u64,
     pub dropped: u64,
     pub in_flight: u64,
+    /// Chain checkpoints sent (also counted in `accepted`).
+    pub checkpoints: u64,
 }
 
 /// What [`KafkaPublisher::shutdown`] achieved.
@@ -147,6 +149,7 @@ struct Shared {
     delivered: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
+    checkpoints: AtomicU64,
     /// One permit per free place in the queue.
     gate: Semaphore,
     failure_warnings: Mutex<RateLimit>,
@@ -167,6 +170,7 @@ impl Shared {
             failed,
             dropped,
             in_flight: accepted.saturating_sub(delivered + failed),
+            checkpoints: self.checkpoints.load(Relaxed),
         }
     }
 
@@ -218,12 +222,23 @@ impl ClientContext for Context {
     }
 }
 
-impl ProducerContext for Context {
-    /// Whether the event was counted (always true; kept for clarity of
-    /// ownership: every sent message has exactly one report).
-    type DeliveryOpaque = ();
+/// What a message carries to its delivery report (a `usize`, which
+/// librdkafka stores without allocating): bit 0 says the message holds a
+/// place in the gate, given back on its report (checkpoints take none:
+/// they must not be refused).
+mod ticket {
+    pub(super) const GATED: usize = 1;
+    pub(super) const UNGATED: usize = 0;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    pub(super) fn is_gated(ticket: usize) -> bool {
+        ticket & GATED == GATED
+    }
+}
+
+impl ProducerContext for Context {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, ticket: usize) {
         match result {
             Ok(_) => {
                 self.0.delivered.fetch_add(1, Relaxed);
@@ -241,7 +256,9 @@ impl ProducerContext for Context {
                 self.0.record_failure(error, id);
             }
         }
-        self.0.gate.add_permits(1);
+        if ticket::is_gated(ticket) {
+            self.0.gate.add_permits(1);
+        }
         self.0.in_flight_gauge();
     }
 }
@@ -256,6 +273,15 @@ struct Inner {
     overflow: Overflow,
     drop_flush_timeout: Duration,
     closed: AtomicBool,
+    /// Sealing into a chain happens in publishing order, under this lock.
+    chain: Option<Mutex<Chain>>,
+}
+
+/// The chain being sealed and what its last checkpoint covered.
+#[derive(Debug)]
+struct Chain {
+    sealer: ChainSealer,
+    checkpointed: u64,
 }
 
 /// Seals audit events and publishes them to a Kafka topic without ever
@@ -277,6 +303,7 @@ impl fmt::Debug for KafkaPublisher {
             .field("overflow", &self.inner.overflow)
             .field("key", &self.inner.key)
             .field("signing_key", &self.inner.signing_key)
+            .field("chain", &self.chain_id())
             .field("stats", &self.stats())
             .finish()
     }
@@ -285,8 +312,9 @@ impl fmt::Debug for KafkaPublisher {
 impl KafkaPublisher {
     /// Creates the producer. Does not contact the brokers (see
     /// [`check`](Self::check)); fails only on a configuration librdkafka
-    /// refuses.
+    /// refuses or settings that contradict each other.
     pub fn new(config: KafkaConfig) -> Result<Self> {
+        config.validate()?;
         let shared = Arc::new(Shared {
             topic: config.topic.clone(),
             metrics: Metrics::new(&config.topic),
@@ -294,6 +322,7 @@ impl KafkaPublisher {
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            checkpoints: AtomicU64::new(0),
             gate: Semaphore::new(config.capacity.min(Semaphore::MAX_PERMITS)),
             failure_warnings: Mutex::new(RateLimit {
                 last: None,
@@ -309,19 +338,24 @@ impl KafkaPublisher {
             .client_config()
             .create_with_context(Context(shared.clone()))
             .map_err(|e| Error::Client(e.to_string()))?;
-        Ok(KafkaPublisher {
-            inner: Arc::new(Inner {
-                producer,
-                shared,
-                topic: config.topic,
-                brokers: config.brokers,
-                key: config.key,
-                signing_key: config.signing_key,
-                overflow: config.overflow,
-                drop_flush_timeout: config.drop_flush_timeout,
-                closed: AtomicBool::new(false),
-            }),
-        })
+        let chain = config.chain.as_ref().map(start_chain).transpose()?;
+        let tick = config.chain.as_ref().and_then(|c| c.every);
+        let inner = Arc::new(Inner {
+            producer,
+            shared,
+            topic: config.topic,
+            brokers: config.brokers,
+            key: config.key,
+            signing_key: config.signing_key,
+            overflow: config.overflow,
+            drop_flush_timeout: config.drop_flush_timeout,
+            closed: AtomicBool::new(false),
+            chain: chain.map(Mutex::new),
+        });
+        if let Some(every) = tick {
+            spawn_checkpoint_timer(Arc::downgrade(&inner), every);
+        }
+        Ok(KafkaPublisher { inner })
     }
 
     /// Asks the brokers for the topic's metadata: a clear error when no broker
@@ -362,6 +396,12 @@ impl KafkaPublisher {
         &self.inner.topic
     }
 
+    /// The id of the chain events are sealed into, if any.
+    pub fn chain_id(&self) -> Option<String> {
+        let chain = self.inner.chain.as_ref()?;
+        Some(chain.lock().unwrap().sealer.chain_id().to_owned())
+    }
+
     /// Accepts `event` if there is room now, never waiting, whatever the
     /// overflow policy: for code without an async runtime.
     pub fn try_publish(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
@@ -375,26 +415,109 @@ impl KafkaPublisher {
                 return Err(SinkError::QueueFull);
             }
         }
-        self.produce(event)
+        self.inner.produce(event)
     }
 
+    /// Stops accepting events, sends a last checkpoint of the chain (if
+    /// any), waits up to `timeout` for the ones in flight, purges what is
+    /// left and says what happened. Blocks the calling thread (from async
+    /// code: `spawn_blocking`). Later calls report again without waiting.
+    pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        self.inner.shutdown(timeout)
+    }
+}
+
+fn start_chain(config: &ChainConfig) -> Result<Chain> {
+    let id = config.id.clone().unwrap_or_else(ChainSealer::new_chain_id);
+    let mut sealer = ChainSealer::new(id, config.key.clone())
+        .map_err(|e| Error::config("chain", e.to_string()))?;
+    if let Some(events) = config.every_events {
+        sealer = sealer.checkpoint_every(events);
+    }
+    if let Some(every) = config.every {
+        sealer = sealer.checkpoint_interval(every);
+    }
+    Ok(Chain {
+        sealer,
+        checkpointed: 0,
+    })
+}
+
+/// Checkpoints on time, also when no events come: silence stays visible.
+fn spawn_checkpoint_timer(inner: Weak<Inner>, every: Duration) {
+    let tick = (every / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let spawned = std::thread::Builder::new()
+        .name("auditlog-checkpoints".into())
+        .spawn(move || loop {
+            std::thread::sleep(tick);
+            let Some(inner) = inner.upgrade() else { return };
+            if inner.closed.load(Relaxed) {
+                return;
+            }
+            if let Some(chain) = &inner.chain {
+                let mut chain = chain.lock().unwrap();
+                if chain.sealer.checkpoint_due() {
+                    inner.send_checkpoint(&mut chain);
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(target: "auditlog_kafka", "no checkpoint timer (checkpoints by count and at shutdown only): {error}");
+    }
+}
+
+thread_local! {
+    /// The published JSON, reused: librdkafka copies the payload.
+    static PAYLOAD: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(2048));
+}
+
+impl Inner {
     /// Seals and hands the event to librdkafka; a place in the gate is held.
     fn produce(&self, mut event: AuditEvent) -> std::result::Result<(), SinkError> {
-        thread_local! {
-            /// The published JSON, reused: librdkafka copies the payload.
-            static PAYLOAD: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(2048));
-        }
         PAYLOAD.with_borrow_mut(|json| {
             json.clear();
-            auditlog_seal::seal_into(&mut event, self.inner.signing_key.as_ref(), json);
-            self.send(&event, json)
+            let Some(chain) = &self.chain else {
+                auditlog_seal::seal_into(&mut event, self.signing_key.as_ref(), json);
+                let key = self.key.key_of(&event);
+                return self.send(&event, json, key.as_deref(), ticket::GATED);
+            };
+            // Sealed and sent under one lock: the chain's order is the
+            // partition's order.
+            let mut chain = chain.lock().unwrap();
+            chain.sealer.seal_into(&mut event, json);
+            let sent = self.send(
+                &event,
+                json,
+                Some(chain.sealer.chain_id().as_bytes()),
+                ticket::GATED,
+            );
+            if chain.sealer.checkpoint_due() {
+                self.send_checkpoint(&mut chain);
+            }
+            sent
         })
     }
 
-    fn send(&self, event: &AuditEvent, json: &[u8]) -> std::result::Result<(), SinkError> {
-        let inner = &*self.inner;
-        let shared = &*inner.shared;
-        let key = inner.key.key_of(event);
+    /// Seals a checkpoint of the chain as it is and sends it without
+    /// taking a place in the gate.
+    fn send_checkpoint(&self, chain: &mut Chain) {
+        let checkpoint = chain.sealer.checkpoint();
+        chain.checkpointed = chain.sealer.length();
+        let json = checkpoint.published_json();
+        self.shared.checkpoints.fetch_add(1, Relaxed);
+        let key = chain.sealer.chain_id().as_bytes();
+        // A failure is counted and logged by `send`.
+        let _ = self.send(&checkpoint, json.as_bytes(), Some(key), ticket::UNGATED);
+    }
+
+    fn send(
+        &self,
+        event: &AuditEvent,
+        json: &[u8],
+        key: Option<&[u8]>,
+        ticket: usize,
+    ) -> std::result::Result<(), SinkError> {
+        let shared = &*self.shared;
         let mut headers = OwnedHeaders::new_with_capacity(5).insert(Header {
             key: "content-type",
             value: Some("application/json"),
@@ -412,14 +535,16 @@ impl KafkaPublisher {
                 });
             }
         }
-        let mut record = BaseRecord::to(&inner.topic).payload(json).headers(headers);
-        if let Some(key) = key.as_deref() {
+        let mut record = BaseRecord::with_opaque_to(&self.topic, ticket)
+            .payload(json)
+            .headers(headers);
+        if let Some(key) = key {
             record = record.key(key);
         }
         shared.accepted.fetch_add(1, Relaxed);
         shared.metrics.accepted.increment(1);
         loop {
-            match inner.producer.send(record) {
+            match self.producer.send(record) {
                 Ok(()) => {
                     shared.in_flight_gauge();
                     return Ok(());
@@ -432,7 +557,9 @@ impl KafkaPublisher {
                 }
                 Err((error, _)) => {
                     shared.record_failure(&error, event.id.as_deref());
-                    shared.gate.add_permits(1);
+                    if ticket::is_gated(ticket) {
+                        shared.gate.add_permits(1);
+                    }
                     shared.in_flight_gauge();
                     return Err(SinkError::Io(error.to_string()));
                 }
@@ -440,18 +567,14 @@ impl KafkaPublisher {
         }
     }
 
-    /// Stops accepting events, waits up to `timeout` for the ones in flight,
-    /// purges what is left and says what happened. Blocks the calling thread
-    /// (from async code: `spawn_blocking`). Later calls report again without
-    /// waiting.
-    pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
-        self.inner.shutdown(timeout)
-    }
-}
-
-impl Inner {
     fn shutdown(&self, timeout: Duration) -> ShutdownReport {
-        self.closed.store(true, Relaxed);
+        let already_closed = self.closed.swap(true, Relaxed);
+        if let (false, Some(chain)) = (already_closed, &self.chain) {
+            let mut chain = chain.lock().unwrap();
+            if chain.sealer.length() > chain.checkpointed {
+                self.send_checkpoint(&mut chain);
+            }
+        }
         let _ = self.producer.flush(timeout);
         let at_deadline = self.shared.stats();
         if at_deadline.in_flight > 0 {
@@ -525,7 +648,7 @@ impl AuditSink for KafkaPublisher {
                 return Err(SinkError::QueueFull);
             }
         }
-        self.produce(event)
+        inner.produce(event)
     }
 
     /// Waits (on a blocking thread) until nothing is in flight or `timeout`

@@ -41,7 +41,8 @@ async fn a_broker_down_mid_stream_loses_and_duplicates_nothing() {
             delivered: 600,
             failed: 0,
             dropped: 0,
-            in_flight: 0
+            in_flight: 0,
+            ..PublisherStats::default()
         }
     );
     let read = cluster.read_back(&topic, None, ids.len());
