@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use auditlog_core::AuditEvent;
-use auditlog_seal::{ChainSealer, SigningKey};
+use auditlog_seal::{ChainKey, ChainSealer, SigningKey};
 use auditlog_sink::{AuditSink, SinkError};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -400,6 +400,17 @@ impl KafkaPublisher {
     pub fn chain_id(&self) -> Option<String> {
         let chain = self.inner.chain.as_ref()?;
         Some(chain.lock().unwrap().sealer.chain_id().to_owned())
+    }
+
+    /// Seals the chain's following events (and checkpoints) with `key`, a
+    /// new key id; verifiers keep the old key (retired) in their keyring to
+    /// verify what it sealed. `false` when the publisher has no chain.
+    pub fn rotate_chain_key(&self, key: ChainKey) -> bool {
+        let Some(chain) = &self.inner.chain else {
+            return false;
+        };
+        chain.lock().unwrap().sealer.rotate(key);
+        true
     }
 
     /// Accepts `event` if there is room now, never waiting, whatever the

@@ -140,3 +140,54 @@ fn a_chain_with_another_message_key_is_refused() {
         other => panic!("expected a configuration error, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_signs_what_follows_and_the_old_one_still_verifies() {
+    let cluster = Cluster::start();
+    let topic = cluster.topic(1);
+    let publisher = publisher(cluster.config(&topic).chain(ChainConfig::new(chain_key())));
+    let next = ChainKey::hmac("kafka-test-2", SigningKey::new("next-secret").unwrap()).unwrap();
+    for n in 0..4 {
+        if n == 2 {
+            assert!(publisher.rotate_chain_key(next.clone()));
+        }
+        publisher.publish(event("acme", n)).await.unwrap();
+    }
+    let report = publisher.shutdown(PATIENCE);
+    assert!(report.is_complete(), "{report}");
+    let mut read = cluster.read_back(&topic, None, 5);
+    read.sort_by_key(|e| e.offset);
+    let kids: Vec<String> = read
+        .iter()
+        .map(|e| {
+            let event = &e.verified.as_ref().unwrap().event;
+            event.security.as_ref().unwrap().kid.clone().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        kids,
+        [
+            "kafka-test-1",
+            "kafka-test-1",
+            "kafka-test-2",
+            "kafka-test-2",
+            "kafka-test-2"
+        ]
+    );
+
+    let mut both = keyring();
+    both.add(next).unwrap();
+    both.retire("kafka-test-1");
+    let feed = |ring: &Keyring| {
+        let mut verifier = StreamVerifier::new(ring);
+        for (n, e) in (1..).zip(&read) {
+            verifier.feed(n, &e.payload);
+        }
+        verifier.finish()
+    };
+    let verdict = feed(&both);
+    assert!(verdict.is_clean(), "{}", verdict.to_json());
+    // Without the new key, the events after the rotation fail.
+    let verdict = feed(&keyring());
+    assert_eq!(verdict.invalid.len(), 3, "{}", verdict.to_json());
+}
