@@ -2,266 +2,30 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use auditlog_core::AuditEvent;
-use auditlog_seal::{ChainKey, ChainSealer, SigningKey};
+use auditlog_seal::{ChainKey, SigningKey};
 use auditlog_sink::{AuditSink, SinkError};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{
-    BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
-};
-use rdkafka::ClientContext;
+use rdkafka::producer::{BaseRecord, Producer, PurgeConfig, ThreadedProducer};
 use tokio::sync::Semaphore;
 
-use crate::config::{ChainConfig, KafkaConfig, MessageKey, Overflow};
+use crate::config::{KafkaConfig, MessageKey, Overflow};
 use crate::error::{Error, Result};
 
-/// Names of the metrics the publisher records through the `metrics` facade,
-/// each labelled `topic`. The handles are registered when the publisher is
-/// created: install the recorder (exporter) first.
-pub mod metric {
-    /// Counter: events accepted into the queue.
-    pub const ACCEPTED: &str = "auditlog_kafka_events_accepted_total";
-    /// Counter: events the broker acknowledged (`acks=all`).
-    pub const DELIVERED: &str = "auditlog_kafka_events_delivered_total";
-    /// Counter: accepted events that will never be delivered (timed out,
-    /// rejected by the broker, purged at shutdown).
-    pub const FAILED: &str = "auditlog_kafka_events_failed_total";
-    /// Counter: events refused because the queue was full.
-    pub const DROPPED: &str = "auditlog_kafka_events_dropped_total";
-    /// Gauge: events accepted and not yet delivered or failed.
-    pub const IN_FLIGHT: &str = "auditlog_kafka_events_in_flight";
-}
+mod accounting;
+mod chain;
+mod delivery;
 
-/// A snapshot of the publisher's counters. Always
-/// `accepted == delivered + failed + in_flight`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PublisherStats {
-    pub accepted: u64,
-    pub delivered: u64,
-    pub failed: u64,
-    pub dropped: u64,
-    pub in_flight: u64,
-    /// Chain checkpoints sent (also counted in `accepted`).
-    pub checkpoints: u64,
-}
+use accounting::{Metrics, RateLimit, Shared};
+use chain::{spawn_checkpoint_timer, start_chain, Chain};
+use delivery::{ticket, Context};
 
-/// What [`KafkaPublisher::shutdown`] achieved.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ShutdownReport {
-    pub accepted: u64,
-    pub delivered: u64,
-    /// Failed before the deadline (their errors were logged).
-    pub failed: u64,
-    /// Still in flight at the deadline, then purged: not delivered.
-    pub abandoned: u64,
-    /// Refused by the overflow policy while running.
-    pub dropped: u64,
-}
-
-impl ShutdownReport {
-    /// Accepted events that did not reach the broker.
-    pub fn undelivered(&self) -> u64 {
-        self.failed + self.abandoned
-    }
-
-    /// Everything accepted was delivered and nothing was dropped.
-    pub fn is_complete(&self) -> bool {
-        self.undelivered() == 0 && self.dropped == 0
-    }
-}
-
-impl fmt::Display for ShutdownReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} accepted, {} delivered, {} failed, {} abandoned at shutdown, {} dropped (queue full)",
-            self.accepted, self.delivered, self.failed, self.abandoned, self.dropped
-        )
-    }
-}
-
-/// At most one warning per interval; the rest are counted into the next.
-#[derive(Debug)]
-struct RateLimit {
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-const WARN_INTERVAL: Duration = Duration::from_secs(1);
-
-impl RateLimit {
-    /// `Some(suppressed since the last warning)` when a warning may go out.
-    fn allow(&mut self) -> Option<u64> {
-        let now = Instant::now();
-        match self.last {
-            Some(last) if now.duration_since(last) < WARN_INTERVAL => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
-            }
-        }
-    }
-}
-
-/// The metric handles, made once (install the recorder before creating
-/// the publisher).
-struct Metrics {
-    accepted: metrics::Counter,
-    delivered: metrics::Counter,
-    failed: metrics::Counter,
-    dropped: metrics::Counter,
-    in_flight: metrics::Gauge,
-}
-
-impl fmt::Debug for Metrics {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Metrics")
-    }
-}
-
-impl Metrics {
-    fn new(topic: &str) -> Self {
-        let label = || [("topic", topic.to_owned())];
-        Metrics {
-            accepted: metrics::counter!(metric::ACCEPTED, &label()),
-            delivered: metrics::counter!(metric::DELIVERED, &label()),
-            failed: metrics::counter!(metric::FAILED, &label()),
-            dropped: metrics::counter!(metric::DROPPED, &label()),
-            in_flight: metrics::gauge!(metric::IN_FLIGHT, &label()),
-        }
-    }
-}
-
-/// Counters and the gate, shared with librdkafka's callback thread.
-#[derive(Debug)]
-struct Shared {
-    topic: String,
-    metrics: Metrics,
-    accepted: AtomicU64,
-    delivered: AtomicU64,
-    failed: AtomicU64,
-    dropped: AtomicU64,
-    checkpoints: AtomicU64,
-    /// One permit per free place in the queue.
-    gate: Semaphore,
-    failure_warnings: Mutex<RateLimit>,
-    client_warnings: Mutex<RateLimit>,
-    last_client_error: Mutex<Option<String>>,
-}
-
-impl Shared {
-    fn stats(&self) -> PublisherStats {
-        // Read the outcomes before `accepted` so in_flight never goes negative.
-        let delivered = self.delivered.load(Relaxed);
-        let failed = self.failed.load(Relaxed);
-        let dropped = self.dropped.load(Relaxed);
-        let accepted = self.accepted.load(Relaxed);
-        PublisherStats {
-            accepted,
-            delivered,
-            failed,
-            dropped,
-            in_flight: accepted.saturating_sub(delivered + failed),
-            checkpoints: self.checkpoints.load(Relaxed),
-        }
-    }
-
-    fn in_flight_gauge(&self) {
-        let stats = self.stats();
-        self.metrics.in_flight.set(stats.in_flight as f64);
-    }
-
-    fn record_failure(&self, error: &dyn fmt::Display, event_id: Option<&str>) {
-        let failed = self.failed.fetch_add(1, Relaxed) + 1;
-        self.metrics.failed.increment(1);
-        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
-            tracing::warn!(
-                target: "auditlog_kafka",
-                topic = %self.topic,
-                event_id = event_id.unwrap_or(""),
-                failed_total = failed,
-                suppressed,
-                "audit event not delivered: {error}"
-            );
-        }
-    }
-
-    fn record_drop(&self) {
-        let dropped = self.dropped.fetch_add(1, Relaxed) + 1;
-        self.metrics.dropped.increment(1);
-        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
-            tracing::warn!(
-                target: "auditlog_kafka",
-                topic = %self.topic,
-                dropped_total = dropped,
-                suppressed,
-                "audit queue full: event dropped"
-            );
-        }
-    }
-}
-
-/// librdkafka's callbacks: delivery reports and client errors.
-#[derive(Debug, Clone)]
-struct Context(Arc<Shared>);
-
-impl ClientContext for Context {
-    fn error(&self, error: KafkaError, reason: &str) {
-        *self.0.last_client_error.lock().unwrap() = Some(reason.to_owned());
-        if let Some(suppressed) = self.0.client_warnings.lock().unwrap().allow() {
-            tracing::warn!(target: "auditlog_kafka", topic = %self.0.topic, suppressed, "Kafka client error: {error}: {reason}");
-        }
-    }
-}
-
-/// What a message carries to its delivery report (a `usize`, which
-/// librdkafka stores without allocating): bit 0 says the message holds a
-/// place in the gate, given back on its report (checkpoints take none:
-/// they must not be refused).
-mod ticket {
-    pub(super) const GATED: usize = 1;
-    pub(super) const UNGATED: usize = 0;
-
-    pub(super) fn is_gated(ticket: usize) -> bool {
-        ticket & GATED == GATED
-    }
-}
-
-impl ProducerContext for Context {
-    type DeliveryOpaque = usize;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, ticket: usize) {
-        match result {
-            Ok(_) => {
-                self.0.delivered.fetch_add(1, Relaxed);
-                self.0.metrics.delivered.increment(1);
-            }
-            Err((error, message)) => {
-                use rdkafka::Message;
-                let id = message
-                    .headers()
-                    .and_then(|h| {
-                        use rdkafka::message::Headers;
-                        h.iter().find(|h| h.key == "ce_id").and_then(|h| h.value)
-                    })
-                    .and_then(|v| std::str::from_utf8(v).ok());
-                self.0.record_failure(error, id);
-            }
-        }
-        if ticket::is_gated(ticket) {
-            self.0.gate.add_permits(1);
-        }
-        self.0.in_flight_gauge();
-    }
-}
+pub use accounting::{metric, PublisherStats, ShutdownReport};
 
 struct Inner {
     producer: ThreadedProducer<Context>,
@@ -275,13 +39,6 @@ struct Inner {
     closed: AtomicBool,
     /// Sealing into a chain happens in publishing order, under this lock.
     chain: Option<Mutex<Chain>>,
-}
-
-/// The chain being sealed and what its last checkpoint covered.
-#[derive(Debug)]
-struct Chain {
-    sealer: ChainSealer,
-    checkpointed: u64,
 }
 
 /// Seals audit events and publishes them to a Kafka topic without ever
@@ -435,45 +192,6 @@ impl KafkaPublisher {
     /// code: `spawn_blocking`). Later calls report again without waiting.
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
         self.inner.shutdown(timeout)
-    }
-}
-
-fn start_chain(config: &ChainConfig) -> Result<Chain> {
-    let id = config.id.clone().unwrap_or_else(ChainSealer::new_chain_id);
-    let mut sealer = ChainSealer::new(id, config.key.clone())
-        .map_err(|e| Error::config("chain", e.to_string()))?;
-    if let Some(events) = config.every_events {
-        sealer = sealer.checkpoint_every(events);
-    }
-    if let Some(every) = config.every {
-        sealer = sealer.checkpoint_interval(every);
-    }
-    Ok(Chain {
-        sealer,
-        checkpointed: 0,
-    })
-}
-
-/// Checkpoints on time, also when no events come: silence stays visible.
-fn spawn_checkpoint_timer(inner: Weak<Inner>, every: Duration) {
-    let tick = (every / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
-    let spawned = std::thread::Builder::new()
-        .name("auditlog-checkpoints".into())
-        .spawn(move || loop {
-            std::thread::sleep(tick);
-            let Some(inner) = inner.upgrade() else { return };
-            if inner.closed.load(Relaxed) {
-                return;
-            }
-            if let Some(chain) = &inner.chain {
-                let mut chain = chain.lock().unwrap();
-                if chain.sealer.checkpoint_due() {
-                    inner.send_checkpoint(&mut chain);
-                }
-            }
-        });
-    if let Err(error) = spawned {
-        tracing::error!(target: "auditlog_kafka", "no checkpoint timer (checkpoints by count and at shutdown only): {error}");
     }
 }
 
@@ -678,49 +396,5 @@ impl AuditSink for KafkaPublisher {
         })
         .await
         .map_err(|e| SinkError::Io(e.to_string()))?
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn warnings_are_limited_and_the_rest_counted_into_the_next() {
-        let mut limit = RateLimit {
-            last: None,
-            suppressed: 0,
-        };
-        assert_eq!(limit.allow(), Some(0));
-        assert_eq!(limit.allow(), None);
-        assert_eq!(limit.allow(), None);
-        // As if the interval had passed.
-        limit.last = Instant::now().checked_sub(WARN_INTERVAL);
-        assert_eq!(limit.allow(), Some(2));
-        assert_eq!(limit.allow(), None);
-    }
-
-    #[test]
-    fn shutdown_report_counts_what_did_not_arrive() {
-        let report = ShutdownReport {
-            accepted: 10,
-            delivered: 7,
-            failed: 2,
-            abandoned: 1,
-            dropped: 0,
-        };
-        assert_eq!(report.undelivered(), 3);
-        assert!(!report.is_complete());
-        let clean = ShutdownReport {
-            accepted: 3,
-            delivered: 3,
-            ..ShutdownReport::default()
-        };
-        assert!(clean.is_complete());
-        let dropped = ShutdownReport {
-            dropped: 1,
-            ..clean
-        };
-        assert!(!dropped.is_complete());
     }
 }

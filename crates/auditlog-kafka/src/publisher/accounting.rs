@@ -1,0 +1,241 @@
+//! Counting every event once: counters, metrics, rate-limited warnings.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+/// Names of the metrics the publisher records through the `metrics` facade,
+/// each labelled `topic`. The handles are registered when the publisher is
+/// created: install the recorder (exporter) first.
+pub mod metric {
+    /// Counter: events accepted into the queue.
+    pub const ACCEPTED: &str = "auditlog_kafka_events_accepted_total";
+    /// Counter: events the broker acknowledged (`acks=all`).
+    pub const DELIVERED: &str = "auditlog_kafka_events_delivered_total";
+    /// Counter: accepted events that will never be delivered (timed out,
+    /// rejected by the broker, purged at shutdown).
+    pub const FAILED: &str = "auditlog_kafka_events_failed_total";
+    /// Counter: events refused because the queue was full.
+    pub const DROPPED: &str = "auditlog_kafka_events_dropped_total";
+    /// Gauge: events accepted and not yet delivered or failed.
+    pub const IN_FLIGHT: &str = "auditlog_kafka_events_in_flight";
+}
+
+/// A snapshot of the publisher's counters. Always
+/// `accepted == delivered + failed + in_flight`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublisherStats {
+    pub accepted: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub dropped: u64,
+    pub in_flight: u64,
+    /// Chain checkpoints sent (also counted in `accepted`).
+    pub checkpoints: u64,
+}
+
+/// What [`KafkaPublisher::shutdown`] achieved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    pub accepted: u64,
+    pub delivered: u64,
+    /// Failed before the deadline (their errors were logged).
+    pub failed: u64,
+    /// Still in flight at the deadline, then purged: not delivered.
+    pub abandoned: u64,
+    /// Refused by the overflow policy while running.
+    pub dropped: u64,
+}
+
+impl ShutdownReport {
+    /// Accepted events that did not reach the broker.
+    pub fn undelivered(&self) -> u64 {
+        self.failed + self.abandoned
+    }
+
+    /// Everything accepted was delivered and nothing was dropped.
+    pub fn is_complete(&self) -> bool {
+        self.undelivered() == 0 && self.dropped == 0
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} accepted, {} delivered, {} failed, {} abandoned at shutdown, {} dropped (queue full)",
+            self.accepted, self.delivered, self.failed, self.abandoned, self.dropped
+        )
+    }
+}
+
+/// At most one warning per interval; the rest are counted into the next.
+#[derive(Debug)]
+pub(super) struct RateLimit {
+    pub(super) last: Option<Instant>,
+    pub(super) suppressed: u64,
+}
+
+const WARN_INTERVAL: Duration = Duration::from_secs(1);
+
+impl RateLimit {
+    /// `Some(suppressed since the last warning)` when a warning may go out.
+    pub(super) fn allow(&mut self) -> Option<u64> {
+        let now = Instant::now();
+        match self.last {
+            Some(last) if now.duration_since(last) < WARN_INTERVAL => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
+/// The metric handles, made once (install the recorder before creating
+/// the publisher).
+pub(super) struct Metrics {
+    pub(super) accepted: metrics::Counter,
+    pub(super) delivered: metrics::Counter,
+    pub(super) failed: metrics::Counter,
+    pub(super) dropped: metrics::Counter,
+    pub(super) in_flight: metrics::Gauge,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    pub(super) fn new(topic: &str) -> Self {
+        let label = || [("topic", topic.to_owned())];
+        Metrics {
+            accepted: metrics::counter!(metric::ACCEPTED, &label()),
+            delivered: metrics::counter!(metric::DELIVERED, &label()),
+            failed: metrics::counter!(metric::FAILED, &label()),
+            dropped: metrics::counter!(metric::DROPPED, &label()),
+            in_flight: metrics::gauge!(metric::IN_FLIGHT, &label()),
+        }
+    }
+}
+
+/// Counters and the gate, shared with librdkafka's callback thread.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) topic: String,
+    pub(super) metrics: Metrics,
+    pub(super) accepted: AtomicU64,
+    pub(super) delivered: AtomicU64,
+    pub(super) failed: AtomicU64,
+    pub(super) dropped: AtomicU64,
+    pub(super) checkpoints: AtomicU64,
+    /// One permit per free place in the queue.
+    pub(super) gate: Semaphore,
+    pub(super) failure_warnings: Mutex<RateLimit>,
+    pub(super) client_warnings: Mutex<RateLimit>,
+    pub(super) last_client_error: Mutex<Option<String>>,
+}
+
+impl Shared {
+    pub(super) fn stats(&self) -> PublisherStats {
+        // Read the outcomes before `accepted` so in_flight never goes negative.
+        let delivered = self.delivered.load(Relaxed);
+        let failed = self.failed.load(Relaxed);
+        let dropped = self.dropped.load(Relaxed);
+        let accepted = self.accepted.load(Relaxed);
+        PublisherStats {
+            accepted,
+            delivered,
+            failed,
+            dropped,
+            in_flight: accepted.saturating_sub(delivered + failed),
+            checkpoints: self.checkpoints.load(Relaxed),
+        }
+    }
+
+    pub(super) fn in_flight_gauge(&self) {
+        let stats = self.stats();
+        self.metrics.in_flight.set(stats.in_flight as f64);
+    }
+
+    pub(super) fn record_failure(&self, error: &dyn fmt::Display, event_id: Option<&str>) {
+        let failed = self.failed.fetch_add(1, Relaxed) + 1;
+        self.metrics.failed.increment(1);
+        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+            tracing::warn!(
+                target: "auditlog_kafka",
+                topic = %self.topic,
+                event_id = event_id.unwrap_or(""),
+                failed_total = failed,
+                suppressed,
+                "audit event not delivered: {error}"
+            );
+        }
+    }
+
+    pub(super) fn record_drop(&self) {
+        let dropped = self.dropped.fetch_add(1, Relaxed) + 1;
+        self.metrics.dropped.increment(1);
+        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+            tracing::warn!(
+                target: "auditlog_kafka",
+                topic = %self.topic,
+                dropped_total = dropped,
+                suppressed,
+                "audit queue full: event dropped"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_limited_and_the_rest_counted_into_the_next() {
+        let mut limit = RateLimit {
+            last: None,
+            suppressed: 0,
+        };
+        assert_eq!(limit.allow(), Some(0));
+        assert_eq!(limit.allow(), None);
+        assert_eq!(limit.allow(), None);
+        // As if the interval had passed.
+        limit.last = Instant::now().checked_sub(WARN_INTERVAL);
+        assert_eq!(limit.allow(), Some(2));
+        assert_eq!(limit.allow(), None);
+    }
+
+    #[test]
+    fn shutdown_report_counts_what_did_not_arrive() {
+        let report = ShutdownReport {
+            accepted: 10,
+            delivered: 7,
+            failed: 2,
+            abandoned: 1,
+            dropped: 0,
+        };
+        assert_eq!(report.undelivered(), 3);
+        assert!(!report.is_complete());
+        let clean = ShutdownReport {
+            accepted: 3,
+            delivered: 3,
+            ..ShutdownReport::default()
+        };
+        assert!(clean.is_complete());
+        let dropped = ShutdownReport {
+            dropped: 1,
+            ..clean
+        };
+        assert!(!dropped.is_complete());
+    }
+}
