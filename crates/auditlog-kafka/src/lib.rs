@@ -72,6 +72,7 @@ mod embedded;
 mod error;
 mod publisher;
 mod reader;
+mod spool;
 
 pub use auditlog_sink::{AuditSink, SinkError};
 pub use config::{
@@ -81,6 +82,7 @@ pub use embedded::EmbeddedKafka;
 pub use error::{Error, Result};
 pub use publisher::{metric, KafkaPublisher, PublisherStats, ShutdownReport};
 pub use reader::{ReadEvent, StartAt, TopicReader};
+pub use spool::{CorruptRecord, Fsync, Recovery, SpoolConfig, SpoolFull, SpoolStats};
 
 /// One call from the environment to a running publisher, like the Python
 /// library's `setup_auditlog`: reads [`env`](mod@env) (`AUDITLOG_KAFKA_BROKERS`,

@@ -1,0 +1,161 @@
+//! Segment files (names, creation, deletion) and what is known of each one
+//! in memory: its size and which of its records are still outstanding.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// `<first seq, 20 digits>.wal`.
+pub(super) fn wal_path(dir: &Path, first: u64) -> PathBuf {
+    dir.join(format!("{first:020}.wal"))
+}
+
+/// `<first seq, 20 digits>.ack`: seqs (u64 LE) of the segment's released records.
+pub(super) fn ack_path(dir: &Path, first: u64) -> PathBuf {
+    dir.join(format!("{first:020}.ack"))
+}
+
+/// The segments and ack files in `dir`, by first seq.
+pub(super) fn list(dir: &Path) -> io::Result<(BTreeSet<u64>, BTreeSet<u64>)> {
+    let (mut wal, mut ack) = (BTreeSet::new(), BTreeSet::new());
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let Some((stem, ext)) = name.to_str().and_then(|n| n.split_once('.')) else {
+            continue;
+        };
+        if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(first) = stem.parse() else { continue };
+        match ext {
+            "wal" => wal.insert(first),
+            "ack" => ack.insert(first),
+            _ => false,
+        };
+    }
+    Ok((wal, ack))
+}
+
+/// Makes creations and deletions of files in `dir` durable.
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// A new, empty segment opened for appending; the directory is synced.
+pub(super) fn create(dir: &Path, first: u64) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .open(wal_path(dir, first))?;
+    sync_dir(dir)?;
+    Ok(file)
+}
+
+/// Deletes a segment, then its ack file (a crash in between leaves an
+/// orphan ack file, which recovery deletes; the other order would replay
+/// the whole segment).
+pub(super) fn remove(dir: &Path, first: u64) -> io::Result<()> {
+    for path in [wal_path(dir, first), ack_path(dir, first)] {
+        match fs::remove_file(&path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// One segment in memory. Its records have increasing seqs from `first`,
+/// one bit each (set: outstanding, not released).
+#[derive(Debug)]
+pub(super) struct Segment {
+    pub first: u64,
+    /// Bytes in the file.
+    pub size: u64,
+    bits: Vec<u64>,
+    /// Seqs `first..first + span` belong here.
+    span: u64,
+    /// Set bits.
+    pub live: u64,
+    /// Corrupt regions found at recovery (offset, bytes): the reader jumps them.
+    pub skips: Vec<(u64, u64)>,
+}
+
+impl Segment {
+    pub fn new(first: u64) -> Self {
+        Segment {
+            first,
+            size: 0,
+            bits: Vec::new(),
+            span: 0,
+            live: 0,
+            skips: Vec::new(),
+        }
+    }
+
+    pub fn contains(&self, seq: u64) -> bool {
+        seq >= self.first && seq - self.first < self.span
+    }
+
+    /// Adds record `seq` (above every seq so far), outstanding or not.
+    pub fn push(&mut self, seq: u64, outstanding: bool) {
+        debug_assert!(seq >= self.first + self.span);
+        self.span = seq - self.first + 1;
+        let words = self.span.div_ceil(64) as usize;
+        if self.bits.len() < words {
+            self.bits.resize(words, 0);
+        }
+        if outstanding {
+            let i = seq - self.first;
+            self.bits[(i / 64) as usize] |= 1 << (i % 64);
+            self.live += 1;
+        }
+    }
+
+    pub fn is_live(&self, seq: u64) -> bool {
+        self.contains(seq) && {
+            let i = seq - self.first;
+            self.bits[(i / 64) as usize] & (1 << (i % 64)) != 0
+        }
+    }
+
+    /// Clears `seq`'s bit; whether it was set.
+    pub fn clear(&mut self, seq: u64) -> bool {
+        if !self.is_live(seq) {
+            return false;
+        }
+        let i = seq - self.first;
+        self.bits[(i / 64) as usize] &= !(1 << (i % 64));
+        self.live -= 1;
+        true
+    }
+
+    /// Outstanding records with seqs in `seqs`.
+    pub fn count_live(&self, seqs: Range<u64>) -> u64 {
+        seqs.filter(|&seq| self.is_live(seq)).count() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_follow_pushes_and_clears() {
+        let mut segment = Segment::new(100);
+        for seq in 100..300 {
+            segment.push(seq, seq % 3 != 0);
+        }
+        segment.push(305, true); // a gap: 300..305 were corrupt
+        assert!(segment.contains(302) && !segment.is_live(302) && !segment.contains(306));
+        assert_eq!(segment.live, segment.count_live(0..1000));
+        assert!(segment.clear(101) && !segment.clear(101) && !segment.clear(102));
+        assert!(!segment.clear(99) && !segment.clear(400));
+        assert_eq!(segment.live, segment.count_live(100..306));
+    }
+}
