@@ -179,6 +179,9 @@ struct Shared {
     written: AtomicU64,
     /// fdatasyncs done since open (group commit shows as fewer than appends).
     fdatasyncs: AtomicU64,
+    /// Held by a test: the thread's fdatasyncs wait, as on a slow disk.
+    #[cfg(test)]
+    sync_gate: Mutex<()>,
 }
 
 impl Shared {
@@ -204,6 +207,12 @@ impl Spool {
             .last_key_value()
             .is_some_and(|(&first, s)| first == next_seq && s.size == 0);
         let file = if reuse {
+            // Its seqs are handed out again (after a torn tail, maybe seqs
+            // acked in a previous life): old acks must not hide them.
+            match fs::remove_file(segment::ack_path(dir, next_seq)) {
+                Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+                _ => {}
+            }
             OpenOptions::new().append(true).open(segment::wal_path(dir, next_seq))?
         } else {
             segments.insert(next_seq, Segment::new(next_seq));
@@ -257,6 +266,8 @@ impl Spool {
             maintenance: Mutex::new(Maintenance::default()),
             written: AtomicU64::new(last),
             fdatasyncs: AtomicU64::new(0),
+            #[cfg(test)]
+            sync_gate: Mutex::new(()),
         });
         shared.maintain(); // segments fully released before this open go now
         let thread = std::thread::Builder::new().name("auditlog-spool-sync".into()).spawn({

@@ -115,6 +115,8 @@ impl Shared {
     /// fdatasyncs the active segment if anything was written since the
     /// last time (finished segments were synced when they were rolled).
     pub(super) fn sync_now(&self) {
+        #[cfg(test)]
+        let _gate = self.sync_gate.lock().unwrap_or_else(|e| e.into_inner());
         let (file, seq) = {
             let state = self.state();
             (state.active_file.clone(), state.written_seq)
