@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 const SIZE: usize = 1_000_000;
 
 fn event(n: usize) -> AuditEvent {
-    let builder = if n % 10 == 0 {
+    let builder = if n.is_multiple_of(10) {
         catalogue::login_failed(&format!("user-{}", n % 1000), "bad password")
     } else {
         catalogue::login_succeeded(&format!("user-{}", n % 1000))

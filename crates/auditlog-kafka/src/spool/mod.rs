@@ -213,7 +213,9 @@ impl Spool {
                 Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
                 _ => {}
             }
-            OpenOptions::new().append(true).open(segment::wal_path(dir, next_seq))?
+            OpenOptions::new()
+                .append(true)
+                .open(segment::wal_path(dir, next_seq))?
         } else {
             segments.insert(next_seq, Segment::new(next_seq));
             segment::create(dir, next_seq)?
@@ -270,10 +272,12 @@ impl Spool {
             sync_gate: Mutex::new(()),
         });
         shared.maintain(); // segments fully released before this open go now
-        let thread = std::thread::Builder::new().name("auditlog-spool-sync".into()).spawn({
-            let shared = shared.clone();
-            move || shared.run()
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("auditlog-spool-sync".into())
+            .spawn({
+                let shared = shared.clone();
+                move || shared.run()
+            })?;
         let spool = Spool {
             shared,
             thread: Some(thread),
@@ -289,7 +293,12 @@ impl Spool {
     /// again after the older ones (a duplicate). `Full` when it would take
     /// the spool past `max_bytes`; on a write error the segment is cut
     /// back to its previous length.
-    pub fn append(&self, key: Option<&[u8]>, payload: &[u8], sent: bool) -> Result<u64, AppendError> {
+    pub fn append(
+        &self,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        sent: bool,
+    ) -> Result<u64, AppendError> {
         self.shared.append(key, payload, sent)
     }
 
@@ -376,7 +385,12 @@ impl Spool {
                 last_seq: state.written_seq,
             }
         };
-        stats.synced_seq = self.shared.sync.lock().unwrap_or_else(|e| e.into_inner()).synced;
+        stats.synced_seq = self
+            .shared
+            .sync
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .synced;
         stats
     }
 
@@ -394,7 +408,9 @@ impl Spool {
     /// fdatasyncs of segments done since open.
     #[cfg(test)]
     fn fdatasyncs(&self) -> u64 {
-        self.shared.fdatasyncs.load(std::sync::atomic::Ordering::Relaxed)
+        self.shared
+            .fdatasyncs
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The next write fails after `bytes`, as with a full disk.
@@ -408,7 +424,11 @@ impl Drop for Spool {
     /// Stops the sync thread after a last fdatasync of what was written,
     /// acks written and released segments deleted; then unlocks.
     fn drop(&mut self) {
-        self.shared.sync.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        self.shared
+            .sync
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stop = true;
         self.shared.sync_wake.notify_all();
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {

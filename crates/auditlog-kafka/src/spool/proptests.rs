@@ -95,7 +95,10 @@ fn wal_bytes(dir: &Path) -> u64 {
 fn check(spool: &Spool, model: &Model, dir: &Path) {
     let stats = spool.stats();
     assert_eq!(stats.outstanding, model.data.len() as u64);
-    assert_eq!(stats.unsent, (model.retry.len() + model.file_unsent.len()) as u64);
+    assert_eq!(
+        stats.unsent,
+        (model.retry.len() + model.file_unsent.len()) as u64
+    );
     assert_eq!(spool.has_unsent(), stats.unsent > 0);
     spool.flush_acks();
     assert_eq!(spool.stats().bytes, wal_bytes(dir));
@@ -125,7 +128,10 @@ fn run(ops: Vec<Op>) {
                 let sent = sent && model.file_unsent.is_empty();
                 let seq = model.next_seq;
                 let payload: Vec<u8> = (0..len).map(|j| (seq as usize * 7 + j) as u8).collect();
-                assert_eq!(s.append(key.as_deref(), &payload, sent).expect("append"), seq);
+                assert_eq!(
+                    s.append(key.as_deref(), &payload, sent).expect("append"),
+                    seq
+                );
                 model.next_seq += 1;
                 let size = (HEADER_LEN + record::body_len(key.as_deref(), &payload)) as u64;
                 model.last = Some((seq, size));
@@ -184,7 +190,12 @@ fn run(ops: Vec<Op>) {
                 let torn = match model.last {
                     Some((seq, size)) if len > 0 => {
                         let cut = cut.min(size - 1);
-                        OpenOptions::new().write(true).open(&segment).unwrap().set_len(len - cut).unwrap();
+                        OpenOptions::new()
+                            .write(true)
+                            .open(&segment)
+                            .unwrap()
+                            .set_len(len - cut)
+                            .unwrap();
                         model.data.remove(&seq);
                         model.next_seq = seq; // handed out again
                         Some(size - cut)
@@ -200,9 +211,17 @@ fn run(ops: Vec<Op>) {
             Op::Garbage(bytes) => {
                 drop(spool.take());
                 let segment = last_segment(dir);
-                OpenOptions::new().append(true).open(&segment).unwrap().write_all(&bytes).unwrap();
+                OpenOptions::new()
+                    .append(true)
+                    .open(&segment)
+                    .unwrap()
+                    .write_all(&bytes)
+                    .unwrap();
                 let (s, recovery) = reopen(&config, &mut model);
-                assert_eq!((recovery.torn_tails, recovery.torn_bytes), (1, bytes.len() as u64));
+                assert_eq!(
+                    (recovery.torn_tails, recovery.torn_bytes),
+                    (1, bytes.len() as u64)
+                );
                 model.last = None;
                 spool = Some(s);
             }

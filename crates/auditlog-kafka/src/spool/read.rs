@@ -45,7 +45,9 @@ impl Shared {
         {
             let mut state = self.state();
             while out.len() < max {
-                let Some((_, record)) = state.retry.pop_first() else { break };
+                let Some((_, record)) = state.retry.pop_first() else {
+                    break;
+                };
                 out.push(record);
             }
         }

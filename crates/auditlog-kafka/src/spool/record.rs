@@ -147,7 +147,9 @@ impl Scanner {
         };
         let total = HEADER_LEN + len;
         let Some(record) = self.bytes(pos, total)? else {
-            return Ok(Err(format!("short read: the record needs {total} bytes, {left} left")));
+            return Ok(Err(format!(
+                "short read: the record needs {total} bytes, {left} left"
+            )));
         };
         Ok(parse_body(&record[HEADER_LEN..], crc, pos + total as u64))
     }
@@ -182,7 +184,10 @@ mod tests {
         assert_eq!(bytes.len(), HEADER_LEN + body_len(Some(b"key"), b"payload"));
         let (len, crc) = parse_header(&bytes[..HEADER_LEN]).unwrap();
         let frame = parse_body(&bytes[HEADER_LEN..HEADER_LEN + len], crc, 0).unwrap();
-        assert_eq!((frame.seq, frame.key, frame.payload), (7, Some(&b"key"[..]), &b"payload"[..]));
+        assert_eq!(
+            (frame.seq, frame.key, frame.payload),
+            (7, Some(&b"key"[..]), &b"payload"[..])
+        );
         for bit in 0..bytes.len() * 8 {
             let mut bad = bytes.clone();
             bad[bit / 8] ^= 1 << (bit % 8);
@@ -202,7 +207,10 @@ mod tests {
         encode(&mut empty, 1, Some(b""), b"p");
         let key = |bytes: &[u8]| {
             let (len, crc) = parse_header(&bytes[..HEADER_LEN]).unwrap();
-            parse_body(&bytes[HEADER_LEN..HEADER_LEN + len], crc, 0).unwrap().key.map(<[u8]>::to_vec)
+            parse_body(&bytes[HEADER_LEN..HEADER_LEN + len], crc, 0)
+                .unwrap()
+                .key
+                .map(<[u8]>::to_vec)
         };
         assert_eq!(key(&none), None);
         assert_eq!(key(&empty), Some(Vec::new()));

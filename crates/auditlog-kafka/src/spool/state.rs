@@ -192,7 +192,12 @@ impl State {
 
     /// Moves the cursor from the end of a finished segment to the next one.
     pub fn next_segment(&mut self) {
-        let Some(&next) = self.segments.range(self.cursor.segment + 1..).next().map(|(f, _)| f) else {
+        let Some(&next) = self
+            .segments
+            .range(self.cursor.segment + 1..)
+            .next()
+            .map(|(f, _)| f)
+        else {
             return;
         };
         let size = self.segments[&self.cursor.segment].size;

@@ -149,7 +149,11 @@ impl Shared {
                     let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                         break;
                     };
-                    ctl = self.sync_wake.wait_timeout(ctl, left).unwrap_or_else(|e| e.into_inner()).0;
+                    ctl = self
+                        .sync_wake
+                        .wait_timeout(ctl, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
                 }
                 ctl.maintain = false;
                 (ctl.stop, self.sync_wanted(&ctl))
@@ -171,12 +175,18 @@ impl Shared {
         let mut maintenance = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
         let (acks, dead) = {
             let mut state = self.state();
-            (std::mem::take(&mut state.acks), std::mem::take(&mut state.dead))
+            (
+                std::mem::take(&mut state.acks),
+                std::mem::take(&mut state.dead),
+            )
         };
         let mut by_segment: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         for (first, seq) in acks {
             if !dead.iter().any(|&(d, _)| d == first) {
-                by_segment.entry(first).or_default().extend_from_slice(&seq.to_le_bytes());
+                by_segment
+                    .entry(first)
+                    .or_default()
+                    .extend_from_slice(&seq.to_le_bytes());
             }
         }
         for (first, bytes) in by_segment {
@@ -211,7 +221,12 @@ impl Shared {
         self.room.notify_all();
     }
 
-    fn write_acks(&self, maintenance: &mut Maintenance, first: u64, bytes: &[u8]) -> io::Result<()> {
+    fn write_acks(
+        &self,
+        maintenance: &mut Maintenance,
+        first: u64,
+        bytes: &[u8],
+    ) -> io::Result<()> {
         let file = match maintenance.ack_files.entry(first) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => entry.insert(
@@ -231,5 +246,8 @@ fn sync_result(ctl: &SyncCtl, seq: u64) -> Option<io::Result<()>> {
         return Some(Ok(()));
     }
     let (kind, message) = ctl.failure.as_ref()?;
-    Some(Err(io::Error::new(*kind, format!("the audit spool could not fdatasync: {message}"))))
+    Some(Err(io::Error::new(
+        *kind,
+        format!("the audit spool could not fdatasync: {message}"),
+    )))
 }

@@ -102,7 +102,10 @@ fn records_of_any_size_come_back_identical_and_in_order_after_reopen() {
     let (spool, recovery) = open(&config);
     assert_eq!(recovery.records, written.len() as u64);
     assert_eq!(recovery.segments, wal_files(dir.path()).len() as u64 - 1);
-    assert!(recovery.corrupt.is_empty() && recovery.torn_tails == 0, "{recovery:?}");
+    assert!(
+        recovery.corrupt.is_empty() && recovery.torn_tails == 0,
+        "{recovery:?}"
+    );
     assert!(spool.has_unsent());
     let mut replayed = Vec::new();
     loop {
@@ -115,7 +118,10 @@ fn records_of_any_size_come_back_identical_and_in_order_after_reopen() {
     }
     assert_eq!(replayed, written);
     let stats = spool.stats();
-    assert_eq!((stats.outstanding, stats.unsent, stats.last_seq), (120, 0, 120));
+    assert_eq!(
+        (stats.outstanding, stats.unsent, stats.last_seq),
+        (120, 0, 120)
+    );
     assert_eq!(stats.bytes, written.iter().map(encoded_len).sum::<u64>());
 }
 
@@ -133,7 +139,9 @@ fn released_segments_are_deleted_and_only_unreleased_records_are_replayed() {
     let (first, second) = (first_seq(&files[0]), first_seq(&files[1]));
     assert_eq!(first, 1);
     // All of the first segment, and every fifth record after it.
-    let released: Vec<u64> = (first..second).chain((second..=40).filter(|s| s % 5 == 0)).collect();
+    let released: Vec<u64> = (first..second)
+        .chain((second..=40).filter(|s| s % 5 == 0))
+        .collect();
     for &seq in &released {
         spool.release(seq);
     }
@@ -147,7 +155,10 @@ fn released_segments_are_deleted_and_only_unreleased_records_are_replayed() {
     let stats = spool.stats();
     assert_eq!(stats.released, released.len() as u64);
     assert_eq!(stats.outstanding, 40 - released.len() as u64);
-    let on_disk: u64 = wal_files(dir.path()).iter().map(|f| f.metadata().unwrap().len()).sum();
+    let on_disk: u64 = wal_files(dir.path())
+        .iter()
+        .map(|f| f.metadata().unwrap().len())
+        .sum();
     assert_eq!(stats.bytes, on_disk);
     assert_eq!(stats.segments, wal_files(dir.path()).len() as u64);
     drop(spool);
@@ -159,7 +170,10 @@ fn released_segments_are_deleted_and_only_unreleased_records_are_replayed() {
         .cloned()
         .collect();
     assert_eq!(recovery.records, kept.len() as u64);
-    assert_eq!(recovery.already_released, released.iter().filter(|&&s| s >= second).count() as u64);
+    assert_eq!(
+        recovery.already_released,
+        released.iter().filter(|&&s| s >= second).count() as u64
+    );
     assert_eq!(spool.take_unsent(ALL).unwrap(), kept);
     assert_eq!(append(&spool, &record(0, 99, 10)), 41);
 }
@@ -180,7 +194,11 @@ fn segments_fully_released_before_a_crash_are_deleted_at_open() {
     let (spool, recovery) = open(&config);
     assert_eq!((recovery.records, spool.stats().outstanding), (0, 0));
     assert_eq!(wal_files(dir.path()).len(), 1, "only the active segment");
-    assert_eq!(append(&spool, &record(0, 0, 1)), 31, "seqs continue after deletion");
+    assert_eq!(
+        append(&spool, &record(0, 0, 1)),
+        31,
+        "seqs continue after deletion"
+    );
 }
 
 #[test]
@@ -198,19 +216,36 @@ fn a_torn_tail_is_cut_and_every_whole_record_recovered() {
         let segment = &wal_files(dir.path())[0];
         let len = segment.metadata().unwrap().len();
         let last = encoded_len(&written[9]);
-        OpenOptions::new().write(true).open(segment).unwrap().set_len(len - cut).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(segment)
+            .unwrap()
+            .set_len(len - cut)
+            .unwrap();
 
         let (spool, recovery) = open(&config);
-        assert_eq!((recovery.torn_tails, recovery.torn_bytes), (1, last - cut), "cut {cut}");
+        assert_eq!(
+            (recovery.torn_tails, recovery.torn_bytes),
+            (1, last - cut),
+            "cut {cut}"
+        );
         assert!(recovery.corrupt.is_empty());
         assert_eq!(recovery.records, 9);
-        assert_eq!(segment.metadata().unwrap().len(), len - last, "cut at the last whole record");
+        assert_eq!(
+            segment.metadata().unwrap().len(),
+            len - last,
+            "cut at the last whole record"
+        );
         assert_eq!(spool.take_unsent(ALL).unwrap(), written[..9]);
         assert_eq!(append(&spool, &written[9]), 10);
         drop(spool);
 
         let (spool, recovery) = open(&config);
-        assert_eq!((recovery.torn_tails, recovery.records), (0, 10), "{recovery:?}");
+        assert_eq!(
+            (recovery.torn_tails, recovery.records),
+            (0, 10),
+            "{recovery:?}"
+        );
         assert!(recovery.corrupt.is_empty());
         assert_eq!(spool.take_unsent(ALL).unwrap(), written);
     }
@@ -231,10 +266,18 @@ fn garbage_after_the_last_record_is_a_torn_tail() {
     // Garbage starting like a record: magic, then nonsense.
     let mut garbage = b"AUDW".to_vec();
     garbage.extend((0..96).map(|i| (i * 13) as u8));
-    OpenOptions::new().append(true).open(segment).unwrap().write_all(&garbage).unwrap();
+    OpenOptions::new()
+        .append(true)
+        .open(segment)
+        .unwrap()
+        .write_all(&garbage)
+        .unwrap();
 
     let (spool, recovery) = open(&config);
-    assert_eq!((recovery.torn_tails, recovery.torn_bytes, recovery.records), (1, 100, 5));
+    assert_eq!(
+        (recovery.torn_tails, recovery.torn_bytes, recovery.records),
+        (1, 100, 5)
+    );
     assert_eq!(spool.take_unsent(ALL).unwrap(), written);
     drop(spool);
     let (_, recovery) = open(&config);
@@ -293,7 +336,11 @@ fn a_corrupt_record_in_the_middle_is_skipped_and_reported() {
         assert_eq!((recovery.records, recovery.torn_tails), (19, 0));
         let expected: Vec<SpoolRecord> = written.iter().filter(|r| r.seq != 8).cloned().collect();
         assert_eq!(spool.take_unsent(ALL).unwrap(), expected);
-        assert_eq!(fs::metadata(&segment).unwrap().len(), before.len() as u64, "not truncated");
+        assert_eq!(
+            fs::metadata(&segment).unwrap().len(),
+            before.len() as u64,
+            "not truncated"
+        );
     }
 }
 
@@ -317,9 +364,16 @@ fn a_bad_end_of_an_earlier_segment_is_reported_not_cut() {
     let (spool, recovery) = open(&config);
     assert_eq!(recovery.torn_tails, 0);
     assert_eq!(recovery.corrupt.len(), 1);
-    assert_eq!((recovery.corrupt[0].offset, recovery.corrupt[0].bytes), (len - last, last));
+    assert_eq!(
+        (recovery.corrupt[0].offset, recovery.corrupt[0].bytes),
+        (len - last, last)
+    );
     assert_eq!(first.metadata().unwrap().len(), len);
-    let expected: Vec<SpoolRecord> = written.iter().filter(|r| r.seq != second - 1).cloned().collect();
+    let expected: Vec<SpoolRecord> = written
+        .iter()
+        .filter(|r| r.seq != second - 1)
+        .cloned()
+        .collect();
     assert_eq!(spool.take_unsent(ALL).unwrap(), expected);
 }
 
@@ -328,26 +382,42 @@ fn empty_and_headerless_files_and_orphan_acks_are_handled() {
     let dir = temp();
     fs::write(dir.path().join("00000000000000000001.wal"), b"AUD").unwrap();
     fs::write(dir.path().join("00000000000000000007.wal"), b"").unwrap();
-    fs::write(dir.path().join("00000000000000000003.ack"), 5u64.to_le_bytes()).unwrap();
+    fs::write(
+        dir.path().join("00000000000000000003.ack"),
+        5u64.to_le_bytes(),
+    )
+    .unwrap();
     fs::write(dir.path().join("notes.txt"), b"not ours").unwrap();
     let config = SpoolConfig::new(dir.path());
     let (spool, recovery) = open(&config);
     assert_eq!(recovery.segments, 2);
     assert_eq!(recovery.corrupt.len(), 1, "{recovery:?}");
-    assert_eq!((recovery.corrupt[0].offset, recovery.corrupt[0].bytes), (0, 3));
+    assert_eq!(
+        (recovery.corrupt[0].offset, recovery.corrupt[0].bytes),
+        (0, 3)
+    );
     assert!(recovery.corrupt[0].reason.contains("short read"));
     assert_eq!(recovery.records, 0);
     assert!(!dir.path().join("00000000000000000003.ack").exists());
-    assert!(!dir.path().join("00000000000000000001.wal").exists(), "no records left in it");
+    assert!(
+        !dir.path().join("00000000000000000001.wal").exists(),
+        "no records left in it"
+    );
     assert!(dir.path().join("notes.txt").exists());
-    assert_eq!(append(&spool, &record(0, 0, 3)), 7, "the empty segment's name keeps the seq");
+    assert_eq!(
+        append(&spool, &record(0, 0, 3)),
+        7,
+        "the empty segment's name keeps the seq"
+    );
     assert_eq!(wal_files(dir.path()).len(), 1);
 }
 
 #[test]
 fn a_full_spool_refuses_then_has_room_once_a_segment_is_released() {
     let dir = temp();
-    let config = SpoolConfig::new(dir.path()).max_bytes(64 * 1024).segment_bytes(1 << 30);
+    let config = SpoolConfig::new(dir.path())
+        .max_bytes(64 * 1024)
+        .segment_bytes(1 << 30);
     assert_eq!(config.segment_bytes_limit(), 16 * 1024);
     let (spool, _) = open(&config);
     let one = record(0, 0, 1000);
@@ -363,15 +433,23 @@ fn a_full_spool_refuses_then_has_room_once_a_segment_is_released() {
     }
     assert_eq!(appended, 64 * 1024 / size);
     assert!(spool.stats().bytes + size > 64 * 1024);
-    assert!(!spool.wait_for_room(size, Duration::from_millis(50)), "nothing released");
+    assert!(
+        !spool.wait_for_room(size, Duration::from_millis(50)),
+        "nothing released"
+    );
     let taken = spool.take_unsent(ALL).unwrap();
     assert!(!spool.wait_for_room(size, Duration::ZERO));
     for record in &taken[..20] {
         spool.release(record.seq); // the first segment and more
     }
     assert!(spool.wait_for_room(size, Duration::from_secs(30)));
-    spool.append(one.key.as_deref(), &one.payload, false).expect("room again");
-    assert!(!spool.wait_for_room(1 << 20, Duration::ZERO), "larger than the spool");
+    spool
+        .append(one.key.as_deref(), &one.payload, false)
+        .expect("room again");
+    assert!(
+        !spool.wait_for_room(1 << 20, Duration::ZERO),
+        "larger than the spool"
+    );
 }
 
 #[test]
@@ -395,19 +473,26 @@ fn fsync_always_group_commit_one_fdatasync_for_waiters_of_the_moment() {
             })
         })
         .collect();
-    eventually("every writer waits", || spool.shared.sync.lock().unwrap().requested == writers as u64);
+    eventually("every writer waits", || {
+        spool.shared.sync.lock().unwrap().requested == writers as u64
+    });
     drop(gate);
     let mut seqs: Vec<u64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     seqs.sort();
     assert_eq!(seqs, (1..=writers as u64).collect::<Vec<_>>());
     let syncs = spool.fdatasyncs() - syncs_before;
-    assert!(syncs >= 1 && syncs < writers as u64, "{syncs} fdatasyncs for {writers} writers");
+    assert!(
+        syncs >= 1 && syncs < writers as u64,
+        "{syncs} fdatasyncs for {writers} writers"
+    );
 }
 
 #[test]
 fn fsync_always_many_writers_every_seq_synced() {
     let dir = temp();
-    let config = SpoolConfig::new(dir.path()).fsync(Fsync::Always).segment_bytes(64 * 1024);
+    let config = SpoolConfig::new(dir.path())
+        .fsync(Fsync::Always)
+        .segment_bytes(64 * 1024);
     let (spool, _) = open(&config);
     let spool = Arc::new(spool);
     let barrier = Arc::new(Barrier::new(8));
@@ -440,7 +525,10 @@ fn fsync_every_wait_synced_and_async_synced_return() {
     let seq = append(&spool, &record(0, 0, 10));
     spool.wait_synced(seq).unwrap();
     assert!(spool.stats().synced_seq >= seq);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let seq = append(&spool, &record(0, 1, 10));
     runtime.block_on(spool.synced(seq)).unwrap();
     assert!(spool.stats().synced_seq >= seq);
@@ -479,7 +567,10 @@ fn a_retried_record_comes_out_again_before_later_ones() {
     spool.retry(taken[0].clone()); // released: ignored
     assert_eq!(spool.stats().retried, 1);
     assert_eq!(spool.stats().unsent, 4);
-    assert_eq!(spool.take_unsent(ALL).unwrap(), [&written[1..2], &written[3..]].concat());
+    assert_eq!(
+        spool.take_unsent(ALL).unwrap(),
+        [&written[1..2], &written[3..]].concat()
+    );
     // Failed again after the others were taken: first again.
     spool.retry(written[5].clone());
     spool.retry(written[3].clone());
@@ -515,7 +606,12 @@ fn a_second_open_of_the_same_directory_fails_until_the_first_is_dropped() {
     let (spool, _) = open(&config);
     let error = Spool::open(&config).unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
-    assert!(error.to_string().contains(&dir.path().display().to_string()), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains(&dir.path().display().to_string()),
+        "{error}"
+    );
     drop(spool);
     Spool::open(&config).expect("free again");
 }
@@ -535,7 +631,10 @@ fn a_failed_write_leaves_the_segment_valid() {
         match spool.append(None, &huge, false) {
             Err(AppendError::Io(error)) => {
                 assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
-                assert!(error.to_string().contains("over the spool's limit"), "{error}");
+                assert!(
+                    error.to_string().contains("over the spool's limit"),
+                    "{error}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -543,10 +642,16 @@ fn a_failed_write_leaves_the_segment_valid() {
 
         spool.fail_next_write_after(30); // a disk full mid-record
         match spool.append(None, &payload(9, 100), false) {
-            Err(AppendError::Io(error)) => assert_eq!(error.kind(), std::io::ErrorKind::StorageFull),
+            Err(AppendError::Io(error)) => {
+                assert_eq!(error.kind(), std::io::ErrorKind::StorageFull)
+            }
             other => panic!("{other:?}"),
         }
-        assert_eq!(segment.metadata().unwrap().len(), len, "the partial record is cut");
+        assert_eq!(
+            segment.metadata().unwrap().len(),
+            len,
+            "the partial record is cut"
+        );
         assert_eq!(spool.stats().appended, 1);
         assert_eq!(append(&spool, &written[1]), 2);
         assert_eq!(append(&spool, &written[2]), 3);
@@ -598,6 +703,13 @@ fn takers_releasers_and_appenders_at_once_account_for_every_record() {
     assert_eq!(seen, (1..=total as u64).collect::<Vec<_>>());
     spool.flush_acks();
     let stats = spool.stats();
-    assert_eq!((stats.outstanding, stats.unsent, stats.released), (0, 0, total as u64));
-    assert_eq!(wal_files(dir.path()).len(), 1, "every finished segment deleted");
+    assert_eq!(
+        (stats.outstanding, stats.unsent, stats.released),
+        (0, 0, total as u64)
+    );
+    assert_eq!(
+        wal_files(dir.path()).len(),
+        1,
+        "every finished segment deleted"
+    );
 }

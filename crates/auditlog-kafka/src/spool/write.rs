@@ -43,7 +43,10 @@ impl Writer {
         #[cfg(test)]
         if let Some(n) = self.fail_after.take() {
             (&*self.file).write_all(&self.buf[..n.min(self.buf.len())])?;
-            return Err(io::Error::new(io::ErrorKind::StorageFull, "no space left on device (simulated)"));
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no space left on device (simulated)",
+            ));
         }
         (&*self.file).write_all(&self.buf)
     }
@@ -63,7 +66,12 @@ impl Writer {
 }
 
 impl Shared {
-    pub(super) fn append(&self, key: Option<&[u8]>, payload: &[u8], sent: bool) -> Result<u64, AppendError> {
+    pub(super) fn append(
+        &self,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        sent: bool,
+    ) -> Result<u64, AppendError> {
         let body = record::body_len(key, payload);
         if body > MAX_BODY {
             return Err(invalid(format!(
