@@ -109,7 +109,12 @@ impl Shared {
         };
         drop(ctl);
         self.synced_cv.notify_all();
-        self.synced_tx.send_replace(view);
+        // Two syncs (a roll's and the thread's) may get here in either
+        // order: never move the view back.
+        self.synced_tx.send_modify(|v| {
+            v.synced = v.synced.max(view.synced);
+            v.failed |= view.failed;
+        });
     }
 
     /// fdatasyncs the active segment if anything was written since the
