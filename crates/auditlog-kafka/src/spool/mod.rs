@@ -157,9 +157,9 @@ pub(crate) struct Spool {
     _lock: File,
 }
 
-/// Locks: `writer` before `state`, `reader` before `state`; `sync` and
-/// `maintenance` are never held while `state` is taken after them, except
-/// `maintenance` then `state` briefly.
+/// What the spool handle, its users and the sync thread share. Lock order:
+/// `writer`, `reader` and `maintenance` each before `state`; `sync` is
+/// taken last (nothing is locked while it is held).
 #[derive(Debug)]
 struct Shared {
     config: SpoolConfig,

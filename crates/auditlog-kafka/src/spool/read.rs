@@ -87,7 +87,17 @@ impl Shared {
                 }
                 continue;
             }
-            let batch = reader.read(self.config.dir(), &plan, max - out.len())?;
+            let batch = match reader.read(self.config.dir(), &plan, max - out.len()) {
+                Ok(batch) => batch,
+                Err(error) => {
+                    reader.open = None;
+                    if out.is_empty() {
+                        return Err(error);
+                    }
+                    // What is already taken goes out; the error comes again next time.
+                    break;
+                }
+            };
             let mut state = self.state();
             if (state.cursor, state.epoch) != (plan.cursor, plan.epoch) {
                 continue; // jumped meanwhile: read again from where it is

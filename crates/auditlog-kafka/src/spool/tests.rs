@@ -713,3 +713,21 @@ fn takers_releasers_and_appenders_at_once_account_for_every_record() {
         "every finished segment deleted"
     );
 }
+
+#[test]
+fn a_read_error_keeps_the_retried_records_taken_before_it() {
+    let dir = temp();
+    let (spool, _) = open(&SpoolConfig::new(dir.path()).segment_bytes(4096));
+    let written: Vec<SpoolRecord> = (0..12).map(|i| record(i as u64 + 1, i, 500)).collect();
+    for record in &written {
+        append(&spool, record);
+    }
+    let files = wal_files(dir.path());
+    let second = first_seq(&files[1]) as usize;
+    assert_eq!(spool.take_unsent(second - 1).unwrap(), written[..second - 1]);
+    spool.retry(written[0].clone());
+    fs::remove_file(&files[1]).unwrap(); // behind the spool's back
+    assert_eq!(spool.take_unsent(ALL).unwrap(), written[..1], "the retried record");
+    let error = spool.take_unsent(ALL).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+}
