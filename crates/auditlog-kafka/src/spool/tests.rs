@@ -724,10 +724,17 @@ fn a_read_error_keeps_the_retried_records_taken_before_it() {
     }
     let files = wal_files(dir.path());
     let second = first_seq(&files[1]) as usize;
-    assert_eq!(spool.take_unsent(second - 1).unwrap(), written[..second - 1]);
+    assert_eq!(
+        spool.take_unsent(second - 1).unwrap(),
+        written[..second - 1]
+    );
     spool.retry(written[0].clone());
     fs::remove_file(&files[1]).unwrap(); // behind the spool's back
-    assert_eq!(spool.take_unsent(ALL).unwrap(), written[..1], "the retried record");
+    assert_eq!(
+        spool.take_unsent(ALL).unwrap(),
+        written[..1],
+        "the retried record"
+    );
     let error = spool.take_unsent(ALL).unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
 }
