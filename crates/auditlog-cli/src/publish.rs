@@ -5,8 +5,14 @@ use std::io::{self, BufRead};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use auditlog_core::AuditEvent;
-use auditlog_kafka::{AuditSink, KafkaConfig, KafkaPublisher, Overflow, SinkError};
+use auditlog_kafka::{
+    AuditSink, ChainConfig, Fsync, KafkaConfig, KafkaPublisher, Overflow, Recovery, SinkError,
+    SpoolConfig, SpoolFull,
+};
+use auditlog_seal::{ChainKey, SigningKey};
 
 use crate::key::{self, DEFAULT_KEY_ENV};
 
@@ -50,6 +56,33 @@ pub struct Args {
     /// Events in flight at most (the memory bound); reading stdin waits for room.
     #[arg(long, value_name = "N", default_value_t = auditlog_kafka::DEFAULT_CAPACITY)]
     capacity: usize,
+    /// Write every event to a durable spool in DIR before publishing it: a
+    /// run that is killed leaves them there, and the next run on DIR (even
+    /// with empty stdin) delivers them. Waits until the spool is drained.
+    #[arg(long, value_name = "DIR")]
+    spool: Option<PathBuf>,
+    /// With --spool: fsync every event (`always`) or every MS milliseconds.
+    #[arg(long, value_name = "always|MS", default_value = "10", requires = "spool", value_parser = auditlog_kafka::parse_fsync)]
+    fsync: Fsync,
+    /// With --spool: its size bound in bytes; reading stdin waits for room.
+    #[arg(long, value_name = "BYTES", requires = "spool")]
+    spool_max_bytes: Option<u64>,
+    /// With --spool: give up after this many seconds (events not delivered
+    /// stay in the spool); without it, waits for the brokers as long as it
+    /// takes.
+    #[arg(long, value_name = "S", requires = "spool")]
+    deadline: Option<f64>,
+    /// Seal into a chain with this id (a new UUID when none is given), with
+    /// the HMAC key in --key-env under --kid; messages are keyed by the
+    /// chain id, so the chain stays in one partition, in order.
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    chain: Option<String>,
+    /// Key id written with the chain's links.
+    #[arg(long, value_name = "ID", default_value = "default", requires = "chain")]
+    kid: String,
+    /// A checkpoint of the chain after this many events (and at the end).
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "chain")]
+    checkpoint_every: u64,
 }
 
 pub(crate) fn property(text: &str) -> Result<(String, String), String> {
@@ -87,21 +120,99 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn publish(args: Args) -> Result<ExitCode, String> {
-    let key = key::load(&args.key_env, "events are hashed but not signed")?;
-    let timeout = timeout(args.timeout)?;
+/// How long to wait for delivery at the end: `--deadline` with a spool (as
+/// long as it takes without one), else `--timeout`.
+fn delivery_wait(args: &Args, timeout: Duration) -> Result<Duration, String> {
+    match (&args.spool, args.deadline) {
+        (Some(_), Some(seconds)) => Duration::try_from_secs_f64(seconds)
+            .map_err(|_| format!("--deadline {seconds}: not a duration")),
+        (Some(_), None) => Ok(Duration::MAX),
+        (None, _) => Ok(timeout),
+    }
+}
+
+fn config(args: &Args, key: Option<SigningKey>, wait: Duration) -> Result<KafkaConfig, String> {
     let mut config = KafkaConfig::new(args.connection.brokers()?)
         .topic(&args.connection.topic)
-        .signing_key(key)
         .capacity(args.capacity)
         // Backpressure: a batch job waits for room rather than dropping.
         .overflow(Overflow::Wait(Duration::from_secs(24 * 3600)))
-        .drop_flush_timeout(timeout);
+        .drop_flush_timeout(wait.min(Duration::from_secs(24 * 3600)));
+    if let Some(dir) = &args.spool {
+        let mut spool = SpoolConfig::new(dir)
+            .fsync(args.fsync)
+            .when_full(SpoolFull::Wait(wait));
+        if let Some(bytes) = args.spool_max_bytes {
+            spool = spool.max_bytes(bytes);
+        }
+        config = config.spool(spool);
+    }
+    match &args.chain {
+        Some(id) => {
+            let key = key.ok_or_else(|| format!("a chain needs a key: set ${}", args.key_env))?;
+            let key = ChainKey::hmac(args.kid.clone(), key).map_err(|e| e.to_string())?;
+            let mut chain = ChainConfig::new(key)
+                .checkpoint_every(Some(args.checkpoint_every))
+                .checkpoint_interval(None);
+            if !id.is_empty() {
+                chain = chain.id(id);
+            }
+            config = config.chain(chain);
+        }
+        None => config = config.signing_key(key),
+    }
     for (k, v) in &args.connection.properties {
         config = config.set(k, v);
     }
-    let publisher = KafkaPublisher::new(config).map_err(|e| e.to_string())?;
-    publisher.check(timeout).map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+/// What opening the spool found, on stderr; true when records were lost.
+fn report_recovery(dir: &std::path::Path, recovery: &Recovery) -> bool {
+    if recovery.records > 0 {
+        eprintln!(
+            "auditlog: spool {}: {} undelivered events from an earlier run to send",
+            dir.display(),
+            recovery.records
+        );
+    }
+    if recovery.torn_tails > 0 {
+        eprintln!(
+            "auditlog: spool {}: a write cut short by a crash was truncated ({} bytes; never acknowledged to anyone)",
+            dir.display(),
+            recovery.torn_bytes
+        );
+    }
+    for corrupt in &recovery.corrupt {
+        eprintln!(
+            "auditlog: spool {}: corrupt record skipped at byte {} ({} bytes): {}",
+            corrupt.segment.display(),
+            corrupt.offset,
+            corrupt.bytes,
+            corrupt.reason
+        );
+    }
+    !recovery.corrupt.is_empty()
+}
+
+fn publish(args: Args) -> Result<ExitCode, String> {
+    let key = key::load(&args.key_env, "events are hashed but not signed")?;
+    let timeout = timeout(args.timeout)?;
+    let wait = delivery_wait(&args, timeout)?;
+    let publisher = KafkaPublisher::new(config(&args, key, wait)?).map_err(|e| e.to_string())?;
+    let mut lost_in_spool = false;
+    if let (Some(dir), Some(recovery)) = (&args.spool, publisher.recovery()) {
+        lost_in_spool = report_recovery(dir, recovery);
+    }
+    match (publisher.check(timeout), &args.spool) {
+        (Ok(()), _) => {}
+        // The spool keeps what is published until the brokers come back.
+        (Err(error), Some(dir)) => eprintln!(
+            "auditlog: {error}; events are kept in the spool {} until the brokers answer",
+            dir.display()
+        ),
+        (Err(error), None) => return Err(error.to_string()),
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -121,6 +232,9 @@ fn publish(args: Args) -> Result<ExitCode, String> {
                         SinkError::QueueFull => {
                             "not published: no room in the queue in time".to_owned()
                         }
+                        SinkError::SpoolFull => {
+                            "not published: no room in the spool in time".to_owned()
+                        }
                         other => format!("not published: {other}"),
                     })
             });
@@ -135,17 +249,31 @@ fn publish(args: Args) -> Result<ExitCode, String> {
         .map_err(|_| "the line reader panicked".to_owned())?
         .map_err(|e| format!("reading stdin: {e}"))?;
 
-    let report = publisher.shutdown(timeout);
+    let report = publisher.shutdown(wait);
     let not_delivered = report.undelivered() + report.dropped;
+    let recovered = match report.recovered {
+        0 => String::new(),
+        n => format!(", {n} recovered from the spool"),
+    };
+    let kept = match (&args.spool, report.kept) {
+        (Some(dir), 1..) => format!(
+            ", {} kept in the spool {} (sent by the next run)",
+            report.kept,
+            dir.display()
+        ),
+        _ => String::new(),
+    };
     eprintln!(
-        "auditlog: {} accepted, {} delivered, {} failed ({} bad lines) to topic {}",
+        "auditlog: {} accepted{recovered}, {} delivered, {} failed{kept} ({} bad lines) to topic {}",
         report.accepted, report.delivered, not_delivered, bad_lines, args.connection.topic
     );
-    Ok(if not_delivered == 0 && bad_lines == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if report.is_complete() && bad_lines == 0 && !lost_in_spool {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// A line's number and its event, or what is wrong with it.

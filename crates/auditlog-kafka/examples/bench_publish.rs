@@ -11,7 +11,10 @@
 //! with a fresh id), so memory stays flat for any COUNT.
 //!
 //! `AUDITLOG_SIGNING_KEY` signs the events; `AUDITLOG_KAFKA_BENCH_CAPACITY`
-//! sets the queue capacity.
+//! sets the queue capacity. `BENCH_SPOOL=always` or `BENCH_SPOOL=<ms>` puts
+//! a write-ahead spool (in a fresh temporary directory under
+//! `BENCH_SPOOL_DIR`, default the system's) under the publisher with that
+//! fsync policy.
 //!
 //! Prints one line: `events=N seconds=S events_per_s=R delivered=D`. Used by
 //! `scripts/bench-kafka.sh`, which compares it with `kcat -P`.
@@ -43,6 +46,18 @@ fn main() {
         .signing_key(key)
         .capacity(capacity)
         .overflow(Overflow::Wait(Duration::from_secs(3600)));
+    let spool_dir = std::env::var("BENCH_SPOOL").ok().map(|fsync| {
+        let fsync = auditlog_kafka::parse_fsync(&fsync).expect("BENCH_SPOOL");
+        let parent =
+            std::env::var_os("BENCH_SPOOL_DIR").map_or_else(std::env::temp_dir, Into::into);
+        let dir = parent.join(format!("auditlog-bench-spool-{}", uuid::Uuid::new_v4()));
+        config = config.clone().spool(
+            auditlog_kafka::SpoolConfig::new(&dir)
+                .fsync(fsync)
+                .when_full(auditlog_kafka::SpoolFull::Wait(Duration::from_secs(3600))),
+        );
+        dir
+    });
     // Extra librdkafka properties: BENCH_X="linger.ms=20,compression.type=none".
     for property in std::env::var("BENCH_X").unwrap_or_default().split(',') {
         if let Some((k, v)) = property.split_once('=') {
@@ -99,6 +114,10 @@ fn main() {
     let report = publisher.shutdown(Duration::from_secs(600));
     let seconds = started.elapsed().as_secs_f64();
     assert!(report.is_complete(), "{report}");
+    drop(publisher);
+    if let Some(dir) = spool_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     println!(
         "events={count} seconds={seconds:.3} events_per_s={:.0} delivered={}",
         count as f64 / seconds,

@@ -9,6 +9,7 @@ use auditlog_core::AuditEvent;
 use auditlog_seal::{ChainKey, SigningKey};
 
 use crate::error::{Error, Result};
+use crate::spool::{Fsync, SpoolConfig};
 
 /// The topic events go to unless configured otherwise.
 pub const DEFAULT_TOPIC: &str = "audit-logs";
@@ -32,6 +33,12 @@ pub mod env {
     /// Prefix of librdkafka properties: `AUDITLOG_KAFKA_PROPERTY_SASL_MECHANISM=PLAIN`
     /// sets `sasl.mechanism` (lower-cased, `_` becomes `.`).
     pub const PROPERTY_PREFIX: &str = "AUDITLOG_KAFKA_PROPERTY_";
+    /// Directory of a durable spool (write-ahead log); unset: no spool.
+    pub const SPOOL_DIR: &str = "AUDITLOG_KAFKA_SPOOL_DIR";
+    /// `always`, or milliseconds between fsyncs (default 10).
+    pub const SPOOL_FSYNC: &str = "AUDITLOG_KAFKA_SPOOL_FSYNC";
+    /// Bound on the spool's size on disk, in bytes (default 1 GiB).
+    pub const SPOOL_MAX_BYTES: &str = "AUDITLOG_KAFKA_SPOOL_MAX_BYTES";
 }
 
 /// What `publish` does when `capacity` events are already in flight.
@@ -44,6 +51,10 @@ pub enum Overflow {
     /// Wait up to this long for room, then refuse and count as
     /// `DropNewest` does. Backpressure for batch jobs.
     Wait(Duration),
+    /// Write the event to the durable spool instead; it is sent from there
+    /// when the queue has room again. The policy of every publisher with a
+    /// [`spool`](KafkaConfig::spool) (set by it), and only of those.
+    Spill,
 }
 
 /// A function choosing the message key of an event.
@@ -114,6 +125,7 @@ pub struct KafkaConfig {
     pub(crate) properties: BTreeMap<String, String>,
     pub(crate) drop_flush_timeout: Duration,
     pub(crate) chain: Option<ChainConfig>,
+    pub(crate) spool: Option<SpoolConfig>,
     /// Whether `message_key` was called (a chain needs its own key).
     key_chosen: bool,
 }
@@ -209,6 +221,7 @@ impl fmt::Debug for KafkaConfig {
             .field("properties", &properties)
             .field("drop_flush_timeout", &self.drop_flush_timeout)
             .field("chain", &self.chain)
+            .field("spool", &self.spool)
             .finish()
     }
 }
@@ -226,6 +239,7 @@ impl KafkaConfig {
             properties: BTreeMap::new(),
             drop_flush_timeout: Duration::from_secs(5),
             chain: None,
+            spool: None,
             key_chosen: false,
         }
     }
@@ -266,6 +280,26 @@ impl KafkaConfig {
                 "none" => MessageKey::None,
                 _ => return Err(Error::config(env::KEY, "expected tenant, id or none")),
             });
+        }
+        if let Some(dir) = set(env::SPOOL_DIR) {
+            let mut spool = SpoolConfig::new(dir.trim());
+            if let Some(fsync) = set(env::SPOOL_FSYNC) {
+                spool = spool.fsync(
+                    parse_fsync(fsync.trim()).map_err(|e| Error::config(env::SPOOL_FSYNC, e))?,
+                );
+            }
+            if let Some(bytes) = set(env::SPOOL_MAX_BYTES) {
+                let bytes = bytes
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&b| b > 0)
+                    .ok_or_else(|| {
+                        Error::config(env::SPOOL_MAX_BYTES, "expected a positive number of bytes")
+                    })?;
+                spool = spool.max_bytes(bytes);
+            }
+            config = config.spool(spool);
         }
         for (name, value) in all {
             if let Some(property) = name.strip_prefix(env::PROPERTY_PREFIX) {
@@ -318,8 +352,34 @@ impl KafkaConfig {
         self
     }
 
+    /// A durable spool (see [`SpoolConfig`]): every event is written to it
+    /// before `publish` returns (unless `write_ahead(false)`: then only
+    /// events that find the queue full or whose delivery failed), and a
+    /// full queue spills into it ([`Overflow::Spill`]). What it holds
+    /// survives a crash and is sent when a publisher next opens it.
+    pub fn spool(mut self, spool: SpoolConfig) -> Self {
+        self.spool = Some(spool);
+        self.overflow = Overflow::Spill;
+        self
+    }
+
     /// Settings that contradict each other.
     pub(crate) fn validate(&self) -> Result<()> {
+        match (&self.spool, self.overflow) {
+            (Some(_), Overflow::Spill) | (None, Overflow::DropNewest | Overflow::Wait(_)) => {}
+            (Some(_), _) => {
+                return Err(Error::config(
+                    "overflow",
+                    "with a spool, a full queue spills into it (Overflow::Spill); the spool's own policy (SpoolConfig::when_full) says what happens when it is full",
+                ))
+            }
+            (None, _) => {
+                return Err(Error::config(
+                    "overflow",
+                    "Overflow::Spill needs a spool (KafkaConfig::spool)",
+                ))
+            }
+        }
         if self.chain.is_some() && self.key_chosen {
             return Err(Error::config(
                 "message_key",
@@ -376,6 +436,18 @@ impl KafkaConfig {
         }
         config
     }
+}
+
+/// `always` or a number of milliseconds.
+pub fn parse_fsync(text: &str) -> std::result::Result<Fsync, String> {
+    if text == "always" {
+        return Ok(Fsync::Always);
+    }
+    text.parse::<u64>()
+        .ok()
+        .filter(|&ms| ms > 0)
+        .map(|ms| Fsync::Every(Duration::from_millis(ms)))
+        .ok_or_else(|| format!("expected always or a number of milliseconds, got {text:?}"))
 }
 
 pub(crate) fn parse_overflow(text: &str) -> Result<Overflow> {

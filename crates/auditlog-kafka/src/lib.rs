@@ -76,7 +76,8 @@ mod spool;
 
 pub use auditlog_sink::{AuditSink, SinkError};
 pub use config::{
-    env, ChainConfig, KafkaConfig, KeyFn, MessageKey, Overflow, DEFAULT_CAPACITY, DEFAULT_TOPIC,
+    env, parse_fsync, ChainConfig, KafkaConfig, KeyFn, MessageKey, Overflow, DEFAULT_CAPACITY,
+    DEFAULT_TOPIC,
 };
 pub use embedded::EmbeddedKafka;
 pub use error::{Error, Result};

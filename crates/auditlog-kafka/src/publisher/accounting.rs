@@ -2,10 +2,12 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
+
+use super::spooling::SpoolLink;
 
 /// Names of the metrics the publisher records through the `metrics` facade,
 /// each labelled `topic`. The handles are registered when the publisher is
@@ -20,12 +22,23 @@ pub mod metric {
     pub const FAILED: &str = "auditlog_kafka_events_failed_total";
     /// Counter: events refused because the queue was full.
     pub const DROPPED: &str = "auditlog_kafka_events_dropped_total";
-    /// Gauge: events accepted and not yet delivered or failed.
+    /// Gauge: events accepted and not yet delivered or failed (with a
+    /// spool: also those waiting in it).
     pub const IN_FLIGHT: &str = "auditlog_kafka_events_in_flight";
+    /// Counter: events written to the spool (write-ahead, or spilled when
+    /// the queue was full or a delivery failed).
+    pub const SPOOLED: &str = "auditlog_kafka_events_spooled_total";
+    /// Counter: events found undelivered in the spool at start, to be sent.
+    pub const RECOVERED: &str = "auditlog_kafka_events_recovered_total";
+    /// Counter: deliveries that failed and are tried again from the spool.
+    pub const RETRIED: &str = "auditlog_kafka_events_retried_total";
+    /// Counter: events sent without the spool because it was full or
+    /// failing (delivered if all goes well, but lost if the process dies).
+    pub const UNSPOOLED: &str = "auditlog_kafka_events_unspooled_total";
 }
 
 /// A snapshot of the publisher's counters. Always
-/// `accepted == delivered + failed + in_flight`.
+/// `accepted + recovered == delivered + failed + in_flight`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PublisherStats {
     pub accepted: u64,
@@ -35,6 +48,14 @@ pub struct PublisherStats {
     pub in_flight: u64,
     /// Chain checkpoints sent (also counted in `accepted`).
     pub checkpoints: u64,
+    /// Found undelivered in the spool at start (accepted by an earlier run).
+    pub recovered: u64,
+    /// Written to the spool.
+    pub spooled: u64,
+    /// Delivery attempts that failed and were queued again from the spool.
+    pub retried: u64,
+    /// Sent without the spool because it was full or failing.
+    pub unspooled: u64,
 }
 
 /// What [`KafkaPublisher::shutdown`] achieved.
@@ -48,6 +69,11 @@ pub struct ShutdownReport {
     pub abandoned: u64,
     /// Refused by the overflow policy while running.
     pub dropped: u64,
+    /// Found in the spool at start (accepted by an earlier run).
+    pub recovered: u64,
+    /// Not delivered by the deadline but kept in the spool: sent when a
+    /// publisher next opens it. Not lost, not delivered either.
+    pub kept: u64,
 }
 
 impl ShutdownReport {
@@ -56,19 +82,28 @@ impl ShutdownReport {
         self.failed + self.abandoned
     }
 
-    /// Everything accepted was delivered and nothing was dropped.
+    /// Everything accepted was delivered, nothing was dropped and nothing
+    /// waits in the spool.
     pub fn is_complete(&self) -> bool {
-        self.undelivered() == 0 && self.dropped == 0
+        self.undelivered() == 0 && self.dropped == 0 && self.kept == 0
     }
 }
 
 impl fmt::Display for ShutdownReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} accepted", self.accepted)?;
+        if self.recovered > 0 {
+            write!(f, ", {} recovered from the spool", self.recovered)?;
+        }
         write!(
             f,
-            "{} accepted, {} delivered, {} failed, {} abandoned at shutdown, {} dropped (queue full)",
-            self.accepted, self.delivered, self.failed, self.abandoned, self.dropped
-        )
+            ", {} delivered, {} failed, {} abandoned at shutdown, {} dropped",
+            self.delivered, self.failed, self.abandoned, self.dropped
+        )?;
+        if self.kept > 0 {
+            write!(f, ", {} kept in the spool for the next start", self.kept)?;
+        }
+        Ok(())
     }
 }
 
@@ -106,6 +141,10 @@ pub(super) struct Metrics {
     pub(super) failed: metrics::Counter,
     pub(super) dropped: metrics::Counter,
     pub(super) in_flight: metrics::Gauge,
+    pub(super) spooled: metrics::Counter,
+    pub(super) recovered: metrics::Counter,
+    pub(super) retried: metrics::Counter,
+    pub(super) unspooled: metrics::Counter,
 }
 
 impl fmt::Debug for Metrics {
@@ -123,6 +162,10 @@ impl Metrics {
             failed: metrics::counter!(metric::FAILED, &label()),
             dropped: metrics::counter!(metric::DROPPED, &label()),
             in_flight: metrics::gauge!(metric::IN_FLIGHT, &label()),
+            spooled: metrics::counter!(metric::SPOOLED, &label()),
+            recovered: metrics::counter!(metric::RECOVERED, &label()),
+            retried: metrics::counter!(metric::RETRIED, &label()),
+            unspooled: metrics::counter!(metric::UNSPOOLED, &label()),
         }
     }
 }
@@ -137,11 +180,17 @@ pub(super) struct Shared {
     pub(super) failed: AtomicU64,
     pub(super) dropped: AtomicU64,
     pub(super) checkpoints: AtomicU64,
+    pub(super) recovered: AtomicU64,
+    pub(super) spooled: AtomicU64,
+    pub(super) retried: AtomicU64,
+    pub(super) unspooled: AtomicU64,
     /// One permit per free place in the queue.
     pub(super) gate: Semaphore,
     pub(super) failure_warnings: Mutex<RateLimit>,
     pub(super) client_warnings: Mutex<RateLimit>,
     pub(super) last_client_error: Mutex<Option<String>>,
+    /// The durable spool, when configured.
+    pub(super) spool: Option<Arc<SpoolLink>>,
 }
 
 impl Shared {
@@ -151,13 +200,18 @@ impl Shared {
         let failed = self.failed.load(Relaxed);
         let dropped = self.dropped.load(Relaxed);
         let accepted = self.accepted.load(Relaxed);
+        let recovered = self.recovered.load(Relaxed);
         PublisherStats {
             accepted,
             delivered,
             failed,
             dropped,
-            in_flight: accepted.saturating_sub(delivered + failed),
+            in_flight: (accepted + recovered).saturating_sub(delivered + failed),
             checkpoints: self.checkpoints.load(Relaxed),
+            recovered,
+            spooled: self.spooled.load(Relaxed),
+            retried: self.retried.load(Relaxed),
+            unspooled: self.unspooled.load(Relaxed),
         }
     }
 
@@ -181,7 +235,47 @@ impl Shared {
         }
     }
 
-    pub(super) fn record_drop(&self) {
+    pub(super) fn count_accepted(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+        self.metrics.accepted.increment(1);
+    }
+
+    pub(super) fn count_spooled(&self) {
+        self.spooled.fetch_add(1, Relaxed);
+        self.metrics.spooled.increment(1);
+    }
+
+    pub(super) fn count_unspooled(&self, why: &dyn fmt::Display) {
+        let unspooled = self.unspooled.fetch_add(1, Relaxed) + 1;
+        self.metrics.unspooled.increment(1);
+        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+            tracing::warn!(
+                target: "auditlog_kafka",
+                topic = %self.topic,
+                unspooled_total = unspooled,
+                suppressed,
+                "audit event sent without the spool ({why}): lost if the process dies before delivery"
+            );
+        }
+    }
+
+    /// A delivery failed; the event waits in the spool to be sent again.
+    pub(super) fn count_retry(&self, error: &dyn fmt::Display) {
+        let retried = self.retried.fetch_add(1, Relaxed) + 1;
+        self.metrics.retried.increment(1);
+        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+            tracing::warn!(
+                target: "auditlog_kafka",
+                topic = %self.topic,
+                retried_total = retried,
+                suppressed,
+                "audit event not delivered, kept in the spool to retry: {error}"
+            );
+        }
+    }
+
+    /// An event refused; `why` completes "audit event dropped: ...".
+    pub(super) fn record_drop(&self, why: &str) {
         let dropped = self.dropped.fetch_add(1, Relaxed) + 1;
         self.metrics.dropped.increment(1);
         if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
@@ -190,7 +284,7 @@ impl Shared {
                 topic = %self.topic,
                 dropped_total = dropped,
                 suppressed,
-                "audit queue full: event dropped"
+                "audit event dropped: {why}"
             );
         }
     }
@@ -223,6 +317,7 @@ mod tests {
             failed: 2,
             abandoned: 1,
             dropped: 0,
+            ..ShutdownReport::default()
         };
         assert_eq!(report.undelivered(), 3);
         assert!(!report.is_complete());
@@ -232,6 +327,9 @@ mod tests {
             ..ShutdownReport::default()
         };
         assert!(clean.is_complete());
+        let kept = ShutdownReport { kept: 1, ..clean };
+        assert!(!kept.is_complete(), "kept in the spool is not delivered");
+        assert_eq!(kept.undelivered(), 0, "nor lost");
         let dropped = ShutdownReport {
             dropped: 1,
             ..clean

@@ -45,12 +45,7 @@ pub(super) fn spawn_checkpoint_timer(inner: Weak<Inner>, every: Duration) {
             if inner.closed.load(Relaxed) {
                 return;
             }
-            if let Some(chain) = &inner.chain {
-                let mut chain = chain.lock().unwrap();
-                if chain.sealer.checkpoint_due() {
-                    inner.send_checkpoint(&mut chain);
-                }
-            }
+            inner.checkpoint_if_due(&mut inner.order.lock().unwrap());
         });
     if let Err(error) = spawned {
         tracing::error!(target: "auditlog_kafka", "no checkpoint timer (checkpoints by count and at shutdown only): {error}");

@@ -3,13 +3,14 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::ClientContext;
 
 use super::accounting::Shared;
+use crate::spool::SpoolRecord;
 
-/// librdkafka's callbacks: delivery reports and client errors.
 #[derive(Debug, Clone)]
 pub(super) struct Context(pub(super) Arc<Shared>);
 
@@ -24,8 +25,9 @@ impl ClientContext for Context {
 
 /// What a message carries to its delivery report (a `usize`, which
 /// librdkafka stores without allocating): bit 0 says the message holds a
-/// place in the gate, given back on its report (checkpoints take none:
-/// they must not be refused).
+/// place in the gate, given back on its report (checkpoints sent without a
+/// spool take none: they must not be refused); the rest is its spool
+/// sequence number, 0 when it is not in the spool.
 pub(super) mod ticket {
     pub(crate) const GATED: usize = 1;
     pub(crate) const UNGATED: usize = 0;
@@ -33,32 +35,76 @@ pub(super) mod ticket {
     pub(crate) fn is_gated(ticket: usize) -> bool {
         ticket & GATED == GATED
     }
+
+    /// A gated message that is record `seq` of the spool.
+    pub(crate) fn spooled(seq: u64) -> usize {
+        // Spool sequence numbers stay far below 2^63.
+        ((seq as usize) << 1) | GATED
+    }
+
+    pub(crate) fn seq(ticket: usize) -> u64 {
+        (ticket >> 1) as u64
+    }
+}
+
+/// Errors that sending again cannot cure: the event is reported failed
+/// even when a spool could keep it.
+fn is_permanent(error: &KafkaError) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            MessageSizeTooLarge
+                | InvalidMessageSize
+                | InvalidMessage
+                | InvalidRecord
+                | TopicAuthorizationFailed
+                | ClusterAuthorizationFailed
+                | InvalidRequiredAcks
+        )
+    )
 }
 
 impl ProducerContext for Context {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, ticket: usize) {
-        match result {
-            Ok(_) => {
-                self.0.delivered.fetch_add(1, Relaxed);
-                self.0.metrics.delivered.increment(1);
+        let shared = &*self.0;
+        let seq = ticket::seq(ticket);
+        match (result, &shared.spool) {
+            (Ok(_), spool) => {
+                shared.delivered.fetch_add(1, Relaxed);
+                shared.metrics.delivered.increment(1);
+                if let (Some(link), 1..) = (spool, seq) {
+                    link.spool.release(seq);
+                }
             }
-            Err((error, message)) => {
-                use rdkafka::Message;
+            (Err((error, message)), Some(link)) if !is_permanent(error) => {
+                let key = message.key().map(<[u8]>::to_vec);
+                let payload = message.payload().unwrap_or_default().to_vec();
+                shared.count_retry(error);
+                if seq > 0 {
+                    link.spool.retry(SpoolRecord { seq, key, payload });
+                } else {
+                    // Sent around the spool (spill mode): into it now.
+                    link.respill(key, payload);
+                }
+                link.delivery_failed();
+            }
+            (Err((error, message)), spool) => {
                 let id = message
                     .headers()
-                    .and_then(|h| {
-                        use rdkafka::message::Headers;
-                        h.iter().find(|h| h.key == "ce_id").and_then(|h| h.value)
-                    })
+                    .and_then(|h| h.iter().find(|h| h.key == "ce_id").and_then(|h| h.value))
                     .and_then(|v| std::str::from_utf8(v).ok());
-                self.0.record_failure(error, id);
+                shared.record_failure(error, id);
+                if let (Some(link), 1..) = (spool, seq) {
+                    link.spool.release(seq);
+                }
             }
         }
         if ticket::is_gated(ticket) {
-            self.0.gate.add_permits(1);
+            shared.gate.add_permits(1);
         }
-        self.0.in_flight_gauge();
+        shared.in_flight_gauge();
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use auditlog_core::AuditEvent;
@@ -20,10 +20,14 @@ use crate::error::{Error, Result};
 mod accounting;
 mod chain;
 mod delivery;
+mod spooling;
 
 use accounting::{Metrics, RateLimit, Shared};
 use chain::{spawn_checkpoint_timer, start_chain, Chain};
 use delivery::{ticket, Context};
+use spooling::{Refused, SpoolLink};
+
+use crate::spool::{Recovery, SpoolFull, SpoolStats};
 
 pub use accounting::{metric, PublisherStats, ShutdownReport};
 
@@ -37,8 +41,45 @@ struct Inner {
     overflow: Overflow,
     drop_flush_timeout: Duration,
     closed: AtomicBool,
-    /// Sealing into a chain happens in publishing order, under this lock.
-    chain: Option<Mutex<Chain>>,
+    /// Whether events go through `order` (with a chain or a spool).
+    ordered: bool,
+    order: Mutex<Order>,
+}
+
+/// What must happen in publishing order, under one lock: sealing into the
+/// chain, and choosing between the spool and librdkafka.
+#[derive(Debug, Default)]
+struct Order {
+    chain: Option<Chain>,
+}
+
+/// Where an accepted event went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placed {
+    /// To librdkafka only.
+    Sent,
+    /// Into the spool as this record (and maybe to librdkafka too).
+    Spooled(u64),
+}
+
+/// The envelope fields a message carries as headers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Headers<'a> {
+    id: Option<&'a str>,
+    specversion: Option<&'a str>,
+    time: Option<&'a str>,
+    tenant: Option<&'a str>,
+}
+
+impl<'a> Headers<'a> {
+    fn of(event: &'a AuditEvent) -> Self {
+        Headers {
+            id: event.id.as_deref(),
+            specversion: event.specversion.as_deref(),
+            time: event.timestamp.as_deref(),
+            tenant: event.tenantid.as_deref(),
+        }
+    }
 }
 
 /// Seals audit events and publishes them to a Kafka topic without ever
@@ -72,6 +113,13 @@ impl KafkaPublisher {
     /// refuses or settings that contradict each other.
     pub fn new(config: KafkaConfig) -> Result<Self> {
         config.validate()?;
+        let spool = match &config.spool {
+            Some(spool) => Some(Arc::new(SpoolLink::open(spool).map_err(|e| {
+                Error::config("spool", format!("{}: {e}", spool.dir().display()))
+            })?)),
+            None => None,
+        };
+        let recovered = spool.as_ref().map_or(0, |link| link.recovery.records);
         let shared = Arc::new(Shared {
             topic: config.topic.clone(),
             metrics: Metrics::new(&config.topic),
@@ -80,6 +128,10 @@ impl KafkaPublisher {
             failed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             checkpoints: AtomicU64::new(0),
+            recovered: AtomicU64::new(recovered),
+            spooled: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            unspooled: AtomicU64::new(0),
             gate: Semaphore::new(config.capacity.min(Semaphore::MAX_PERMITS)),
             failure_warnings: Mutex::new(RateLimit {
                 last: None,
@@ -90,7 +142,9 @@ impl KafkaPublisher {
                 suppressed: 0,
             }),
             last_client_error: Mutex::new(None),
+            spool: spool.clone(),
         });
+        shared.metrics.recovered.increment(recovered);
         let producer: ThreadedProducer<Context> = config
             .client_config()
             .create_with_context(Context(shared.clone()))
@@ -107,8 +161,14 @@ impl KafkaPublisher {
             overflow: config.overflow,
             drop_flush_timeout: config.drop_flush_timeout,
             closed: AtomicBool::new(false),
-            chain: chain.map(Mutex::new),
+            ordered: chain.is_some() || spool.is_some(),
+            order: Mutex::new(Order { chain }),
         });
+        if let Some(link) = spool {
+            spooling::spawn_feeder(Arc::downgrade(&inner), link.clone())
+                .map_err(|e| Error::Client(format!("cannot start the spool feeder: {e}")))?;
+            link.wake();
+        }
         if let Some(every) = tick {
             spawn_checkpoint_timer(Arc::downgrade(&inner), every);
         }
@@ -155,35 +215,61 @@ impl KafkaPublisher {
 
     /// The id of the chain events are sealed into, if any.
     pub fn chain_id(&self) -> Option<String> {
-        let chain = self.inner.chain.as_ref()?;
-        Some(chain.lock().unwrap().sealer.chain_id().to_owned())
+        let order = self.inner.order.lock().unwrap();
+        Some(order.chain.as_ref()?.sealer.chain_id().to_owned())
+    }
+
+    /// What opening the spool found (undelivered records replayed, torn or
+    /// corrupt ones skipped), if there is a spool.
+    pub fn recovery(&self) -> Option<&Recovery> {
+        Some(&self.inner.shared.spool.as_ref()?.recovery)
+    }
+
+    /// The spool's counters now, if there is a spool.
+    pub fn spool_stats(&self) -> Option<SpoolStats> {
+        Some(self.inner.shared.spool.as_ref()?.spool.stats())
     }
 
     /// Seals the chain's following events (and checkpoints) with `key`, a
     /// new key id; verifiers keep the old key (retired) in their keyring to
     /// verify what it sealed. `false` when the publisher has no chain.
     pub fn rotate_chain_key(&self, key: ChainKey) -> bool {
-        let Some(chain) = &self.inner.chain else {
+        let mut order = self.inner.order.lock().unwrap();
+        let Some(chain) = order.chain.as_mut() else {
             return false;
         };
-        chain.lock().unwrap().sealer.rotate(key);
+        chain.sealer.rotate(key);
         true
     }
 
-    /// Accepts `event` if there is room now, never waiting, whatever the
-    /// overflow policy: for code without an async runtime.
+    /// Accepts `event` if there is room now, never waiting for room,
+    /// whatever the overflow policy: for code without an async runtime.
+    /// With a spool and `Fsync::Always` it blocks until the event is
+    /// fsynced.
     pub fn try_publish(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
-        if self.inner.closed.load(Relaxed) {
+        let inner = &*self.inner;
+        if inner.closed.load(Relaxed) {
             return Err(SinkError::Closed);
         }
-        match self.inner.shared.gate.try_acquire() {
+        if let Some(link) = &inner.shared.spool {
+            let placed = match inner.produce_spooled(link, event, false) {
+                Ok(placed) => placed,
+                Err(Refused::Failed(error)) => return Err(error),
+                Err(Refused::NoRoom(event)) => inner.spool_full(link, *event, false)?,
+            };
+            if let (Placed::Spooled(seq), true) = (placed, link.fsync_always) {
+                link.spool.wait_synced(seq).map_err(spool_error)?;
+            }
+            return Ok(());
+        }
+        match inner.shared.gate.try_acquire() {
             Ok(permit) => permit.forget(),
             Err(_) => {
-                self.inner.shared.record_drop();
+                inner.shared.record_drop("the audit queue is full");
                 return Err(SinkError::QueueFull);
             }
         }
-        self.inner.produce(event)
+        inner.produce(event)
     }
 
     /// Stops accepting events, sends a last checkpoint of the chain (if
@@ -195,53 +281,130 @@ impl KafkaPublisher {
     }
 }
 
+/// `timeout` from now; `Duration::MAX` means as good as never.
+fn after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+fn spool_error(error: std::io::Error) -> SinkError {
+    SinkError::Io(format!("audit spool: {error}"))
+}
+
 thread_local! {
     /// The published JSON, reused: librdkafka copies the payload.
     static PAYLOAD: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(2048));
 }
 
 impl Inner {
-    /// Seals and hands the event to librdkafka; a place in the gate is held.
+    /// Seals and hands the event to librdkafka; a place in the gate is
+    /// held. No spool.
     fn produce(&self, mut event: AuditEvent) -> std::result::Result<(), SinkError> {
         PAYLOAD.with_borrow_mut(|json| {
             json.clear();
-            let Some(chain) = &self.chain else {
+            if !self.ordered {
                 auditlog_seal::seal_into(&mut event, self.signing_key.as_ref(), json);
                 let key = self.key.key_of(&event);
-                return self.send(&event, json, key.as_deref(), ticket::GATED);
-            };
+                self.shared.count_accepted();
+                return self.send(Headers::of(&event), json, key.as_deref(), ticket::GATED);
+            }
             // Sealed and sent under one lock: the chain's order is the
             // partition's order.
-            let mut chain = chain.lock().unwrap();
-            chain.sealer.seal_into(&mut event, json);
-            let sent = self.send(
-                &event,
-                json,
-                Some(chain.sealer.chain_id().as_bytes()),
-                ticket::GATED,
-            );
-            if chain.sealer.checkpoint_due() {
-                self.send_checkpoint(&mut chain);
-            }
+            let mut order = self.order.lock().unwrap();
+            let key = self.seal(&mut order, &mut event, json);
+            self.shared.count_accepted();
+            let sent = self.send(Headers::of(&event), json, key.as_deref(), ticket::GATED);
+            drop(key);
+            self.checkpoint_if_due(&mut order);
             sent
         })
     }
 
-    /// Seals a checkpoint of the chain as it is and sends it without
-    /// taking a place in the gate.
-    fn send_checkpoint(&self, chain: &mut Chain) {
+    /// Seals and places the event through the spool, in order.
+    fn produce_spooled(
+        &self,
+        link: &SpoolLink,
+        mut event: AuditEvent,
+        durable: bool,
+    ) -> std::result::Result<Placed, Refused> {
+        PAYLOAD.with_borrow_mut(|json| {
+            json.clear();
+            let mut order = self.order.lock().unwrap();
+            // Before sealing: a chained event must not take a number it
+            // cannot keep.
+            if !link.has_room() {
+                return Err(Refused::NoRoom(Box::new(event)));
+            }
+            let key = self.seal(&mut order, &mut event, json);
+            let placed = self
+                .place(link, Headers::of(&event), json, key.as_deref(), durable)
+                .map_err(Refused::Failed);
+            drop(key);
+            self.checkpoint_if_due(&mut order);
+            placed
+        })
+    }
+
+    /// Seals `event` into `json` (into the chain, if there is one) and says
+    /// its message key.
+    fn seal<'o>(
+        &self,
+        order: &'o mut Order,
+        event: &mut AuditEvent,
+        json: &mut Vec<u8>,
+    ) -> Option<std::borrow::Cow<'o, [u8]>> {
+        match order.chain.as_mut() {
+            Some(chain) => {
+                chain.sealer.seal_into(event, json);
+                Some(std::borrow::Cow::Borrowed(
+                    chain.sealer.chain_id().as_bytes(),
+                ))
+            }
+            None => {
+                auditlog_seal::seal_into(event, self.signing_key.as_ref(), json);
+                self.key
+                    .key_of(event)
+                    .map(|key| std::borrow::Cow::Owned(key.into_owned()))
+            }
+        }
+    }
+
+    fn checkpoint_if_due(&self, order: &mut Order) {
+        if let Some(chain) = order.chain.as_mut() {
+            if chain.sealer.checkpoint_due() {
+                self.checkpoint(chain);
+            }
+        }
+    }
+
+    /// Seals a checkpoint of the chain as it is and sends it: in order with
+    /// the spool's backlog when there is a spool, else at once without
+    /// taking a place in the gate. Call with the order lock held.
+    fn checkpoint(&self, chain: &mut Chain) {
         let checkpoint = chain.sealer.checkpoint();
         chain.checkpointed = chain.sealer.length();
         let json = checkpoint.published_json();
         self.shared.checkpoints.fetch_add(1, Relaxed);
-        let key = chain.sealer.chain_id().as_bytes();
-        // A failure is counted and logged by `send`.
-        let _ = self.send(&checkpoint, json.as_bytes(), Some(key), ticket::UNGATED);
+        let key = Some(chain.sealer.chain_id().as_bytes());
+        let headers = Headers::of(&checkpoint);
+        // A failure is counted and logged where it happens.
+        match &self.shared.spool {
+            Some(link) => {
+                let _ = self.place(link, headers, json.as_bytes(), key, false);
+            }
+            None => {
+                self.shared.count_accepted();
+                let _ = self.send(headers, json.as_bytes(), key, ticket::UNGATED);
+            }
+        }
     }
 
+    /// Hands one message to librdkafka. The event was counted accepted by
+    /// the caller; a refusal is counted failed here.
     fn send(
         &self,
-        event: &AuditEvent,
+        envelope: Headers<'_>,
         json: &[u8],
         key: Option<&[u8]>,
         ticket: usize,
@@ -252,15 +415,15 @@ impl Inner {
             value: Some("application/json"),
         });
         for (name, value) in [
-            ("ce_id", &event.id),
-            ("ce_specversion", &event.specversion),
-            ("ce_time", &event.timestamp),
-            ("ce_tenantid", &event.tenantid),
+            ("ce_id", envelope.id),
+            ("ce_specversion", envelope.specversion),
+            ("ce_time", envelope.time),
+            ("ce_tenantid", envelope.tenant),
         ] {
             if let Some(value) = value {
                 headers = headers.insert(Header {
                     key: name,
-                    value: Some(value.as_str()),
+                    value: Some(value),
                 });
             }
         }
@@ -270,8 +433,6 @@ impl Inner {
         if let Some(key) = key {
             record = record.key(key);
         }
-        shared.accepted.fetch_add(1, Relaxed);
-        shared.metrics.accepted.increment(1);
         loop {
             match self.producer.send(record) {
                 Ok(()) => {
@@ -285,7 +446,7 @@ impl Inner {
                     std::thread::yield_now();
                 }
                 Err((error, _)) => {
-                    shared.record_failure(&error, event.id.as_deref());
+                    shared.record_failure(&error, envelope.id);
                     if ticket::is_gated(ticket) {
                         shared.gate.add_permits(1);
                     }
@@ -297,28 +458,74 @@ impl Inner {
     }
 
     fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        let deadline = after(timeout);
         let already_closed = self.closed.swap(true, Relaxed);
-        if let (false, Some(chain)) = (already_closed, &self.chain) {
-            let mut chain = chain.lock().unwrap();
-            if chain.sealer.length() > chain.checkpointed {
-                self.send_checkpoint(&mut chain);
+        if !already_closed {
+            let mut order = self.order.lock().unwrap();
+            if let Some(chain) = order.chain.as_mut() {
+                if chain.sealer.length() > chain.checkpointed {
+                    self.checkpoint(chain);
+                }
             }
         }
-        let _ = self.producer.flush(timeout);
-        let at_deadline = self.shared.stats();
-        if at_deadline.in_flight > 0 {
-            self.producer
-                .purge(PurgeConfig::default().queue().inflight());
-            // Serves the purged messages' reports.
-            let _ = self.producer.flush(Duration::from_millis(500));
+        // Until everything is delivered (the spool's backlog included) or
+        // the deadline.
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = self.producer.flush(left.min(Duration::from_millis(50)));
+            if self.shared.stats().in_flight == 0 || left.is_zero() {
+                break;
+            }
         }
+        let Some(link) = &self.shared.spool else {
+            let at_deadline = self.shared.stats();
+            if at_deadline.in_flight > 0 {
+                self.purge();
+            }
+            return ShutdownReport {
+                accepted: at_deadline.accepted,
+                delivered: at_deadline.delivered,
+                failed: at_deadline.failed,
+                abandoned: at_deadline.in_flight,
+                dropped: at_deadline.dropped,
+                recovered: 0,
+                kept: 0,
+            };
+        };
+        link.feeding.store(false, Relaxed);
+        link.wake();
+        let feeder = link.feeder.lock().unwrap().take();
+        if let Some(feeder) = feeder {
+            // Not when the feeder itself drops the last publisher.
+            if feeder.thread().id() != std::thread::current().id() {
+                let _ = feeder.join();
+            }
+        }
+        if self.shared.stats().in_flight > 0 {
+            // Purged messages go back to the spool (see the delivery
+            // callback): kept, not lost.
+            self.purge();
+            let _order = self.order.lock().unwrap();
+            self.drain_respill(link);
+        }
+        let stats = self.shared.stats();
+        let kept = link.spool.stats().outstanding;
         ShutdownReport {
-            accepted: at_deadline.accepted,
-            delivered: at_deadline.delivered,
-            failed: at_deadline.failed,
-            abandoned: at_deadline.in_flight,
-            dropped: at_deadline.dropped,
+            accepted: stats.accepted,
+            delivered: stats.delivered,
+            failed: stats.failed,
+            abandoned: stats.in_flight.saturating_sub(kept),
+            dropped: stats.dropped,
+            recovered: stats.recovered,
+            kept,
         }
+    }
+
+    /// Purges what librdkafka still holds and serves the reports.
+    fn purge(&self) {
+        self.producer
+            .purge(PurgeConfig::default().queue().inflight());
+        let _ = self.producer.flush(Duration::from_millis(500));
     }
 }
 
@@ -348,20 +555,70 @@ impl Drop for Inner {
                 );
             }
         }
+        if report.kept > 0 {
+            tracing::warn!(
+                target: "auditlog_kafka",
+                topic = %self.topic,
+                kept = report.kept,
+                "audit publisher dropped without shutdown: {} audit events kept in the spool, sent when it is next opened",
+                report.kept
+            );
+        }
+    }
+}
+
+impl KafkaPublisher {
+    /// Through the spool: waits for room as its policy says, then for the
+    /// fsync when the event must be durable before returning.
+    async fn publish_spooled(
+        &self,
+        link: &SpoolLink,
+        mut event: AuditEvent,
+        durable: bool,
+    ) -> std::result::Result<(), SinkError> {
+        let inner = &*self.inner;
+        let wait_until = match link.when_full {
+            SpoolFull::Wait(limit) => Some(after(limit)),
+            _ => None,
+        };
+        let placed = loop {
+            match inner.produce_spooled(link, event, durable) {
+                Ok(placed) => break placed,
+                Err(Refused::Failed(error)) => return Err(error),
+                Err(Refused::NoRoom(back)) if wait_until.is_some_and(|t| Instant::now() < t) => {
+                    event = *back;
+                    // Room comes back when a whole segment is delivered.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(Refused::NoRoom(back)) => break inner.spool_full(link, *back, durable)?,
+            }
+        };
+        match placed {
+            Placed::Spooled(seq) if durable || link.fsync_always => {
+                link.spool.synced(seq).await.map_err(spool_error)
+            }
+            Placed::Spooled(_) => Ok(()),
+            Placed::Sent if durable => Err(SinkError::NotDurable),
+            Placed::Sent => Ok(()),
+        }
     }
 }
 
 #[async_trait]
 impl AuditSink for KafkaPublisher {
     /// Seals the event and queues it. Never waits for the broker; with
-    /// [`Overflow::Wait`] it waits at most that long for room.
+    /// [`Overflow::Wait`] it waits at most that long for room. With a spool,
+    /// the event is written to it first (write-ahead) and a full queue
+    /// spills into it; with `Fsync::Always` this returns once it is fsynced.
     async fn publish(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
         let inner = &*self.inner;
         if inner.closed.load(Relaxed) {
             return Err(SinkError::Closed);
         }
+        if let Some(link) = inner.shared.spool.clone() {
+            return self.publish_spooled(&link, event, false).await;
+        }
         let permit = match inner.overflow {
-            Overflow::DropNewest => inner.shared.gate.try_acquire().ok(),
             Overflow::Wait(limit) => match inner.shared.gate.try_acquire() {
                 Ok(permit) => Some(permit),
                 Err(_) => tokio::time::timeout(limit, inner.shared.gate.acquire())
@@ -369,32 +626,56 @@ impl AuditSink for KafkaPublisher {
                     .ok()
                     .and_then(|acquired| acquired.ok()),
             },
+            _ => inner.shared.gate.try_acquire().ok(),
         };
         match permit {
             Some(permit) => permit.forget(),
             None => {
-                inner.shared.record_drop();
+                inner.shared.record_drop("the audit queue is full");
                 return Err(SinkError::QueueFull);
             }
         }
         inner.produce(event)
     }
 
-    /// Waits (on a blocking thread) until nothing is in flight or `timeout`
-    /// passes.
+    /// Waits until nothing is in flight (with a spool: nothing waits in it
+    /// either) or `timeout` passes.
     async fn flush(&self, timeout: Duration) -> std::result::Result<(), SinkError> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let flushed = this.inner.producer.flush(timeout);
-            let in_flight = this.stats().in_flight;
-            match (flushed, in_flight) {
-                (Ok(()), 0) => Ok(()),
-                _ => Err(SinkError::Timeout {
-                    undelivered: in_flight,
-                }),
+            let deadline = after(timeout);
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let _ = this
+                    .inner
+                    .producer
+                    .flush(left.min(Duration::from_millis(50)));
+                let in_flight = this.stats().in_flight;
+                if in_flight == 0 {
+                    return Ok(());
+                }
+                if left.is_zero() {
+                    return Err(SinkError::Timeout {
+                        undelivered: in_flight,
+                    });
+                }
             }
         })
         .await
         .map_err(|e| SinkError::Io(e.to_string()))?
+    }
+
+    /// With a spool: returns once the event is written to it and fsynced
+    /// (whatever the fsync policy). Without one: refuses with
+    /// [`SinkError::NotDurable`].
+    async fn publish_durable(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
+        let inner = &*self.inner;
+        let Some(link) = inner.shared.spool.clone() else {
+            return Err(SinkError::NotDurable);
+        };
+        if inner.closed.load(Relaxed) {
+            return Err(SinkError::Closed);
+        }
+        self.publish_spooled(&link, event, true).await
     }
 }

@@ -16,6 +16,7 @@ mod chain;
 mod delivery;
 mod failures;
 mod overflow;
+mod spool;
 
 /// Generous bound on any wait: reached only when something is broken.
 const PATIENCE: Duration = Duration::from_secs(60);
