@@ -68,6 +68,31 @@ impl AuditSink for FanOut {
         }
     }
 
+    /// Durable through the sinks able to be, see [`FanOut`].
+    async fn publish_durable(&self, event: AuditEvent) -> Result<(), SinkError> {
+        let mut first_error = None;
+        let mut not_durable = Vec::new();
+        for (i, sink) in self.sinks.iter().enumerate() {
+            match sink.publish_durable(event.clone()).await {
+                Ok(()) => {}
+                Err(SinkError::NotDurable) => not_durable.push(i),
+                Err(e) => {
+                    self.failures[i].fetch_add(1, Ordering::Relaxed);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if not_durable.len() == self.sinks.len() {
+            return Err(SinkError::NotDurable);
+        }
+        for i in not_durable {
+            if self.sinks[i].publish(event.clone()).await.is_err() {
+                self.failures[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// Flushes every sink within the same timeout; reports the first failure
     /// after all have been tried.
     async fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
@@ -143,5 +168,88 @@ mod tests {
             Err(SinkError::QueueFull)
         );
         assert_eq!(fan.failures(), [1, 1]);
+    }
+
+    /// Durable-capable, but its spool is full.
+    struct FullSpool;
+
+    #[async_trait]
+    impl AuditSink for FullSpool {
+        async fn publish(&self, _event: AuditEvent) -> Result<(), SinkError> {
+            Err(SinkError::SpoolFull)
+        }
+
+        async fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
+            Ok(())
+        }
+
+        async fn publish_durable(&self, _event: AuditEvent) -> Result<(), SinkError> {
+            Err(SinkError::SpoolFull)
+        }
+    }
+
+    fn tenant(tenant: &str) -> AuditEvent {
+        AuditEvent::builder().tenant_id(tenant).build()
+    }
+
+    /// The tenants of the lines in `path`, each verified.
+    fn tenants_in(path: &std::path::Path) -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines()
+            .map(|line| {
+                let event = auditlog_seal::verify_json(line, None).unwrap().event;
+                event.tenantid.unwrap()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn durable_through_the_file_and_plainly_to_the_memory_sink() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let memory = crate::MemorySink::default();
+        let fan = FanOut::new(vec![
+            Arc::new(memory.clone()),
+            Arc::new(crate::JsonLinesSink::append_to(&path, None).unwrap()),
+        ]);
+        fan.publish_durable(tenant("t-1")).await.unwrap();
+        // In the file before any flush: written through and synced.
+        assert_eq!(tenants_in(&path), ["t-1"]);
+        assert_eq!(memory.len(), 1);
+        assert_eq!(fan.failures(), [0, 0]);
+    }
+
+    #[tokio::test]
+    async fn without_a_durable_sink_it_refuses_and_no_sink_keeps_the_event() {
+        let memory = crate::MemorySink::default();
+        let fan = FanOut::new(vec![
+            Arc::new(memory.clone()),
+            Arc::new(crate::JsonLinesSink::new(Vec::new(), None)),
+        ]);
+        assert_eq!(
+            fan.publish_durable(tenant("t-1")).await,
+            Err(SinkError::NotDurable)
+        );
+        assert!(memory.is_empty());
+        assert_eq!(fan.failures(), [0, 0]);
+    }
+
+    #[tokio::test]
+    async fn a_failing_durable_sink_fails_it_and_the_others_still_get_the_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let memory = crate::MemorySink::default();
+        let fan = FanOut::new(vec![
+            Arc::new(FullSpool),
+            Arc::new(crate::JsonLinesSink::append_to(&path, None).unwrap()),
+            Arc::new(memory.clone()),
+        ]);
+        assert_eq!(
+            fan.publish_durable(tenant("t-1")).await,
+            Err(SinkError::SpoolFull)
+        );
+        assert_eq!(tenants_in(&path), ["t-1"]);
+        assert_eq!(memory.len(), 1);
+        assert_eq!(fan.failures(), [1, 0, 0]);
     }
 }

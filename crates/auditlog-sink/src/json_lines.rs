@@ -1,17 +1,17 @@
 //! Sealed events as JSON lines, to a file, stdout or any writer.
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use auditlog_core::AuditEvent;
 use auditlog_seal::SigningKey;
 
+use crate::output::{AnyWriter, AppendFile, Output};
 use crate::{AuditSink, SinkError};
 
 /// Writes each event, sealed, as one line of its published JSON: the format
@@ -21,17 +21,42 @@ use crate::{AuditSink, SinkError};
 /// full (a local write, never the network), [`flush`](AuditSink::flush)
 /// writes the rest. A write error refuses the event with
 /// [`SinkError::Io`] and is counted ([`JsonLinesSink::failed`]).
+///
+/// # Durable publishing
+///
+/// Over a file it opened itself ([`append_to`](Self::append_to),
+/// [`rotating`](Self::rotating)), [`publish_durable`](AuditSink::publish_durable)
+/// writes the buffer and the line through to the file and fdatasyncs it
+/// (and its directory, the first time and after each rotation) before
+/// returning: one fsync per event, one event at a time, on tokio's blocking
+/// pool when there is a runtime. Over any other writer
+/// ([`new`](Self::new), [`stdout`](Self::stdout)) it refuses with
+/// [`SinkError::NotDurable`] and writes nothing: a writer cannot be synced,
+/// even when it is a file underneath.
+///
+/// A failed fdatasync is final: what reached the disk is then unknown
+/// (the kernel may have dropped the pages), so every later
+/// `publish_durable` fails with [`SinkError::Io`] until the sink is made
+/// again; `publish` goes on as before.
 pub struct JsonLinesSink {
-    out: Mutex<BufWriter<Box<dyn Write + Send>>>,
+    lines: Arc<Lines>,
+}
+
+/// The sink's state, shared with durable writes on the blocking pool.
+struct Lines {
+    out: Mutex<BufWriter<Box<dyn Output>>>,
+    durable: bool,
     key: Option<SigningKey>,
     written: AtomicU64,
     failed: AtomicU64,
+    sync_failed: AtomicBool,
 }
 
 impl fmt::Debug for JsonLinesSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JsonLinesSink")
-            .field("key", &self.key)
+            .field("key", &self.lines.key)
+            .field("durable", &self.lines.durable)
             .field("written", &self.written())
             .field("failed", &self.failed())
             .finish_non_exhaustive()
@@ -39,57 +64,77 @@ impl fmt::Debug for JsonLinesSink {
 }
 
 impl JsonLinesSink {
-    /// Lines to `out`.
+    /// Lines to `out` (not durable, see [above](Self#durable-publishing)).
     pub fn new(out: impl Write + Send + 'static, key: Option<SigningKey>) -> Self {
-        JsonLinesSink {
-            out: Mutex::new(BufWriter::with_capacity(1 << 16, Box::new(out))),
-            key,
-            written: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-        }
+        Self::with_output(Box::new(AnyWriter(out)), key)
     }
 
-    /// Lines to standard output.
+    /// Lines to standard output (not durable).
     pub fn stdout(key: Option<SigningKey>) -> Self {
         Self::new(io::stdout(), key)
     }
 
-    /// Lines appended to the file at `path` (created if missing).
+    /// Lines appended to the file at `path` (created if missing); durable.
     pub fn append_to(path: impl AsRef<Path>, key: Option<SigningKey>) -> io::Result<Self> {
-        let file: File = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Self::new(file, key))
+        Ok(Self::with_output(
+            Box::new(AppendFile::open(path.as_ref())?),
+            key,
+        ))
     }
 
     /// Lines to the file at `path`, rotated once it reaches `max_bytes`
-    /// (`path.1` is the newest rotated file; `keep` of them are kept).
+    /// (`path.1` is the newest rotated file; `keep` of them are kept);
+    /// durable.
     pub fn rotating(
         path: impl AsRef<Path>,
         max_bytes: u64,
         keep: usize,
         key: Option<SigningKey>,
     ) -> io::Result<Self> {
-        Ok(Self::new(
-            crate::RotatingFile::open(path, max_bytes, keep)?,
+        Ok(Self::with_output(
+            Box::new(crate::RotatingFile::open(path, max_bytes, keep)?),
             key,
         ))
     }
 
+    fn with_output(out: Box<dyn Output>, key: Option<SigningKey>) -> Self {
+        JsonLinesSink {
+            lines: Arc::new(Lines {
+                durable: out.durable(),
+                out: Mutex::new(BufWriter::with_capacity(1 << 16, out)),
+                key,
+                written: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+                sync_failed: AtomicBool::new(false),
+            }),
+        }
+    }
+
     /// Events written (into the buffer or through it).
     pub fn written(&self) -> u64 {
-        self.written.load(Relaxed)
+        self.lines.written.load(Relaxed)
     }
 
-    /// Events refused because writing failed.
+    /// Events refused because writing (or, durably, syncing) failed.
     pub fn failed(&self) -> u64 {
-        self.failed.load(Relaxed)
+        self.lines.failed.load(Relaxed)
+    }
+}
+
+impl Lines {
+    fn lock(&self) -> MutexGuard<'_, BufWriter<Box<dyn Output>>> {
+        self.out.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self, mut event: AuditEvent) -> Result<(), SinkError> {
+    fn line(&self, mut event: AuditEvent) -> Vec<u8> {
         let mut line = Vec::with_capacity(1280);
         auditlog_seal::seal_into(&mut event, self.key.as_ref(), &mut line);
         line.push(b'\n');
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        match out.write_all(&line) {
+        line
+    }
+
+    fn counted(&self, result: io::Result<()>) -> Result<(), SinkError> {
+        match result {
             Ok(()) => {
                 self.written.fetch_add(1, Relaxed);
                 Ok(())
@@ -100,22 +145,64 @@ impl JsonLinesSink {
             }
         }
     }
+
+    fn write(&self, event: AuditEvent) -> Result<(), SinkError> {
+        let line = self.line(event);
+        self.counted(self.lock().write_all(&line))
+    }
+
+    /// Writes the line through to the file and syncs it; blocks.
+    fn write_durably(&self, event: AuditEvent) -> Result<(), SinkError> {
+        let line = self.line(event);
+        let mut out = self.lock();
+        if self.sync_failed.load(Relaxed) {
+            self.failed.fetch_add(1, Relaxed);
+            return Err(SinkError::Io(
+                "an earlier fdatasync failed: durability can no longer be promised".into(),
+            ));
+        }
+        let result = out.write_all(&line).and_then(|()| out.flush());
+        let result = result.and_then(|()| {
+            out.get_mut().sync().inspect_err(|_| {
+                self.sync_failed.store(true, Relaxed);
+            })
+        });
+        self.counted(result)
+    }
 }
 
 #[async_trait]
 impl AuditSink for JsonLinesSink {
     async fn publish(&self, event: AuditEvent) -> Result<(), SinkError> {
-        self.write(event)
+        self.lines.write(event)
     }
 
     /// Writes out the buffer (a local write: the timeout is not needed).
     async fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = self.lines.lock();
         out.flush().map_err(|e| SinkError::Io(e.to_string()))
+    }
+
+    /// Writes the event through to its file and fdatasyncs it, see
+    /// [Durable publishing](JsonLinesSink#durable-publishing).
+    async fn publish_durable(&self, event: AuditEvent) -> Result<(), SinkError> {
+        if !self.lines.durable {
+            return Err(SinkError::NotDurable);
+        }
+        let lines = self.lines.clone();
+        let write = move || lines.write_durably(event);
+        // An fsync takes milliseconds: not on the runtime's worker threads.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => runtime.spawn_blocking(write).await.unwrap_or_else(|e| {
+                self.lines.failed.fetch_add(1, Relaxed);
+                Err(SinkError::Io(format!("durable write did not finish: {e}")))
+            }),
+            Err(_) => write(),
+        }
     }
 }
 
-impl Drop for JsonLinesSink {
+impl Drop for Lines {
     fn drop(&mut self) {
         let out = self.out.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = out.flush() {
@@ -203,5 +290,122 @@ mod tests {
         for line in text.lines() {
             auditlog_seal::verify_json(line, None).unwrap();
         }
+    }
+
+    /// A disk whose fdatasync fails (EIO after a write-back error).
+    struct SyncFails(Shared);
+
+    impl Write for SyncFails {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Output for SyncFails {
+        fn durable(&self) -> bool {
+            true
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            Err(io::Error::other("EIO"))
+        }
+    }
+
+    fn tenant(tenant: &str) -> AuditEvent {
+        AuditEvent::builder().tenant_id(tenant).build()
+    }
+
+    /// The tenants of the lines in `paths`, in order, each verified.
+    fn tenants_in(paths: &[std::path::PathBuf], key: Option<&SigningKey>) -> Vec<String> {
+        let mut tenants = Vec::new();
+        for path in paths {
+            for line in std::fs::read_to_string(path).unwrap().lines() {
+                let event = auditlog_seal::verify_json(line, key).unwrap().event;
+                tenants.push(event.tenantid.unwrap());
+            }
+        }
+        tenants
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_durable_line_is_in_the_file_when_publish_durable_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let key = SigningKey::new("k").unwrap();
+        let sink = JsonLinesSink::append_to(&path, Some(key.clone())).unwrap();
+        sink.publish(tenant("buffered")).await.unwrap();
+        assert!(tenants_in(std::slice::from_ref(&path), Some(&key)).is_empty());
+        sink.publish_durable(tenant("durable")).await.unwrap();
+        // Written through with what was buffered before it, in order.
+        assert_eq!(
+            tenants_in(std::slice::from_ref(&path), Some(&key)),
+            ["buffered", "durable"]
+        );
+        assert_eq!((sink.written(), sink.failed()), (2, 0));
+    }
+
+    #[tokio::test]
+    async fn other_writers_are_not_durable_and_get_nothing() {
+        let out = Shared::default();
+        let sink = JsonLinesSink::new(out.clone(), None);
+        assert_eq!(
+            sink.publish_durable(tenant("t")).await,
+            Err(SinkError::NotDurable)
+        );
+        sink.flush(Duration::from_secs(1)).await.unwrap();
+        assert!(out.0.lock().unwrap().is_empty());
+        assert_eq!((sink.written(), sink.failed()), (0, 0));
+        let stdout = JsonLinesSink::stdout(None);
+        assert_eq!(
+            stdout.publish_durable(tenant("t")).await,
+            Err(SinkError::NotDurable)
+        );
+        assert_eq!(stdout.written(), 0);
+    }
+
+    #[tokio::test]
+    async fn durable_lines_across_rotations_are_all_kept_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        // About three lines to a file; ten files kept: nothing deleted.
+        let sink = JsonLinesSink::rotating(&path, 1000, 10, None).unwrap();
+        let sent: Vec<String> = (0..12).map(|n| format!("t-{n:02}")).collect();
+        for tenant_id in &sent {
+            sink.publish_durable(tenant(tenant_id)).await.unwrap();
+        }
+        let mut files: Vec<_> = (1..=10)
+            .rev()
+            .map(|n| dir.path().join(format!("audit.jsonl.{n}")))
+            .filter(|p| p.exists())
+            .collect();
+        assert!(files.len() >= 2, "rotated: {files:?}");
+        files.push(path);
+        assert_eq!(tenants_in(&files, None), sent);
+    }
+
+    #[tokio::test]
+    async fn a_failed_sync_is_final_for_durable_publishing() {
+        let out = Shared::default();
+        let sink = JsonLinesSink::with_output(Box::new(SyncFails(out.clone())), None);
+        assert!(
+            matches!(sink.publish_durable(tenant("a")).await, Err(SinkError::Io(m)) if m.contains("EIO"))
+        );
+        assert!(
+            matches!(sink.publish_durable(tenant("b")).await, Err(SinkError::Io(m)) if m.contains("earlier fdatasync failed"))
+        );
+        assert_eq!((sink.written(), sink.failed()), (0, 2));
+        // The line whose sync failed reached the writer; the next did not.
+        let lines = out
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        assert_eq!(lines, 1);
+        sink.publish(tenant("c")).await.unwrap();
+        assert_eq!(sink.written(), 1);
     }
 }

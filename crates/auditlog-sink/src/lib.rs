@@ -10,6 +10,11 @@
 //! - [`MemorySink`]: sealed events kept in memory, for tests.
 //! - [`FanOut`]: several sinks at once (Kafka and a local file).
 //!
+//! For write-ahead auditing, [`AuditSink::publish_durable`] returns only
+//! once the event is durable: [`JsonLinesSink`] over a file it opened
+//! fdatasyncs it, [`FanOut`] is durable through its durable sinks, and
+//! [`MemorySink`] refuses (memory is not durable).
+//!
 //! # Example
 //!
 //! ```
@@ -38,6 +43,7 @@
 mod fanout;
 mod json_lines;
 mod memory;
+mod output;
 mod rotating;
 
 use std::fmt;

@@ -111,4 +111,14 @@ mod tests {
         sink.publish(AuditEvent::builder().build()).await.unwrap();
         assert_eq!(view.len(), 1);
     }
+
+    #[tokio::test]
+    async fn memory_is_not_durable() {
+        let sink = MemorySink::default();
+        assert_eq!(
+            sink.publish_durable(AuditEvent::builder().build()).await,
+            Err(SinkError::NotDurable)
+        );
+        assert!(sink.is_empty(), "refused without keeping the event");
+    }
 }

@@ -17,6 +17,8 @@ pub struct RotatingFile {
     /// The last byte written ended a line, so rotating now splits none.
     at_line_start: bool,
     rotations: u64,
+    /// The file may be new since the directory was last synced.
+    dir_unsynced: bool,
 }
 
 impl RotatingFile {
@@ -32,12 +34,25 @@ impl RotatingFile {
             size,
             at_line_start: true,
             rotations: 0,
+            dir_unsynced: true,
         })
     }
 
     /// How many times the file was rotated since it was opened.
     pub fn rotations(&self) -> u64 {
         self.rotations
+    }
+
+    /// Makes every line written so far durable: fdatasyncs the current
+    /// file and, when it may be new (just opened or rotated), its directory.
+    /// Lines in rotated files were synced when they were rotated.
+    pub fn sync_data(&mut self) -> io::Result<()> {
+        self.file.sync_data()?;
+        if self.dir_unsynced {
+            crate::output::sync_dir(&crate::output::parent_dir(&self.path))?;
+            self.dir_unsynced = false;
+        }
+        Ok(())
     }
 
     fn rotated(&self, n: usize) -> PathBuf {
@@ -65,6 +80,7 @@ impl RotatingFile {
             .open(&self.path)?;
         self.size = 0;
         self.rotations += 1;
+        self.dir_unsynced = true;
         Ok(())
     }
 }
