@@ -66,10 +66,11 @@ impl<B: Body> Body for RequestBody<B> {
 pin_project! {
     /// The response body as the client gets it: the original body, frame
     /// by frame. The request's event is emitted when it ends, fails, or is
-    /// dropped early (then marked as cut short).
+    /// dropped early (then marked as cut short). Empty when a failed
+    /// write-ahead replaced the response.
     pub struct ResponseBody<B: Body> {
         #[pin]
-        inner: B,
+        inner: Option<B>,
         state: Option<BodyState>,
     }
 
@@ -77,7 +78,8 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(state) = this.state.take() {
-                let end = if state.pending.is_bodiless() || this.inner.is_end_stream() {
+                let ended = this.inner.as_pin_mut().is_none_or(|inner| inner.is_end_stream());
+                let end = if state.pending.is_bodiless() || ended {
                     End::Complete
                 } else {
                     End::DuringBody
@@ -107,7 +109,18 @@ impl<B: Body> ResponseBody<B> {
             capture: pending.capture_limit().map(Capture::new),
             pending,
         });
-        ResponseBody { inner, state }
+        ResponseBody {
+            inner: Some(inner),
+            state,
+        }
+    }
+
+    /// No body, no event.
+    pub(crate) fn empty() -> Self {
+        ResponseBody {
+            inner: None,
+            state: None,
+        }
     }
 }
 
@@ -119,8 +132,11 @@ impl<B: Body> Body for ResponseBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let mut this = self.project();
-        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        let this = self.project();
+        let Some(mut inner) = this.inner.as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        let frame = ready!(inner.as_mut().poll_frame(cx));
         let Some(state) = this.state.as_mut() else {
             return Poll::Ready(frame);
         };
@@ -130,7 +146,7 @@ impl<B: Body> Body for ResponseBody<B> {
                     capture.copy_from(data);
                 }
                 // hyper stops polling once a body says it has ended.
-                this.inner.is_end_stream().then_some(End::Complete)
+                inner.is_end_stream().then_some(End::Complete)
             }
             Some(Err(_)) => Some(End::BodyError),
             None => Some(End::Complete),
@@ -144,10 +160,12 @@ impl<B: Body> Body for ResponseBody<B> {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }

@@ -4,6 +4,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use auditlog_core::{Map, Subject, Value};
 
+use crate::write_ahead::WriteAhead;
+
 /// A handle on the audit event of the current request, put in the request
 /// extensions by [`Audit`](crate::Audit).
 ///
@@ -43,6 +45,7 @@ pub(crate) struct Enrichment {
     pub(crate) compliance_category: Option<String>,
     pub(crate) request_details: Map,
     pub(crate) response_details: Map,
+    pub(crate) write_ahead: Option<WriteAhead>,
 }
 
 impl AuditContext {
@@ -123,6 +126,21 @@ impl AuditContext {
         self.with(|e| {
             e.response_details.insert(key.into(), value.into());
         });
+    }
+
+    /// Whether this request's response waits until its event is durably
+    /// recorded, instead of what the layer says; what the
+    /// [`WriteAhead`] route layer sets. Takes effect when set before the
+    /// handler returns its response.
+    pub fn set_write_ahead(&self, write_ahead: WriteAhead) {
+        self.with(|e| e.write_ahead = Some(write_ahead));
+    }
+
+    /// What [`set_write_ahead`](Self::set_write_ahead) set, if anything.
+    pub(crate) fn write_ahead(&self) -> Option<WriteAhead> {
+        self.inner
+            .as_ref()
+            .and_then(|inner| lock(inner).write_ahead)
     }
 
     /// Takes what the handler set; the handle is detached afterwards.

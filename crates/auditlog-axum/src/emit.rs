@@ -14,16 +14,24 @@ use tokio::sync::{mpsc, Notify};
 use crate::capture::{redact_map, Capture, Captured};
 use crate::context::{AuditContext, Enrichment};
 use crate::layer::{AuditStats, Config};
+use crate::write_ahead::WriteAhead;
 
 /// The key in `eventdata.responsepayload` that marks an event whose
 /// exchange did not end normally; its value says how it ended.
 pub const INCOMPLETE_KEY: &str = "_incomplete";
 
+/// The key in `eventdata.responsepayload` that marks a write-ahead event
+/// recorded with response capture on: its response body could not be in it.
+pub const WRITE_AHEAD_KEY: &str = "_writeahead";
+
+/// The value of [`WRITE_AHEAD_KEY`].
+const WRITE_AHEAD_NOTE: &str = "recorded before the response body was sent: body not captured";
+
 /// The queue, the background task and the counters, shared by a layer and
 /// every service and event it made.
 pub(crate) struct Shared {
     capacity: AtomicUsize,
-    sender: OnceLock<mpsc::Sender<Record>>,
+    sender: OnceLock<mpsc::Sender<Work>>,
     state: Arc<State>,
 }
 
@@ -43,6 +51,27 @@ struct Counters {
     dropped: AtomicU64,
     suppressed: AtomicU64,
     skipped: AtomicU64,
+    write_ahead: AtomicU64,
+    write_ahead_failed: AtomicU64,
+    write_ahead_in_flight: AtomicU64,
+}
+
+/// What the background task publishes.
+enum Work {
+    /// A finished exchange, to be turned into its event.
+    Record(Record),
+    /// An event already finished (a failed write-ahead).
+    Event(Box<AuditEvent>),
+}
+
+/// A write-ahead record under way; [`Shared::flush`] waits for it.
+pub(crate) struct InFlight(Arc<State>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.counters.write_ahead_in_flight.fetch_sub(1, Relaxed);
+        self.0.idle.notify_waiters();
+    }
 }
 
 impl Shared {
@@ -81,12 +110,36 @@ impl Shared {
         self.state.counters.skipped.fetch_add(1, Relaxed);
     }
 
-    /// Queues a finished record, never waiting.
-    fn send(&self, record: Record) {
+    pub(crate) fn sink(&self) -> &Arc<dyn AuditSink> {
+        &self.state.sink
+    }
+
+    pub(crate) fn write_ahead_started(&self) -> InFlight {
+        let counters = &self.state.counters;
+        counters.write_ahead_in_flight.fetch_add(1, Relaxed);
+        InFlight(self.state.clone())
+    }
+
+    pub(crate) fn count_write_ahead(&self) {
+        self.state.counters.write_ahead.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a failed write-ahead and queues its event, if any, as usual;
+    /// returns the failures so far.
+    pub(crate) fn count_write_ahead_failed(&self, event: Option<Box<AuditEvent>>) -> u64 {
+        let failed = self.state.counters.write_ahead_failed.fetch_add(1, Relaxed) + 1;
+        if let Some(event) = event {
+            self.send(Work::Event(event));
+        }
+        failed
+    }
+
+    /// Queues a finished record or event, never waiting.
+    fn send(&self, work: Work) {
         let counters = &self.state.counters;
         counters.queued.fetch_add(1, Relaxed);
         let refused = match self.sender.get() {
-            Some(sender) => match sender.try_send(record) {
+            Some(sender) => match sender.try_send(work) {
                 Ok(()) => return,
                 Err(mpsc::error::TrySendError::Full(_)) => "the audit queue is full",
                 Err(mpsc::error::TrySendError::Closed(_)) => "the audit task has stopped",
@@ -108,6 +161,8 @@ impl Shared {
             dropped: c.dropped.load(Relaxed),
             suppressed: c.suppressed.load(Relaxed),
             skipped: c.skipped.load(Relaxed),
+            write_ahead: c.write_ahead.load(Relaxed),
+            write_ahead_failed: c.write_ahead_failed.load(Relaxed),
         }
     }
 
@@ -118,14 +173,16 @@ impl Shared {
             let idle = self.state.idle.notified();
             tokio::pin!(idle);
             idle.as_mut().enable();
+            // A write-ahead in flight may still queue its event.
+            let in_flight = c.write_ahead_in_flight.load(Relaxed);
             let handed = c.published.load(Relaxed) + c.failed.load(Relaxed);
             let queued = c.queued.load(Relaxed);
-            if handed >= queued {
+            if handed >= queued && in_flight == 0 {
                 break;
             }
             if tokio::time::timeout_at(deadline, idle).await.is_err() {
                 return Err(SinkError::Timeout {
-                    undelivered: queued - handed,
+                    undelivered: queued.saturating_sub(handed) + in_flight,
                 });
             }
         }
@@ -134,26 +191,31 @@ impl Shared {
     }
 }
 
-async fn publish_all(state: Arc<State>, mut receiver: mpsc::Receiver<Record>) {
+async fn publish_all(state: Arc<State>, mut receiver: mpsc::Receiver<Work>) {
     let counters = &state.counters;
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     // Takes what is waiting in one go: fewer wake-ups under load.
     while receiver.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
-        for record in batch.drain(..) {
-            // A panicking hook loses its event, not the task.
-            match catch_unwind(AssertUnwindSafe(|| record.finish())) {
-                Ok(event) => match state.sink.publish(*event).await {
-                    Ok(()) => {
-                        counters.published.fetch_add(1, Relaxed);
-                    }
-                    Err(error) => {
+        for work in batch.drain(..) {
+            let event = match work {
+                // A panicking hook loses its event, not the task.
+                Work::Record(record) => match catch_unwind(AssertUnwindSafe(|| record.finish())) {
+                    Ok(event) => event,
+                    Err(_) => {
                         let failed = counters.failed.fetch_add(1, Relaxed) + 1;
-                        tracing::warn!(target: "auditlog_axum", failed, %error, "audit event not published");
+                        tracing::warn!(target: "auditlog_axum", failed, "audit event lost: finishing it panicked");
+                        continue;
                     }
                 },
-                Err(_) => {
+                Work::Event(event) => event,
+            };
+            match state.sink.publish(*event).await {
+                Ok(()) => {
+                    counters.published.fetch_add(1, Relaxed);
+                }
+                Err(error) => {
                     let failed = counters.failed.fetch_add(1, Relaxed) + 1;
-                    tracing::warn!(target: "auditlog_axum", failed, "audit event lost: finishing it panicked");
+                    tracing::warn!(target: "auditlog_axum", failed, %error, "audit event not published");
                 }
             }
         }
@@ -267,6 +329,26 @@ impl Pending {
             inner.emit(end, response);
         }
     }
+
+    /// The write-ahead this request requires, if any: its own (route or
+    /// handler), else the layer's.
+    pub(crate) fn write_ahead(&self) -> Option<WriteAhead> {
+        let inner = self.inner.as_ref()?;
+        let write_ahead = inner
+            .context
+            .write_ahead()
+            .unwrap_or(inner.config.write_ahead);
+        write_ahead.is_required().then_some(write_ahead)
+    }
+
+    /// Finishes the exchange at its response head, for a write-ahead: the
+    /// record, or `None` when the handler suppressed the event.
+    pub(crate) fn into_write_ahead(mut self) -> Option<(Arc<Shared>, Record)> {
+        let inner = self.inner.take()?;
+        let shared = inner.shared.clone();
+        let record = inner.record(End::Complete, None, true)?;
+        Some((shared, record))
+    }
 }
 
 impl Drop for Pending {
@@ -287,11 +369,19 @@ impl Drop for Pending {
 }
 
 impl PendingInner {
-    fn emit(mut self, end: End, response: Option<Capture>) {
+    fn emit(self, end: End, response: Option<Capture>) {
+        let shared = self.shared.clone();
+        if let Some(record) = self.record(end, response, false) {
+            shared.send(Work::Record(record));
+        }
+    }
+
+    /// The record to finish, or `None` (counted) when suppressed.
+    fn record(mut self, end: End, response: Option<Capture>, write_ahead: bool) -> Option<Record> {
         let enrichment = self.context.take().unwrap_or_default();
         if enrichment.suppressed {
             self.shared.state.counters.suppressed.fetch_add(1, Relaxed);
-            return;
+            return None;
         }
         let request = self.request_capture.map(|capture| {
             let mut capture = capture.lock().unwrap_or_else(PoisonError::into_inner);
@@ -305,9 +395,10 @@ impl PendingInner {
             end,
             request,
             response: response.map(Capture::finish),
+            write_ahead,
             enrichment,
         };
-        self.shared.send(record);
+        Some(record)
     }
 }
 
@@ -321,11 +412,13 @@ pub(crate) struct Record {
     end: End,
     request: Option<Captured>,
     response: Option<Captured>,
+    /// Recorded at the response head, before its body.
+    write_ahead: bool,
     enrichment: Enrichment,
 }
 
 impl Record {
-    fn finish(self) -> Box<AuditEvent> {
+    pub(crate) fn finish(self) -> Box<AuditEvent> {
         let Record {
             config,
             mut event,
@@ -334,6 +427,7 @@ impl Record {
             end,
             request,
             response,
+            write_ahead,
             enrichment: e,
         } = self;
         let (severity, outcome) = match (end, status) {
@@ -365,6 +459,9 @@ impl Record {
         response_payload.extend(e.response_details);
         if let Some(note) = end.note() {
             response_payload.insert(INCOMPLETE_KEY.into(), Value::from(note));
+        }
+        if write_ahead && config.capture {
+            response_payload.insert(WRITE_AHEAD_KEY.into(), Value::from(WRITE_AHEAD_NOTE));
         }
         redact_map(&mut request_payload, &config.redact);
         redact_map(&mut response_payload, &config.redact);

@@ -12,6 +12,7 @@ use crate::emit::Shared;
 use crate::hook::OnEvent;
 use crate::network::IpNetwork;
 use crate::service::Audit;
+use crate::write_ahead::WriteAhead;
 
 /// Paths not audited by default, matched as leading whole path segments.
 pub const DEFAULT_SKIP_PATHS: &[&str] = &[
@@ -73,6 +74,7 @@ pub(crate) struct Config {
     pub(crate) sensitive: bool,
     pub(crate) kubernetes: Option<Kubernetes>,
     pub(crate) hook: Arc<dyn OnEvent>,
+    pub(crate) write_ahead: WriteAhead,
 }
 
 impl fmt::Debug for Config {
@@ -88,6 +90,7 @@ impl fmt::Debug for Config {
             .field("compliance_category", &self.compliance_category)
             .field("sensitive", &self.sensitive)
             .field("kubernetes", &self.kubernetes)
+            .field("write_ahead", &self.write_ahead)
             .finish_non_exhaustive()
     }
 }
@@ -129,7 +132,13 @@ impl fmt::Debug for AuditLayer {
 }
 
 /// Counters of the layer's side channel; audit problems show up here and in
-/// `tracing` warnings (target `auditlog_axum`), never in responses.
+/// `tracing` warnings (target `auditlog_axum`), never in responses, except
+/// with [write-ahead](crate#write-ahead-auditing).
+///
+/// `queued`, `published`, `failed` and `dropped` count the background
+/// queue; a write-ahead event that was durably recorded is only in
+/// `write_ahead`, one that failed is in `write_ahead_failed` and then queued
+/// like any other.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuditStats {
@@ -146,6 +155,12 @@ pub struct AuditStats {
     pub suppressed: u64,
     /// Requests on skipped paths.
     pub skipped: u64,
+    /// Events durably recorded before their response was sent.
+    pub write_ahead: u64,
+    /// Events not durably recorded (refused, failed, timed out) before
+    /// their response: a 503 went out instead, or the response anyway
+    /// ([`WriteAheadFailure`](crate::WriteAheadFailure)).
+    pub write_ahead_failed: u64,
 }
 
 impl AuditLayer {
@@ -168,6 +183,7 @@ impl AuditLayer {
                 sensitive: false,
                 kubernetes: (!kubernetes.is_empty()).then_some(kubernetes),
                 hook: Arc::new(()),
+                write_ahead: WriteAhead::off(),
             }),
             shared: Arc::new(Shared::new(Arc::new(sink), DEFAULT_QUEUE_CAPACITY)),
         }
@@ -291,6 +307,13 @@ impl AuditLayer {
     pub fn on_event(self, hook: impl OnEvent) -> Self {
         let hook: Arc<dyn OnEvent> = Arc::new(hook);
         self.config(|c| c.hook = hook)
+    }
+
+    /// Whether responses wait until their event is durably recorded (off by
+    /// default); routes and handlers may say otherwise. See
+    /// [Write-ahead auditing](crate#write-ahead-auditing).
+    pub fn write_ahead(self, write_ahead: WriteAhead) -> Self {
+        self.config(|c| c.write_ahead = write_ahead)
     }
 
     /// How many finished events may wait for the sink (8192 by default);

@@ -114,11 +114,12 @@ mod hook;
 mod layer;
 mod network;
 mod service;
+mod write_ahead;
 
 pub use body::{RequestBody, ResponseBody};
 pub use capture::REDACTED;
 pub use context::AuditContext;
-pub use emit::INCOMPLETE_KEY;
+pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
 pub use future::ResponseFuture;
 pub use hook::OnEvent;
 pub use layer::{
@@ -127,3 +128,6 @@ pub use layer::{
 };
 pub use network::{IpNetwork, ParseNetworkError};
 pub use service::Audit;
+pub use write_ahead::{
+    WriteAhead, WriteAheadFailure, WriteAheadService, DEFAULT_WRITE_AHEAD_TIMEOUT,
+};
