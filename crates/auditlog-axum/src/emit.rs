@@ -57,6 +57,8 @@ struct Counters {
 }
 
 /// What the background task publishes.
+// Records are the common case: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 enum Work {
     /// A finished exchange, to be turned into its event.
     Record(Record),

@@ -7,3 +7,4 @@ mod capture;
 mod never_in_the_way;
 mod request;
 mod tcp;
+mod write_ahead;

@@ -107,6 +107,99 @@ impl AuditSink for Stuck {
     }
 }
 
+/// What [`Ledger::publish_durable`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durable {
+    /// Records the event at once.
+    Records,
+    /// Waits for [`Ledger::release`], then records it.
+    Gated,
+    /// Never returns: a disk or broker that stopped answering.
+    Hangs,
+}
+
+/// Keeps each event's transaction id by the way it came in: durably or
+/// by plain `publish`.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    inner: Arc<LedgerInner>,
+}
+
+#[derive(Debug)]
+struct LedgerInner {
+    durable: Mutex<Vec<String>>,
+    plain: Mutex<Vec<String>>,
+    mode: Durable,
+    entered: tokio::sync::Semaphore,
+    gate: tokio::sync::Semaphore,
+}
+
+impl Ledger {
+    pub fn new(mode: Durable) -> Self {
+        Ledger {
+            inner: Arc::new(LedgerInner {
+                durable: Mutex::default(),
+                plain: Mutex::default(),
+                mode,
+                entered: tokio::sync::Semaphore::new(0),
+                gate: tokio::sync::Semaphore::new(0),
+            }),
+        }
+    }
+
+    /// Transaction ids of the events recorded durably, in order.
+    pub fn durable(&self) -> Vec<String> {
+        self.inner.durable.lock().unwrap().clone()
+    }
+
+    /// Transaction ids of the events published plainly, in order.
+    pub fn plain(&self) -> Vec<String> {
+        self.inner.plain.lock().unwrap().clone()
+    }
+
+    /// Waits (up to a minute, then fails) until a durable publish started.
+    pub async fn entered(&self) {
+        let entered = self.inner.entered.acquire();
+        let permit = tokio::time::timeout(Duration::from_secs(60), entered).await;
+        permit
+            .expect("no durable publish started")
+            .unwrap()
+            .forget();
+    }
+
+    /// Lets one gated durable publish finish.
+    pub fn release(&self) {
+        self.inner.gate.add_permits(1);
+    }
+}
+
+fn transaction(event: &AuditEvent) -> String {
+    event.transactionid.clone().unwrap_or_default()
+}
+
+#[async_trait]
+impl AuditSink for Ledger {
+    async fn publish(&self, event: AuditEvent) -> Result<(), SinkError> {
+        self.inner.plain.lock().unwrap().push(transaction(&event));
+        Ok(())
+    }
+
+    async fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    async fn publish_durable(&self, event: AuditEvent) -> Result<(), SinkError> {
+        self.inner.entered.add_permits(1);
+        match self.inner.mode {
+            Durable::Records => {}
+            Durable::Gated => self.inner.gate.acquire().await.unwrap().forget(),
+            Durable::Hangs => std::future::pending().await,
+        }
+        self.inner.durable.lock().unwrap().push(transaction(&event));
+        Ok(())
+    }
+}
+
 pub fn layer(sink: impl AuditSink) -> AuditLayer {
     AuditLayer::new(sink).kubernetes(auditlog_core::Kubernetes {
         namespacename: Some("shop".into()),
@@ -223,6 +316,16 @@ pub async fn oneshot(app: &Router, request: Request<Body>) -> (StatusCode, Bytes
 
 pub fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
+}
+
+/// `method uri` with `X-Transaction-Id: tx`, no body.
+pub fn request_tx(method: &str, uri: &str, tx: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("X-Transaction-Id", tx)
+        .body(Body::empty())
+        .unwrap()
 }
 
 pub fn post_json(uri: &str, json: &str) -> Request<Body> {
