@@ -80,6 +80,9 @@
 //!   `FAILURE`, like nginx's 499), `handler panicked` (no
 //!   `CatchPanicLayer`), `service error` or `response body error` (`ERROR`,
 //!   `FAILURE`). No field outside the v1 wire schema is added.
+//! - A [write-ahead](#write-ahead-auditing) event recorded with capture on
+//!   carries `responsepayload._writeahead` ([`WRITE_AHEAD_KEY`]) instead of
+//!   the response body, which was not sent yet.
 //!
 //! Handlers refine or suppress their event through [`AuditContext`].
 //!
@@ -94,6 +97,77 @@
 //! [`AuditStats`] and logged with `tracing` (target `auditlog_axum`); the
 //! request never waits for it. Each audited request yields exactly one
 //! event: when its response body ends, or when it is dropped.
+//!
+//! The one exception is write-ahead, which services turn on when their
+//! auditors require it.
+//!
+//! # Write-ahead auditing
+//!
+//! For services where no action may happen unrecorded, the response can be
+//! held back until its event is durably recorded
+//! ([`AuditSink::publish_durable`](auditlog_sink::AuditSink::publish_durable):
+//! fsynced to a JSON-lines file, or to the Kafka publisher's spool):
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use auditlog_axum::{AuditLayer, WriteAhead, WriteAheadFailure};
+//! use auditlog_sink::JsonLinesSink;
+//! use axum::{routing::{get, post}, Router};
+//!
+//! # fn app(sink: JsonLinesSink) -> Router {
+//! let audit = AuditLayer::new(sink); // write-ahead off for every route ...
+//! Router::new()
+//!     // ... but this one: its response waits for its event.
+//!     .route("/transfers", post(|| async { "moved" }).layer(WriteAhead::required()))
+//!     .route("/balance", get(|| async { "42" }))
+//!     .layer(audit)
+//! # }
+//! // Or for every route, with its own timeout and failure policy; a route
+//! // opts out with `.layer(WriteAhead::off())`.
+//! # fn all(sink: JsonLinesSink) -> AuditLayer {
+//! AuditLayer::new(sink).write_ahead(
+//!     WriteAhead::required()
+//!         .timeout(Duration::from_secs(2))
+//!         .on_failure(WriteAheadFailure::FailClosed),
+//! )
+//! # }
+//! ```
+//!
+//! The most specific setting wins whole: a request's
+//! ([`AuditContext::set_write_ahead`], called before the handler returns),
+//! else its route's ([`WriteAhead`] as the route's layer, inside the audit
+//! layer), else the layer's ([`AuditLayer::write_ahead`]).
+//!
+//! - When the inner service returns the response head, the event is
+//!   finished (the hook runs) and handed to `publish_durable` on a task of
+//!   its own; the response goes to the client once that returned `Ok`.
+//!   A client that goes away meanwhile does not cancel the record.
+//! - The event describes the response head: status, severity and outcome
+//!   come from it, and the request payload holds what the handler had read.
+//!   The response body is not in it; with capture on,
+//!   `responsepayload._writeahead` says so. A client that later hangs up
+//!   mid-body is not recorded either.
+//! - Exactly one event per request still: none when the body ends or is
+//!   dropped. A suppressed event is not waited for; skipped paths, and
+//!   errors from the inner service (audited the ordinary way), neither.
+//! - If the record fails (the sink refuses — e.g.
+//!   [`SinkError::NotDurable`](auditlog_sink::SinkError::NotDurable) from a
+//!   sink that cannot be durable, or a full spool —, fails, or takes longer
+//!   than the timeout, 5 s by default), the failure is counted in
+//!   [`AuditStats::write_ahead_failed`] and logged at error level, and
+//!   [`WriteAheadFailure`] decides the response: `FailClosed` (the default)
+//!   replaces it with an empty `503 Service Unavailable` — the action
+//!   happened, but it is not confirmed to the client —, `FailOpen` sends it
+//!   anyway.
+//! - A failed event is then queued like any other (same id, same content),
+//!   so that it is recorded if the sink takes it at all. After a timeout or
+//!   an I/O error the sink may have recorded it already: a duplicate id,
+//!   never a loss.
+//! - Each write-ahead response waits for one durable publish: an fsync or a
+//!   broker round trip. Successes are counted in
+//!   [`AuditStats::write_ahead`], not in `queued`/`published`;
+//!   [`AuditLayer::flush`] also waits for records still under way.
 //!
 //! Apply the layer with `Router::layer`, outside tower-http's
 //! `CatchPanicLayer`, so that the route template is known and panics are
