@@ -111,6 +111,10 @@ impl WriteAhead {
     pub fn is_required(&self) -> bool {
         self.required
     }
+
+    fn fails_open(&self) -> bool {
+        self.on_failure == WriteAheadFailure::FailOpen
+    }
 }
 
 /// As a route's layer: sets the write-ahead of the route's requests.
@@ -158,6 +162,7 @@ where
 /// Whether the held-back response may go out as the handler made it.
 pub(crate) struct Confirmation {
     receiver: oneshot::Receiver<bool>,
+    fail_open: bool,
 }
 
 impl Future for Confirmation {
@@ -166,9 +171,10 @@ impl Future for Confirmation {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         // A closed channel: the task was dropped with its runtime.
+        let fail_open = self.fail_open;
         Pin::new(&mut self.receiver)
             .poll(cx)
-            .map(|sent| sent.unwrap_or(false))
+            .map(|sent| sent.unwrap_or(fail_open))
     }
 }
 
@@ -176,11 +182,15 @@ impl Future for Confirmation {
 /// away does not cancel it; the confirmation says what to send.
 pub(crate) fn record(shared: Arc<Shared>, record: Record, write_ahead: WriteAhead) -> Confirmation {
     let (sender, receiver) = oneshot::channel();
+    let confirmation = Confirmation {
+        receiver,
+        fail_open: write_ahead.fails_open(),
+    };
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         let failed = shared.count_write_ahead_failed(None);
         log_failure(failed, "no tokio runtime to record it", write_ahead);
-        let _ = sender.send(write_ahead.on_failure == WriteAheadFailure::FailOpen);
-        return Confirmation { receiver };
+        let _ = sender.send(write_ahead.fails_open());
+        return confirmation;
     };
     let in_flight = shared.write_ahead_started();
     runtime.spawn(async move {
@@ -188,7 +198,7 @@ pub(crate) fn record(shared: Arc<Shared>, record: Record, write_ahead: WriteAhea
         drop(in_flight);
         let _ = sender.send(confirmed);
     });
-    Confirmation { receiver }
+    confirmation
 }
 
 /// Returns whether the handler's response may be sent.
@@ -197,7 +207,7 @@ async fn record_durably(shared: &Shared, record: Record, write_ahead: WriteAhead
     let Ok(event) = catch_unwind(AssertUnwindSafe(|| record.finish())) else {
         let failed = shared.count_write_ahead_failed(None);
         log_failure(failed, "finishing the event panicked", write_ahead);
-        return write_ahead.on_failure == WriteAheadFailure::FailOpen;
+        return write_ahead.fails_open();
     };
     let durable = shared.sink().publish_durable((*event).clone());
     let result = match tokio::time::timeout(write_ahead.timeout, durable).await {
@@ -215,7 +225,7 @@ async fn record_durably(shared: &Shared, record: Record, write_ahead: WriteAhead
             // already: a duplicate (same id), never a loss.
             let failed = shared.count_write_ahead_failed(Some(event));
             log_failure(failed, &error.to_string(), write_ahead);
-            write_ahead.on_failure == WriteAheadFailure::FailOpen
+            write_ahead.fails_open()
         }
     }
 }
