@@ -266,9 +266,9 @@ async fn a_full_spool_does_what_its_policy_says() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_durable_returns_once_the_event_is_fsynced() {
     let dir = spool_dir();
-    // Fsync every 10 s: durable publishing still waits for its own fsync.
+    // Fsync every second: durable publishing still waits for its own fsync.
     let publisher = publisher(
-        nowhere().spool(SpoolConfig::new(dir.path()).fsync(Fsync::Every(Duration::from_secs(10)))),
+        nowhere().spool(SpoolConfig::new(dir.path()).fsync(Fsync::Every(Duration::from_secs(1)))),
     );
     let started = Instant::now();
     publisher.publish_durable(event("t", 1)).await.unwrap();
