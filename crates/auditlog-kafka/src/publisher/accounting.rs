@@ -58,7 +58,7 @@ pub struct PublisherStats {
     pub unspooled: u64,
 }
 
-/// What [`KafkaPublisher::shutdown`] achieved.
+/// What [`KafkaPublisher::shutdown`](super::KafkaPublisher::shutdown) achieved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShutdownReport {
     pub accepted: u64,
