@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::path::PathBuf;
 
@@ -64,12 +64,13 @@ pub struct Args {
     /// With --spool: fsync every event (`always`) or every MS milliseconds.
     #[arg(long, value_name = "always|MS", default_value = "10", requires = "spool", value_parser = auditlog_kafka::parse_fsync)]
     fsync: Fsync,
-    /// With --spool: its size bound in bytes; reading stdin waits for room.
+    /// With --spool: its size bound in bytes; reading stdin waits for room
+    /// (until --deadline).
     #[arg(long, value_name = "BYTES", requires = "spool")]
     spool_max_bytes: Option<u64>,
-    /// With --spool: give up after this many seconds (events not delivered
-    /// stay in the spool); without it, waits for the brokers as long as it
-    /// takes.
+    /// With --spool: give up this many seconds after the start (events not
+    /// delivered stay in the spool, lines not yet read are not published);
+    /// without it, waits for the brokers and for room as long as it takes.
     #[arg(long, value_name = "S", requires = "spool")]
     deadline: Option<f64>,
     /// Seal into a chain with this id (a new UUID when none is given), with
@@ -120,14 +121,23 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// How long to wait for delivery at the end: `--deadline` with a spool (as
-/// long as it takes without one), else `--timeout`.
-fn delivery_wait(args: &Args, timeout: Duration) -> Result<Duration, String> {
+/// With a spool and `--deadline`, when the run gives up.
+fn deadline(args: &Args, started: Instant) -> Result<Option<Instant>, String> {
     match (&args.spool, args.deadline) {
         (Some(_), Some(seconds)) => Duration::try_from_secs_f64(seconds)
+            .map(|limit| started.checked_add(limit))
             .map_err(|_| format!("--deadline {seconds}: not a duration")),
-        (Some(_), None) => Ok(Duration::MAX),
-        (None, _) => Ok(timeout),
+        _ => Ok(None),
+    }
+}
+
+/// How long to wait for delivery at the end: until the deadline with a
+/// spool (as long as it takes without one), else `--timeout`.
+fn delivery_wait(args: &Args, timeout: Duration, deadline: Option<Instant>) -> Duration {
+    match (&args.spool, deadline) {
+        (Some(_), Some(at)) => at.saturating_duration_since(Instant::now()),
+        (Some(_), None) => Duration::MAX,
+        (None, _) => timeout,
     }
 }
 
@@ -139,9 +149,10 @@ fn config(args: &Args, key: Option<SigningKey>, wait: Duration) -> Result<KafkaC
         .overflow(Overflow::Wait(Duration::from_secs(24 * 3600)))
         .drop_flush_timeout(wait.min(Duration::from_secs(24 * 3600)));
     if let Some(dir) = &args.spool {
+        // Waits for room as long as it takes; the deadline cuts it short.
         let mut spool = SpoolConfig::new(dir)
             .fsync(args.fsync)
-            .when_full(SpoolFull::Wait(wait));
+            .when_full(SpoolFull::Wait(Duration::MAX));
         if let Some(bytes) = args.spool_max_bytes {
             spool = spool.max_bytes(bytes);
         }
@@ -196,9 +207,11 @@ fn report_recovery(dir: &std::path::Path, recovery: &Recovery) -> bool {
 }
 
 fn publish(args: Args) -> Result<ExitCode, String> {
+    let started = Instant::now();
     let key = key::load(&args.key_env, "events are hashed but not signed")?;
     let timeout = timeout(args.timeout)?;
-    let wait = delivery_wait(&args, timeout)?;
+    let deadline = deadline(&args, started)?;
+    let wait = delivery_wait(&args, timeout, deadline);
     let publisher = KafkaPublisher::new(config(&args, key, wait)?).map_err(|e| e.to_string())?;
     let mut lost_in_spool = false;
     if let (Some(dir), Some(recovery)) = (&args.spool, publisher.recovery()) {
@@ -223,33 +236,50 @@ fn publish(args: Args) -> Result<ExitCode, String> {
     let (batches, parsed) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(4);
     let reader = std::thread::spawn(move || parse_lines(io::stdin().lock(), batches));
     let mut bad_lines = 0u64;
-    for batch in parsed {
+    let mut stopped_at = None;
+    'lines: for batch in parsed {
         for (number, result) in batch {
-            let published = result.and_then(|event| {
-                runtime
-                    .block_on(publisher.publish(event))
-                    .map_err(|e| match e {
-                        SinkError::QueueFull => {
-                            "not published: no room in the queue in time".to_owned()
-                        }
-                        SinkError::SpoolFull => {
-                            "not published: no room in the spool in time".to_owned()
-                        }
-                        other => format!("not published: {other}"),
-                    })
-            });
-            if let Err(message) = published {
+            let Ok(event) = result.inspect_err(|message| {
                 bad_lines += 1;
                 eprintln!("line {number}: {message}");
+            }) else {
+                continue;
+            };
+            let published = match deadline {
+                // The timer is made inside the runtime that drives it.
+                Some(at) => runtime
+                    .block_on(async {
+                        tokio::time::timeout_at(at.into(), publisher.publish(event)).await
+                    })
+                    .ok(),
+                None => Some(runtime.block_on(publisher.publish(event))),
+            };
+            match published {
+                Some(Ok(())) => {}
+                Some(Err(error)) => {
+                    bad_lines += 1;
+                    eprintln!("line {number}: not published: {}", refusal(error));
+                }
+                None => {
+                    eprintln!(
+                        "line {number}: not published: --deadline passed while the spool was full; \
+                         this line and the ones after it were not read"
+                    );
+                    stopped_at = Some(number);
+                    break 'lines;
+                }
             }
         }
     }
-    reader
-        .join()
-        .map_err(|_| "the line reader panicked".to_owned())?
-        .map_err(|e| format!("reading stdin: {e}"))?;
+    // A reader cut short may be blocked on stdin: the process exit ends it.
+    if stopped_at.is_none() {
+        reader
+            .join()
+            .map_err(|_| "the line reader panicked".to_owned())?
+            .map_err(|e| format!("reading stdin: {e}"))?;
+    }
 
-    let report = publisher.shutdown(wait);
+    let report = publisher.shutdown(delivery_wait(&args, timeout, deadline));
     let not_delivered = report.undelivered() + report.dropped;
     let recovered = match report.recovered {
         0 => String::new(),
@@ -268,12 +298,21 @@ fn publish(args: Args) -> Result<ExitCode, String> {
         report.accepted, report.delivered, not_delivered, bad_lines, args.connection.topic
     );
     Ok(
-        if report.is_complete() && bad_lines == 0 && !lost_in_spool {
+        if report.is_complete() && bad_lines == 0 && stopped_at.is_none() && !lost_in_spool {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
         },
     )
+}
+
+/// Why the publisher refused an event, for its line's error.
+fn refusal(error: SinkError) -> String {
+    match error {
+        SinkError::QueueFull => "no room in the queue in time".to_owned(),
+        SinkError::SpoolFull => "no room in the spool in time".to_owned(),
+        other => other.to_string(),
+    }
 }
 
 /// A line's number and its event, or what is wrong with it.
