@@ -109,6 +109,48 @@ async fn a_publisher_dropped_without_shutdown_still_delivers() {
     assert_exactly_once(&read, &ids);
 }
 
+/// Set in the process `a_publisher_dropped_with_events_undelivered_says_so`
+/// starts to run the drop.
+const DROP_CHILD: &str = "AUDITLOG_TEST_DROP_CHILD";
+
+#[test]
+fn a_publisher_dropped_with_events_undelivered_says_so() {
+    // A process of its own: the loss report goes to stderr when no tracing
+    // subscriber is installed, and this is how a user would see it.
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "delivery::drop_undelivered_in_a_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(DROP_CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("auditlog-kafka: publisher for topic audit-logs dropped without shutdown: 5 audit events NOT delivered"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("5 abandoned"), "{stderr}");
+}
+
+/// Run by the test above in a child process (ignored otherwise).
+#[test]
+#[ignore = "run by a_publisher_dropped_with_events_undelivered_says_so"]
+fn drop_undelivered_in_a_child() {
+    assert_eq!(std::env::var(DROP_CHILD).as_deref(), Ok("1"));
+    let publisher = publisher(
+        auditlog_kafka::KafkaConfig::new("127.0.0.1:1")
+            .drop_flush_timeout(Duration::from_millis(500)),
+    );
+    for n in 0..5 {
+        publisher.try_publish(event("t", n)).unwrap();
+    }
+    drop(publisher);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishing_after_shutdown_is_refused() {
     let cluster = Cluster::start();
