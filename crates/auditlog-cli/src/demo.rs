@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-use auditlog_axum::AuditLayer;
-use auditlog_kafka::{EmbeddedKafka, KafkaConfig, KafkaPublisher};
+use auditlog_axum::{AuditLayer, WriteAhead};
+use auditlog_kafka::{EmbeddedKafka, KafkaConfig, KafkaPublisher, SpoolConfig};
 use auditlog_seal::SigningKey;
 use tokio::sync::mpsc;
 
@@ -50,6 +50,15 @@ pub struct Args {
     /// Serve the same app without the audit layer (to measure its overhead).
     #[arg(long)]
     no_audit: bool,
+    /// Write every event to a durable spool in DIR before publishing it: a
+    /// run that is killed leaves them there, and the next run on DIR sends
+    /// them first.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_audit")]
+    spool: Option<PathBuf>,
+    /// With --spool: each response waits until its request's event is
+    /// fsynced in the spool (503 if that fails within 5 s).
+    #[arg(long, requires = "spool")]
+    write_ahead: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -124,12 +133,14 @@ async fn serve(
             (None, Some(brokers)) => (brokers.clone(), format!("{brokers}, topic {}", args.topic)),
             (None, None) => unreachable!("an embedded cluster runs unless --brokers is given"),
         };
-        let publisher = KafkaPublisher::new(
-            KafkaConfig::new(&bootstrap)
-                .topic(&args.topic)
-                .signing_key(key.clone()),
-        )
-        .map_err(|e| format!("cannot create the Kafka publisher: {e}"))?;
+        let mut config = KafkaConfig::new(&bootstrap)
+            .topic(&args.topic)
+            .signing_key(key.clone());
+        if let Some(dir) = &args.spool {
+            config = config.spool(SpoolConfig::new(dir));
+        }
+        let publisher = KafkaPublisher::new(config)
+            .map_err(|e| format!("cannot create the Kafka publisher: {e}"))?;
         let (sender, receiver) = mpsc::unbounded_channel();
         let reader = Reader::start(&bootstrap, &args.topic, key.clone(), sender)?;
         let out = match &args.events_out {
@@ -140,7 +151,12 @@ async fn serve(
             }
             None => None,
         };
+        let write_ahead = match args.write_ahead {
+            true => WriteAhead::required(),
+            false => WriteAhead::off(),
+        };
         let layer = AuditLayer::new(publisher.clone())
+            .write_ahead(write_ahead)
             .capture_payloads(args.capture_payloads)
             // Beyond the defaults (password, secret, token, ...).
             .redact_key("card")
@@ -176,6 +192,14 @@ async fn serve(
             match &key {
                 Some(_) => println!("  sealing   SHA-256 hash + HMAC-SHA256 signature (key from ${DEFAULT_KEY_ENV})"),
                 None => println!("  sealing   SHA-256 hash only (set ${DEFAULT_KEY_ENV} to sign too)"),
+            }
+            if let (Some(dir), Some(recovery)) = (&args.spool, p.publisher.recovery()) {
+                println!(
+                    "  spool     {} (fsync every 10 ms{}); {} undelivered events from an earlier run, sent first",
+                    dir.display(),
+                    if args.write_ahead { "; write-ahead: each response waits for its event's fsync" } else { "" },
+                    recovery.records
+                );
             }
             if args.capture_payloads {
                 println!("  payloads  captured, up to 64 KiB per body; secrets and cards redacted");
@@ -230,7 +254,8 @@ async fn serve(
         eprintln!("auditlog demo: flushing the publisher: {e}");
     }
     let stats = layer.stats();
-    let expected = stats.published;
+    // Write-ahead events went to the publisher durably, before their response.
+    let expected = stats.published + stats.write_ahead;
     collector.wait_for(expected, DRAIN_TIMEOUT).await;
     drop(reader);
     let collected = collector.finish().await?;
@@ -246,7 +271,8 @@ async fn serve(
         && collected.failed == 0
         && failed_deliveries == 0
         && stats.failed == 0
-        && stats.dropped == 0;
+        && stats.dropped == 0
+        && stats.write_ahead_failed == 0;
     println!();
     let mut summary = format!(
         "{} events published, {} read back, {} verified",
@@ -256,6 +282,12 @@ async fn serve(
     );
     if stats.dropped > 0 {
         summary += &format!(", {} dropped by the full audit queue", stats.dropped);
+    }
+    if args.write_ahead {
+        summary += &format!(
+            ", {} responses sent after their event was fsynced ({} write-ahead failures)",
+            stats.write_ahead, stats.write_ahead_failed
+        );
     }
     if let Some(path) = &args.events_out {
         summary += &format!(", written to {}", path.display());

@@ -131,6 +131,36 @@ fn the_tour_publishes_reads_back_and_verifies_every_event() {
     assert_eq!(ids.len(), 11);
 }
 
+#[test]
+fn with_a_spool_and_write_ahead_every_response_waits_for_its_event() {
+    let spool = tempfile::tempdir().unwrap();
+    let run = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_auditlog"))
+            .args(["demo", "--write-ahead", "--spool"])
+            .arg(spool.path())
+            .env("AUDITLOG_SIGNING_KEY", KEY)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{stdout}");
+        stdout
+    };
+    let stdout = run();
+    assert!(
+        stdout.contains(
+            "11 events published, 11 read back, 11 verified, \
+             11 responses sent after their event was fsynced (0 write-ahead failures)"
+        ),
+        "{stdout}"
+    );
+    // Everything was delivered: the next run on the spool finds nothing left.
+    let stdout = run();
+    assert!(
+        stdout.contains("0 undelivered events from an earlier run"),
+        "{stdout}"
+    );
+}
+
 /// One HTTP/1.1 request on its own connection; returns the status line.
 fn http(addr: &str, request: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
