@@ -8,6 +8,8 @@
 # the server answers) and "offered" (RATE_CONNECTIONS connections, each
 # waiting RATE_DELAY_MS between requests: a fixed offered load well below
 # capacity). Runs alternate (off, on, off, on, ...); medians of RUNS runs.
+# BENCH_MODE=write-ahead compares instead the audited GET with and without
+# write-ahead (a durable spool, each response after its event's fsync).
 # Usage: scripts/bench-http.sh [RUNS] [SECONDS] [CONNECTIONS]   (apt-get install -y wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,7 @@ connections=${3:-32}
 port=${BENCH_PORT:-18181}
 rate_connections=${RATE_CONNECTIONS:-100}
 rate_delay_ms=${RATE_DELAY_MS:-10}
+mode=${BENCH_MODE:-overhead}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 work=$(mktemp -d)
 server=
@@ -83,7 +86,11 @@ PY
 }
 
 declare -A results
-setups="sat-get-off sat-get-on sat-post-off sat-post-on rate-get-off rate-get-on rate-post-off rate-post-on"
+case $mode in
+  overhead) setups="sat-get-off sat-get-on sat-post-off sat-post-on rate-get-off rate-get-on rate-post-off rate-post-on" ;;
+  write-ahead) setups="sat-get-on sat-get-wa rate-get-on rate-get-wa" ;;
+  *) echo "BENCH_MODE: overhead or write-ahead" >&2; exit 2 ;;
+esac
 for run in $(seq "$runs"); do
   for setup in $setups; do
     case $setup in
@@ -91,6 +98,7 @@ for run in $(seq "$runs"); do
       *-get-on)   start ;;
       *-post-off) start --no-audit ;;
       *-post-on)  start --capture-payloads ;;
+      *-get-wa)   rm -rf "$work/spool"; start --spool "$work/spool" --write-ahead ;;
     esac
     case $setup in
       sat-get-*)   r=$(load "$connections" /orders/1) ;;
@@ -106,19 +114,24 @@ done
 
 args=()
 for setup in $setups; do args+=("${results[$setup]}"); done
-python3 - "$connections" "$rate_connections" "$rate_delay_ms" "${args[@]}" <<'PY'
+python3 - "$mode" "$connections" "$rate_connections" "$rate_delay_ms" "${args[@]}" <<'PY'
 import statistics, sys
-c, rc, delay = sys.argv[1:4]
+mode, c, rc, delay = sys.argv[1:5]
 def parse(s): return [tuple(map(float, r.split())) for r in s.strip(";").split(";")]
-rows = list(map(parse, sys.argv[4:12]))
+rows = list(map(parse, sys.argv[5:]))
 def med(rows, i): return statistics.median(r[i] for r in rows)
 print()
-print("| load | --no-audit req/s | audited req/s | ratio (min–max) | p99 --no-audit | p99 audited | p99 added |")
+if mode == "overhead":
+    print("| load | --no-audit req/s | audited req/s | ratio (min–max) | p99 --no-audit | p99 audited | p99 added |")
+    names = [f"saturation ({c} conn.): GET /orders/1, capture off",
+             f"saturation ({c} conn.): POST /orders 1 KiB JSON, capture on",
+             f"offered ({rc} conn. x 1 req/{delay} ms): GET /orders/1, capture off",
+             f"offered ({rc} conn. x 1 req/{delay} ms): POST /orders 1 KiB JSON, capture on"]
+else:
+    print("| load | audited req/s | write-ahead req/s | ratio (min–max) | p99 audited | p99 write-ahead | p99 added |")
+    names = [f"saturation ({c} conn.): GET /orders/1",
+             f"offered ({rc} conn. x 1 req/{delay} ms): GET /orders/1"]
 print("|---|---|---|---|---|---|---|")
-names = [f"saturation ({c} conn.): GET /orders/1, capture off",
-         f"saturation ({c} conn.): POST /orders 1 KiB JSON, capture on",
-         f"offered ({rc} conn. x 1 req/{delay} ms): GET /orders/1, capture off",
-         f"offered ({rc} conn. x 1 req/{delay} ms): POST /orders 1 KiB JSON, capture on"]
 for k, name in enumerate(names):
     off, on = rows[2 * k], rows[2 * k + 1]
     ratios = [b[0] / a[0] for a, b in zip(off, on)]

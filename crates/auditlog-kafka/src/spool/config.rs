@@ -39,7 +39,9 @@ pub enum Fsync {
     /// waiting at the same time share one fdatasync (group commit).
     Always,
     /// A background thread fdatasyncs at this interval: a crash of the
-    /// machine may lose what was written since the last one.
+    /// machine may lose what was written since the last one. A durable
+    /// publish (`publish_durable`) does not wait for the interval: it asks
+    /// for an fdatasync at once, shared with other waiters.
     Every(Duration),
 }
 

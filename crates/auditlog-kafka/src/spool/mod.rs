@@ -338,9 +338,10 @@ impl Spool {
         }
     }
 
-    /// Blocks until record `seq` is fdatasynced: with `Fsync::Always`, one
-    /// fdatasync is started at once for every waiter of the moment; with
-    /// `Fsync::Every`, until the next periodic one. After an fdatasync has
+    /// Blocks until record `seq` is fdatasynced: one fdatasync is started
+    /// at once for every waiter of the moment (group commit), whatever the
+    /// policy (`Fsync::Every` only bounds how long a record nobody waits
+    /// for stays unsynced). After an fdatasync has
     /// failed, returns that error for every record not synced before.
     pub fn wait_synced(&self, seq: u64) -> io::Result<()> {
         self.shared.wait_synced(seq)

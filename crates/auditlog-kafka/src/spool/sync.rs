@@ -1,6 +1,6 @@
-//! The spool's background thread: fdatasyncs (periodically, or on demand
-//! for `Fsync::Always`, one for every waiter at the time: group commit),
-//! writes acks and deletes fully released segments.
+//! The spool's background thread: fdatasyncs (periodically, and on demand
+//! for whoever waits for durability, one for every waiter at the time:
+//! group commit), writes acks and deletes fully released segments.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
@@ -18,7 +18,7 @@ const TICK: Duration = Duration::from_millis(10);
 /// Shared between the thread, the waiters and the writer.
 #[derive(Debug, Default)]
 pub(super) struct SyncCtl {
-    /// Highest seq a waiter wants synced (`Fsync::Always`).
+    /// Highest seq a waiter wants synced.
     pub requested: u64,
     /// Every seq up to this one is on disk.
     pub synced: u64,
@@ -48,7 +48,8 @@ impl Shared {
         self.sync.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Asks the thread for an fdatasync covering `seq` (`Fsync::Always`).
+    /// Asks the thread for an fdatasync covering `seq`: with `Fsync::Every`
+    /// too, a waiter should not sit out the rest of the period.
     pub(super) fn request_sync(&self, seq: u64) {
         let mut ctl = self.ctl();
         if seq > ctl.requested {
@@ -64,9 +65,7 @@ impl Shared {
     }
 
     pub(super) fn wait_synced(&self, seq: u64) -> io::Result<()> {
-        if self.config.fsync_policy() == Fsync::Always {
-            self.request_sync(seq);
-        }
+        self.request_sync(seq);
         let mut ctl = self.ctl();
         loop {
             if let Some(result) = sync_result(&ctl, seq) {
@@ -77,9 +76,7 @@ impl Shared {
     }
 
     pub(super) async fn synced(&self, seq: u64) -> io::Result<()> {
-        if self.config.fsync_policy() == Fsync::Always {
-            self.request_sync(seq);
-        }
+        self.request_sync(seq);
         let mut view = self.synced_tx.subscribe();
         // The sender lives as long as `self`: this cannot fail.
         let _ = view.wait_for(|v| v.synced >= seq || v.failed).await;
@@ -132,8 +129,7 @@ impl Shared {
     }
 
     fn sync_wanted(&self, ctl: &SyncCtl) -> bool {
-        self.config.fsync_policy() == Fsync::Always
-            && ctl.failure.is_none()
+        ctl.failure.is_none()
             && ctl.requested > ctl.synced
             && self.written.load(Acquire) > ctl.synced
     }

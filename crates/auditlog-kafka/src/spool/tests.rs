@@ -518,19 +518,30 @@ fn fsync_always_many_writers_every_seq_synced() {
 }
 
 #[test]
-fn fsync_every_wait_synced_and_async_synced_return() {
+fn fsync_every_waiters_are_synced_at_once_not_at_the_interval() {
     let dir = temp();
-    let config = SpoolConfig::new(dir.path()).fsync(Fsync::Every(Duration::from_millis(5)));
+    // An interval no test outlives: only an fdatasync on demand ends a wait.
+    let config = SpoolConfig::new(dir.path()).fsync(Fsync::Every(Duration::from_secs(3600)));
     let (spool, _) = open(&config);
+    let spool = Arc::new(spool);
     let seq = append(&spool, &record(0, 0, 10));
-    spool.wait_synced(seq).unwrap();
+    let (done, waited) = std::sync::mpsc::channel();
+    let waiter = spool.clone();
+    std::thread::spawn(move || done.send(waiter.wait_synced(seq)).unwrap());
+    waited
+        .recv_timeout(Duration::from_secs(60))
+        .expect("wait_synced waited for the interval")
+        .unwrap();
     assert!(spool.stats().synced_seq >= seq);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let seq = append(&spool, &record(0, 1, 10));
-    runtime.block_on(spool.synced(seq)).unwrap();
+    runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(60), spool.synced(seq)).await })
+        .expect("synced waited for the interval")
+        .unwrap();
     assert!(spool.stats().synced_seq >= seq);
     runtime.block_on(spool.synced(0)).unwrap();
 }
