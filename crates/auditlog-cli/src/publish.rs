@@ -318,8 +318,11 @@ fn refusal(error: SinkError) -> String {
 /// A line's number and its event, or what is wrong with it.
 type Parsed = (u64, Result<AuditEvent, String>);
 
-/// Lines per batch handed from the parsing thread.
+/// Lines per batch handed from the parsing thread, at most.
 const BATCH: usize = 1024;
+/// Bytes of input per batch, at most (past one line): with the channel's
+/// few batches, what is read ahead stays a few MiB whatever the line size.
+const BATCH_BYTES: usize = 1 << 20;
 
 /// Reads and parses the non-blank lines of `input`, numbered from 1, in
 /// batches.
@@ -330,6 +333,7 @@ fn parse_lines(
     let mut input = io::BufReader::with_capacity(1 << 16, input);
     let mut raw = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
+    let mut batch_bytes = 0;
     let mut number = 0u64;
     loop {
         raw.clear();
@@ -346,7 +350,9 @@ fn parse_lines(
                 .map_err(|e| e.to_string())
         });
         batch.push((number, parsed));
-        if batch.len() == BATCH {
+        batch_bytes += raw.len();
+        if batch.len() == BATCH || batch_bytes >= BATCH_BYTES {
+            batch_bytes = 0;
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             if out.send(full).is_err() {
                 return Ok(());
