@@ -434,13 +434,9 @@ fn broker_down_for_ten_seconds_under_steady_load_loses_nothing_in_bounded_memory
     );
 }
 
-#[test]
-fn a_full_spool_with_the_broker_away_is_a_clear_error_and_keeps_what_it_accepted() {
-    const MAX_BYTES: u64 = 512 * 1024;
-    let spool = tempfile::tempdir().unwrap();
-    let dir = spool.path().to_str().unwrap();
-    let max_bytes = MAX_BYTES.to_string();
-    let unreachable = [
+/// Arguments of a run whose broker never answers, spooling to `dir`.
+fn broker_away<'a>(dir: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "--brokers",
         "127.0.0.1:1",
         "--topic",
@@ -449,11 +445,28 @@ fn a_full_spool_with_the_broker_away_is_a_clear_error_and_keeps_what_it_accepted
         "1",
         "--spool",
         dir,
-        "--spool-max-bytes",
-        &max_bytes,
-        "--deadline",
-        "5",
     ];
+    args.extend_from_slice(more);
+    args
+}
+
+/// A new cluster, and a run on empty stdin that sends it what `dir` kept.
+fn drain_to_a_new_cluster(dir: &str) -> (EmbeddedKafka, ExitStatus, String) {
+    let cluster = EmbeddedKafka::start(1).unwrap();
+    cluster.create_topic(TOPIC, 3).unwrap();
+    let brokers = cluster.bootstrap_servers();
+    let (status, stderr) =
+        publish_nothing(&["--brokers", brokers, "--topic", TOPIC, "--spool", dir]);
+    (cluster, status, stderr)
+}
+
+#[test]
+fn a_full_spool_with_the_broker_away_is_a_clear_error_and_keeps_what_it_accepted() {
+    const MAX_BYTES: u64 = 512 * 1024;
+    let spool = tempfile::tempdir().unwrap();
+    let dir = spool.path().to_str().unwrap();
+    let max_bytes = MAX_BYTES.to_string();
+    let unreachable = broker_away(dir, &["--spool-max-bytes", &max_bytes, "--deadline", "5"]);
     let (status, fed, stderr) = Publishing::start(&unreachable, feed_all(2_000, 1_000)).finish();
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -476,11 +489,8 @@ fn a_full_spool_with_the_broker_away_is_a_clear_error_and_keeps_what_it_accepted
     );
 
     // The next run, with the broker there, sends what was kept.
-    let cluster = EmbeddedKafka::start(1).unwrap();
-    cluster.create_topic(TOPIC, 3).unwrap();
+    let (cluster, status, stderr) = drain_to_a_new_cluster(dir);
     let brokers = cluster.bootstrap_servers();
-    let (status, stderr) =
-        publish_nothing(&["--brokers", brokers, "--topic", TOPIC, "--spool", dir]);
     assert!(status.success(), "{stderr}");
     assert_eq!(recovered(&stderr), accepted);
     let mut reader = Reader::new(brokers);
@@ -501,18 +511,7 @@ fn a_corrupted_segment_is_reported_and_the_rest_delivered() {
     const EVENTS: u64 = 200;
     let spool = tempfile::tempdir().unwrap();
     let dir = spool.path().to_str().unwrap();
-    let unreachable = [
-        "--brokers",
-        "127.0.0.1:1",
-        "--topic",
-        TOPIC,
-        "--timeout",
-        "1",
-        "--spool",
-        dir,
-        "--deadline",
-        "3",
-    ];
+    let unreachable = broker_away(dir, &["--deadline", "3"]);
     let (status, _, stderr) = Publishing::start(&unreachable, feed_all(EVENTS, 100)).finish();
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert_eq!(summary(&stderr, "kept"), EVENTS);
@@ -528,11 +527,8 @@ fn a_corrupted_segment_is_reported_and_the_rest_delivered() {
     bytes[middle] ^= 0x55;
     std::fs::write(&segment, &bytes).unwrap();
 
-    let cluster = EmbeddedKafka::start(1).unwrap();
-    cluster.create_topic(TOPIC, 3).unwrap();
+    let (cluster, status, stderr) = drain_to_a_new_cluster(dir);
     let brokers = cluster.bootstrap_servers();
-    let (status, stderr) =
-        publish_nothing(&["--brokers", brokers, "--topic", TOPIC, "--spool", dir]);
     assert_eq!(
         status.code(),
         Some(1),
