@@ -5,7 +5,7 @@ use std::time::Duration;
 use auditlog_kafka::{AuditSink, MessageKey};
 use auditlog_seal::SigningKey;
 
-use crate::{assert_exactly_once, event, publisher, Cluster, PATIENCE};
+use crate::{assert_exactly_once, event, publish_all, publisher, Cluster, PATIENCE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_is_read_back_verified_exactly_once() {
@@ -14,12 +14,7 @@ async fn every_event_is_read_back_verified_exactly_once() {
     let key = SigningKey::new("test-secret").unwrap();
     let publisher = publisher(cluster.config(&topic).signing_key(Some(key.clone())));
     publisher.check(Duration::from_secs(10)).unwrap();
-    let mut ids = Vec::new();
-    for n in 0..500 {
-        let event = event(&format!("tenant-{}", n % 7), n);
-        ids.push(event.id.clone().unwrap());
-        publisher.publish(event).await.unwrap();
-    }
+    let ids = publish_all(&publisher, 500, |n| format!("tenant-{}", n % 7)).await;
     let report = publisher.shutdown(PATIENCE);
     assert!(report.is_complete(), "{report}");
     assert_eq!((report.accepted, report.delivered), (500, 500));

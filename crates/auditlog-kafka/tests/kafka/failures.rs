@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use auditlog_kafka::{AuditSink, Error, KafkaConfig, PublisherStats};
 
-use crate::{assert_exactly_once, event, publisher, Cluster, PATIENCE};
+use crate::{assert_exactly_once, event, publish_all, publisher, Cluster, PATIENCE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_down_mid_stream_loses_and_duplicates_nothing() {
@@ -59,12 +59,7 @@ async fn retriable_request_errors_are_retried_until_delivered() {
     let publisher = publisher(cluster.config(&topic).set("retry.backoff.ms", "10"));
     publisher.check(Duration::from_secs(10)).unwrap();
     mock.fail_next_produce_requests(6).unwrap();
-    let mut ids = Vec::new();
-    for n in 0..100 {
-        let event = event("t", n);
-        ids.push(event.id.clone().unwrap());
-        publisher.publish(event).await.unwrap();
-    }
+    let ids = publish_all(&publisher, 100, |_| "t".to_owned()).await;
     let report = publisher.shutdown(PATIENCE);
     assert!(report.is_complete(), "{report}");
     assert_eq!(report.delivered, 100);

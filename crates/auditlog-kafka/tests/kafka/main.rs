@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use auditlog_core::AuditEvent;
-use auditlog_kafka::{EmbeddedKafka, KafkaConfig, KafkaPublisher, ReadEvent, StartAt, TopicReader};
+use auditlog_kafka::{
+    AuditSink, EmbeddedKafka, KafkaConfig, KafkaPublisher, ReadEvent, StartAt, TopicReader,
+};
 use auditlog_seal::SigningKey;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -148,6 +150,22 @@ impl Cluster {
         }
         events
     }
+}
+
+/// Publishes events `0..count` (of tenant `tenant(n)`), each accepted;
+/// their ids, in order.
+pub async fn publish_all(
+    publisher: &KafkaPublisher,
+    count: usize,
+    tenant: impl Fn(usize) -> String,
+) -> Vec<String> {
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        let event = event(&tenant(n), n);
+        ids.push(event.id.clone().unwrap());
+        publisher.publish(event).await.unwrap();
+    }
+    ids
 }
 
 pub fn event(tenant: &str, n: usize) -> AuditEvent {

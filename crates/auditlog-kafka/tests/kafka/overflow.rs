@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use auditlog_kafka::{AuditSink, KafkaConfig, Overflow, SinkError};
 
-use crate::{assert_exactly_once, event, publisher, Cluster, PATIENCE};
+use crate::{assert_exactly_once, event, publish_all, publisher, Cluster, PATIENCE};
 
 /// Nothing is ever delivered here, so the queue stays full.
 fn stuck(capacity: usize, overflow: Overflow) -> KafkaConfig {
@@ -65,12 +65,7 @@ async fn wait_succeeds_when_deliveries_make_room() {
     );
     publisher.check(Duration::from_secs(10)).unwrap();
     mock.broker_down(1).unwrap();
-    let mut ids = Vec::new();
-    for n in 0..2 {
-        let event = event("t", n);
-        ids.push(event.id.clone().unwrap());
-        publisher.publish(event).await.unwrap();
-    }
+    let mut ids = publish_all(&publisher, 2, |_| "t".to_owned()).await;
     let third = event("t", 2);
     ids.push(third.id.clone().unwrap());
     let waiting = {

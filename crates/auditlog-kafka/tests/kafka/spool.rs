@@ -9,7 +9,7 @@ use auditlog_kafka::{
 };
 use auditlog_seal::{ChainKey, Keyring, SigningKey, StreamVerifier};
 
-use crate::{assert_exactly_once, event, publisher, Cluster, PATIENCE};
+use crate::{assert_exactly_once, event, publish_all, publisher, Cluster, PATIENCE};
 
 fn spool_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
@@ -44,12 +44,7 @@ async fn write_ahead_delivers_everything_once_and_empties_the_spool() {
     let topic = cluster.topic(3);
     let dir = spool_dir();
     let publisher = publisher(cluster.config(&topic).spool(SpoolConfig::new(dir.path())));
-    let mut ids = Vec::new();
-    for n in 0..500 {
-        let event = event(&format!("tenant-{}", n % 5), n);
-        ids.push(event.id.clone().unwrap());
-        publisher.publish(event).await.unwrap();
-    }
+    let ids = publish_all(&publisher, 500, |n| format!("tenant-{}", n % 5)).await;
     let report = publisher.shutdown(PATIENCE);
     assert!(report.is_complete(), "{report}");
     let stats = publisher.stats();
@@ -80,12 +75,7 @@ async fn what_could_not_be_delivered_is_kept_and_sent_by_the_next_publisher() {
             .signing_key(Some(key.clone()))
             .spool(spool()),
     );
-    let mut ids = Vec::new();
-    for n in 0..300 {
-        let event = event("acme", n);
-        ids.push(event.id.clone().unwrap());
-        away.publish(event).await.unwrap();
-    }
+    let ids = publish_all(&away, 300, |_| "acme".to_owned()).await;
     let report = away.shutdown(Duration::from_millis(500));
     assert_eq!(
         (report.accepted, report.delivered, report.kept),
@@ -141,12 +131,7 @@ async fn a_full_queue_spills_while_the_broker_is_away_and_nothing_is_dropped() {
     );
     publisher.check(Duration::from_secs(10)).unwrap();
     mock.broker_down(1).unwrap();
-    let mut ids = Vec::new();
-    for n in 0..400 {
-        let event = event("t", n);
-        ids.push(event.id.clone().unwrap());
-        publisher.publish(event).await.unwrap();
-    }
+    let ids = publish_all(&publisher, 400, |_| "t".to_owned()).await;
     let during = publisher.stats();
     assert_eq!(during.dropped, 0, "{during:?}");
     assert!(
@@ -177,12 +162,7 @@ async fn failed_deliveries_are_retried_from_the_spool() {
     );
     publisher.check(Duration::from_secs(10)).unwrap();
     mock.broker_down(1).unwrap();
-    let mut ids = Vec::new();
-    for n in 0..50 {
-        let event = event("t", n);
-        ids.push(event.id.clone().unwrap());
-        publisher.publish(event).await.unwrap();
-    }
+    let ids = publish_all(&publisher, 50, |_| "t".to_owned()).await;
     let started = Instant::now();
     while publisher.stats().retried < 50 {
         assert!(started.elapsed() < PATIENCE, "{:?}", publisher.stats());
