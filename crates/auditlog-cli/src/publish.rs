@@ -236,7 +236,7 @@ fn publish(args: Args) -> Result<ExitCode, String> {
     let (batches, parsed) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(4);
     let reader = std::thread::spawn(move || parse_lines(io::stdin().lock(), batches));
     let mut bad_lines = 0u64;
-    let mut stopped_at = None;
+    let mut cut_short = false;
     'lines: for batch in parsed {
         for (number, result) in batch {
             let Ok(event) = result.inspect_err(|message| {
@@ -265,14 +265,14 @@ fn publish(args: Args) -> Result<ExitCode, String> {
                         "line {number}: not published: --deadline passed while the spool was full; \
                          this line and the ones after it were not read"
                     );
-                    stopped_at = Some(number);
+                    cut_short = true;
                     break 'lines;
                 }
             }
         }
     }
     // A reader cut short may be blocked on stdin: the process exit ends it.
-    if stopped_at.is_none() {
+    if !cut_short {
         reader
             .join()
             .map_err(|_| "the line reader panicked".to_owned())?
@@ -298,7 +298,7 @@ fn publish(args: Args) -> Result<ExitCode, String> {
         report.accepted, report.delivered, not_delivered, bad_lines, args.connection.topic
     );
     Ok(
-        if report.is_complete() && bad_lines == 0 && stopped_at.is_none() && !lost_in_spool {
+        if report.is_complete() && bad_lines == 0 && !cut_short && !lost_in_spool {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

@@ -5,11 +5,13 @@
 //! line; docs/reliability.md quotes them.
 #![cfg(feature = "kafka")]
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -52,18 +54,11 @@ impl Publishing {
         args: &[&str],
         feed: impl FnOnce(&mut ChildStdin, &AtomicU64) -> std::io::Result<()> + Send + 'static,
     ) -> Publishing {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_auditlog"));
-        command
-            .arg("publish")
-            .args(args)
-            .stdin(Stdio::piped())
+        let mut child = common::command(&[&["publish"], args].concat())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AUDITLOG_")) {
-            command.env_remove(name);
-        }
-        command.env("AUDITLOG_SIGNING_KEY", KEY);
-        let mut child = command.spawn().expect("auditlog runs");
+            .env("AUDITLOG_SIGNING_KEY", KEY)
+            .spawn()
+            .expect("auditlog runs");
         let mut stdin = child.stdin.take().unwrap();
         let mut stderr = child.stderr.take().unwrap();
         let fed = Arc::new(AtomicU64::new(0));
@@ -118,6 +113,13 @@ fn feed_all(
         }
         Ok(())
     }
+}
+
+/// A Kafka cluster in this process, with `TOPIC` of `partitions` partitions.
+fn cluster_with_topic(partitions: i32) -> EmbeddedKafka {
+    let cluster = EmbeddedKafka::start(1).unwrap();
+    cluster.create_topic(TOPIC, partitions).unwrap();
+    cluster
 }
 
 /// Runs `auditlog publish ARGS` on empty stdin to its end.
@@ -224,8 +226,7 @@ fn bytes_in(dir: &Path) -> u64 {
 
 #[test]
 fn killed_mid_stream_then_restarted_delivers_every_accepted_event() {
-    let cluster = EmbeddedKafka::start(1).unwrap();
-    cluster.create_topic(TOPIC, 3).unwrap();
+    let cluster = cluster_with_topic(3);
     let brokers = cluster.bootstrap_servers();
     let spool = tempfile::tempdir().unwrap();
     let dir = spool.path().to_str().unwrap();
@@ -340,8 +341,7 @@ fn broker_down_for_ten_seconds_under_steady_load_loses_nothing_in_bounded_memory
     const PADDING: usize = 6_000;
     // The mock cluster keeps 5 MB a partition: enough partitions keep all.
     const PARTITIONS: i32 = 12;
-    let cluster = EmbeddedKafka::start(1).unwrap();
-    cluster.create_topic(TOPIC, PARTITIONS).unwrap();
+    let cluster = cluster_with_topic(PARTITIONS);
     let brokers = cluster.bootstrap_servers();
     let spool = tempfile::tempdir().unwrap();
     let args = [
@@ -452,8 +452,7 @@ fn broker_away<'a>(dir: &'a str, more: &[&'a str]) -> Vec<&'a str> {
 
 /// A new cluster, and a run on empty stdin that sends it what `dir` kept.
 fn drain_to_a_new_cluster(dir: &str) -> (EmbeddedKafka, ExitStatus, String) {
-    let cluster = EmbeddedKafka::start(1).unwrap();
-    cluster.create_topic(TOPIC, 3).unwrap();
+    let cluster = cluster_with_topic(3);
     let brokers = cluster.bootstrap_servers();
     let (status, stderr) =
         publish_nothing(&["--brokers", brokers, "--topic", TOPIC, "--spool", dir]);
