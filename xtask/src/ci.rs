@@ -39,6 +39,18 @@ const STEPS: &[Step] = &[
         fix: "fix the failing tests above",
     },
     Step {
+        name: "differential test of the JSON reader (its own workspace)",
+        args: &[
+            "test",
+            "--manifest-path",
+            "tests/differential/Cargo.toml",
+            "--target-dir",
+            "target/differential",
+        ],
+        env: &[],
+        fix: "a reader reads a document otherwise than we do: refuse it (see tests/differential)",
+    },
+    Step {
         name: "docs",
         args: &["doc", "--workspace", "--no-deps"],
         env: &[("RUSTDOCFLAGS", "-D rustdoc::broken_intra_doc_links")],

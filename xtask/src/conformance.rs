@@ -229,12 +229,6 @@ fn check_valid(fixture: &Fixture, key: &SigningKey, schema: &Validator) -> Vec<S
             if verified.event.canonical_json() != actual_canonical {
                 problems.push("published form reads back to another canonical text".into());
             }
-            if !verified.unauthenticated_fields.is_empty() {
-                problems.push(format!(
-                    "published form has unknown members {:?}",
-                    verified.unauthenticated_fields
-                ));
-            }
         }
         Err(e) => problems.push(format!("sealed event does not verify: {e}")),
     }
@@ -362,16 +356,10 @@ pub fn check_events(text: &[u8], schema: &Validator, key: Option<&SigningKey>) -
             continue;
         }
         let mut problems = Vec::new();
-        match verify_json(line, key) {
-            Ok(verified) => {
-                if !verified.unauthenticated_fields.is_empty() {
-                    problems.push(format!(
-                        "unauthenticated fields (no hash covers them): {}",
-                        verified.unauthenticated_fields.join(", ")
-                    ));
-                }
-            }
-            Err(e) => problems.push(e.to_string()),
+        // Strict: the line must be exactly its published form, so no member
+        // goes unauthenticated.
+        if let Err(e) = verify_json(line, key) {
+            problems.push(e.to_string());
         }
         if let Ok(value) = load(line) {
             problems.extend(
@@ -508,8 +496,7 @@ mod tests {
             "{failures}"
         );
         assert!(
-            failures
-                .contains("FAIL line 4: unauthenticated fields (no hash covers them): approved"),
+            failures.contains("FAIL line 4: not in published form: differs from byte 3"),
             "{failures}"
         );
         assert!(failures.contains("FAIL line 4: schema: / "), "{failures}");

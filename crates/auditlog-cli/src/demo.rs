@@ -21,7 +21,7 @@ use auditlog_kafka::{EmbeddedKafka, KafkaConfig, KafkaPublisher, SpoolConfig};
 use auditlog_seal::SigningKey;
 use tokio::sync::mpsc;
 
-use crate::key::{self, DEFAULT_KEY_ENV};
+use crate::key::{KeyEnv, DEFAULT_KEY_ENV};
 use kafka::{Consumed, Reader};
 
 /// How long shutdown waits for the publisher, and for the next event while
@@ -75,10 +75,7 @@ fn demo(args: Args) -> Result<ExitCode, String> {
     let key = if args.no_audit {
         None
     } else {
-        key::load(
-            DEFAULT_KEY_ENV,
-            "the demo's events are hashed but not signed",
-        )?
+        KeyEnv::default().load("the demo's events are hashed but not signed")?
     };
     let tour = args.listen.is_none();
     quiet_deliberate_panics(tour);

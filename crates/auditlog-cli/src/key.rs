@@ -5,12 +5,57 @@ use auditlog_seal::SigningKey;
 /// The default variable holding the signing key.
 pub const DEFAULT_KEY_ENV: &str = "AUDITLOG_SIGNING_KEY";
 
-/// Loads the key from `$variable`; `None` (with a note on stderr) when unset
-/// or empty. A value that is not UTF-8 is an error.
-pub fn load(variable: &str, without_key: &str) -> Result<Option<SigningKey>, String> {
-    let key = SigningKey::from_env(variable).map_err(|e| e.to_string())?;
-    if key.is_none() {
-        eprintln!("auditlog: ${variable} is not set: {without_key}");
+/// `--key-env NAME`: where the key is. A variable named on the command line
+/// must be set: a typo never silently turns signing or checking off.
+#[derive(Debug, Default, clap::Args)]
+pub struct KeyEnv {
+    /// Environment variable holding the HMAC key [default: AUDITLOG_SIGNING_KEY].
+    /// When named here it must be set.
+    #[arg(id = "key_env", long = "key-env", value_name = "NAME")]
+    name: Option<String>,
+}
+
+impl KeyEnv {
+    /// The variable read.
+    pub fn variable(&self) -> &str {
+        self.name.as_deref().unwrap_or(DEFAULT_KEY_ENV)
     }
-    Ok(key)
+
+    /// The key, or `None` (with a note on stderr saying `without_key`) when
+    /// the default variable is unset or empty. A variable named with
+    /// `--key-env` that is unset, or a value that is not UTF-8, is an error.
+    pub fn load(&self, without_key: &str) -> Result<Option<SigningKey>, String> {
+        let variable = self.variable();
+        match self.read()? {
+            Some(key) => Ok(Some(key)),
+            None if self.name.is_some() => Err(format!(
+                "--key-env {variable}: ${variable} is not set (or empty)"
+            )),
+            None => {
+                eprintln!("auditlog: ${variable} is not set: {without_key}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The key to verify with: required, unless `hash_only`, where no key is
+    /// read and nothing will be authenticated.
+    pub fn for_verifying(&self, hash_only: bool) -> Result<Option<SigningKey>, String> {
+        if hash_only {
+            eprintln!("auditlog: --hash-only: hashes are checked, signatures are not: nothing is authenticated");
+            return Ok(None);
+        }
+        let variable = self.variable();
+        self.read()?.map(Some).ok_or_else(|| {
+            format!(
+                "no key: ${variable} is not set (or empty). Without the signing key anyone \
+                 could have made these events; give the key, or --hash-only to check hashes \
+                 alone (which authenticates nothing)"
+            )
+        })
+    }
+
+    fn read(&self) -> Result<Option<SigningKey>, String> {
+        SigningKey::from_env(self.variable()).map_err(|e| e.to_string())
+    }
 }

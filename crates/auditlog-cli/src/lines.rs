@@ -41,10 +41,19 @@ pub fn decode(raw: &[u8]) -> Option<Result<&str, String>> {
 /// Bytes of input per batch; big enough that a batch outweighs a thread spawn.
 const BATCH_BYTES: usize = 1 << 20;
 
+/// The longest line read by default; a longer one is reported and skipped.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// What a line longer than `max_line` is reported as.
+fn too_long(length: usize, max_line: usize) -> String {
+    format!("line of {length} bytes is longer than {max_line} (--max-line-bytes): skipped")
+}
+
 /// Calls `handle` for each non-blank line of stdin with its 1-based number,
 /// the line, and the output buffer to append to. Output keeps input order; an
-/// `Err` is printed to stderr as `line N: error`.
-pub fn for_each_line<H>(handle: H) -> io::Result<Tally>
+/// `Err` is printed to stderr as `line N: error`. Lines longer than
+/// `max_line` bytes are reported and skipped without being held in memory.
+pub fn for_each_line<H>(max_line: usize, handle: H) -> io::Result<Tally>
 where
     H: Fn(u64, &str, &mut Vec<u8>) -> Result<(), String> + Sync,
 {
@@ -53,6 +62,7 @@ where
         io::stdin().lock(),
         &mut io::stdout().lock(),
         workers,
+        max_line,
         &handle,
     )
 }
@@ -61,11 +71,13 @@ where
 /// this thread: for chains, where each line depends on those before it.
 /// Output is flushed whenever no more input is buffered, so a live stream
 /// (`tail -f ... | auditlog seal --chain`) comes out as it goes in. Line
-/// numbers start after `first`.
+/// numbers start after `first`. A line longer than `max_line` bytes is
+/// handed over as an error, without being held in memory.
 pub fn for_each_line_in_order<H>(
     input: impl Read,
     out: &mut impl Write,
     first: u64,
+    max_line: usize,
     mut handle: H,
 ) -> io::Result<(Tally, u64)>
 where
@@ -76,14 +88,15 @@ where
     let mut raw = Vec::new();
     let mut output = Vec::new();
     let mut number = first;
-    loop {
-        raw.clear();
-        if input.read_until(b'\n', &mut raw)? == 0 {
-            break;
-        }
+    while let Some(length) = read_line(&mut input, &mut raw, max_line)? {
         number += 1;
-        let Some(text) = decode(&raw) else {
-            continue;
+        let text = if length > max_line {
+            Err(too_long(length, max_line))
+        } else {
+            match decode(&raw) {
+                Some(text) => text,
+                None => continue,
+            }
         };
         match handle(number, text, &mut output) {
             Ok(()) => tally.ok += 1,
@@ -102,6 +115,39 @@ where
     Ok((tally, number))
 }
 
+/// Reads one line into `line` (cleared first); its length without the
+/// `\n`, or `None` at the end of input. Past `max_line` bytes the rest of the
+/// line is counted but not kept.
+fn read_line(
+    input: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    max_line: usize,
+) -> io::Result<Option<usize>> {
+    line.clear();
+    let mut length = 0;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((length > 0).then_some(length));
+        }
+        let (take, end) = match memchr::memchr(b'\n', available) {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        let keep = take.min((max_line + 1).saturating_sub(line.len()));
+        line.extend_from_slice(&available[..keep]);
+        length += take;
+        input.consume(take);
+        if end {
+            return Ok(Some(length - 1));
+        }
+    }
+}
+
 /// One batch's results, merged in input order.
 #[derive(Default)]
 struct BatchOutcome {
@@ -114,6 +160,7 @@ fn process<H>(
     input: impl Read,
     out: &mut impl Write,
     workers: usize,
+    max_line: usize,
     handle: &H,
 ) -> io::Result<Tally>
 where
@@ -125,6 +172,7 @@ where
         carry: Vec::new(),
         next_line: 1,
         eof: false,
+        max_line,
     };
     let mut batches = reader.next_round(workers)?;
     while !batches.is_empty() {
@@ -132,7 +180,7 @@ where
         let (outcomes, next) = thread::scope(|scope| {
             let running: Vec<_> = batches
                 .iter()
-                .map(|(first, batch)| scope.spawn(move || run_batch(*first, batch, handle)))
+                .map(|batch| scope.spawn(move || run_batch(batch, max_line, handle)))
                 .collect();
             let next = reader.next_round(workers);
             let outcomes: Vec<BatchOutcome> = running
@@ -155,40 +203,98 @@ where
     Ok(tally)
 }
 
+/// Lines of input cut at line breaks, with the number of the first.
+struct Batch {
+    first: u64,
+    bytes: Vec<u8>,
+    /// A line too long to keep: its length. It stands in `bytes` as an
+    /// empty line, so the lines after it keep their numbers.
+    skipped: Option<usize>,
+}
+
 /// Cuts the input into batches that end at line breaks.
 struct BatchReader<R> {
     input: R,
     carry: Vec<u8>,
     next_line: u64,
     eof: bool,
+    max_line: usize,
 }
 
 impl<R: Read> BatchReader<R> {
-    /// Up to `count` batches, each with the number of its first line.
-    fn next_round(&mut self, count: usize) -> io::Result<Vec<(u64, Vec<u8>)>> {
+    /// Up to `count` batches.
+    fn next_round(&mut self, count: usize) -> io::Result<Vec<Batch>> {
         let mut batches = Vec::with_capacity(count);
         while batches.len() < count && !self.eof {
             let mut batch = std::mem::take(&mut self.carry);
-            // A line longer than a batch makes the batch grow until it ends.
+            // A line longer than a batch makes the batch grow until it ends;
+            // only the bytes read since the last look are searched.
             let mut want = BATCH_BYTES;
+            let mut searched = 0;
             let cut = loop {
                 self.eof = fill(&mut self.input, &mut batch, want)?;
-                let cut = memchr::memrchr(b'\n', &batch);
+                let cut = memchr::memrchr(b'\n', &batch[searched..]).map(|at| searched + at);
                 if self.eof || cut.is_some() {
                     break cut;
                 }
+                if batch.len() > self.max_line {
+                    // The batch is all one line, already too long.
+                    let length = self.skip_line(batch.len())?;
+                    batches.push(self.batch(b"\n".to_vec(), Some(length)));
+                    break None;
+                }
+                searched = batch.len();
                 want = batch.len() + BATCH_BYTES;
             };
-            if let (false, Some(cut)) = (self.eof, cut) {
+            let Some(cut) = cut else {
+                if !self.eof || batch.len() > self.max_line {
+                    continue;
+                }
+                if !batch.is_empty() {
+                    batches.push(self.batch(batch, None));
+                }
+                continue;
+            };
+            if !self.eof {
                 self.carry = batch.split_off(cut + 1);
             }
             if !batch.is_empty() {
-                let first = self.next_line;
-                self.next_line += memchr::memchr_iter(b'\n', &batch).count() as u64;
-                batches.push((first, batch));
+                batches.push(self.batch(batch, None));
             }
         }
         Ok(batches)
+    }
+
+    fn batch(&mut self, bytes: Vec<u8>, skipped: Option<usize>) -> Batch {
+        let first = self.next_line;
+        self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        Batch {
+            first,
+            bytes,
+            skipped,
+        }
+    }
+
+    /// Reads past the end of a line of which `seen` bytes were read and
+    /// dropped; keeps what follows it. Returns the line's length.
+    fn skip_line(&mut self, mut seen: usize) -> io::Result<usize> {
+        let mut chunk = vec![0; BATCH_BYTES];
+        loop {
+            let read = match self.input.read(&mut chunk) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(seen);
+                }
+                Ok(read) => read,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if let Some(at) = memchr::memchr(b'\n', &chunk[..read]) {
+                self.carry = chunk[at + 1..read].to_vec();
+                return Ok(seen + at);
+            }
+            seen += read;
+        }
     }
 }
 
@@ -213,21 +319,31 @@ fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<boo
     Ok(false)
 }
 
-fn run_batch<H>(first: u64, batch: &[u8], handle: &H) -> BatchOutcome
+fn run_batch<H>(batch: &Batch, max_line: usize, handle: &H) -> BatchOutcome
 where
     H: Fn(u64, &str, &mut Vec<u8>) -> Result<(), String>,
 {
     let mut outcome = BatchOutcome {
-        output: Vec::with_capacity(batch.len() + batch.len() / 4),
+        output: Vec::with_capacity(batch.bytes.len() + batch.bytes.len() / 4),
         ..BatchOutcome::default()
     };
-    let body = batch.strip_suffix(b"\n").unwrap_or(batch);
+    if let Some(length) = batch.skipped {
+        outcome.tally.failed += 1;
+        outcome
+            .errors
+            .push((batch.first, too_long(length, max_line)));
+        return outcome;
+    }
+    let bytes = &batch.bytes[..];
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let lines = memchr::memchr_iter(b'\n', body).chain([body.len()]);
     let mut start = 0;
-    for (number, end) in (first..).zip(lines) {
+    for (number, end) in (batch.first..).zip(lines) {
         let raw = &body[start..end];
         start = end + 1;
+        let length = raw.strip_suffix(b"\r").unwrap_or(raw).len();
         let result = match decode(raw) {
+            _ if length > max_line => Err(too_long(length, max_line)),
             None => continue,
             Some(Ok(line)) => handle(number, line, &mut outcome.output),
             Some(Err(message)) => Err(message),
@@ -277,11 +393,12 @@ mod tests {
         let input = b"a\n\nbad\n\xff\nb\r\nc" as &[u8];
         let mut out = Vec::new();
         let mut seen = Vec::new();
-        let (tally, last) = for_each_line_in_order(input, &mut out, 10, |number, line, out| {
-            seen.push(number);
-            echo_except_bad(number, line?, out)
-        })
-        .unwrap();
+        let (tally, last) =
+            for_each_line_in_order(input, &mut out, 10, 100, |number, line, out| {
+                seen.push(number);
+                echo_except_bad(number, line?, out)
+            })
+            .unwrap();
         assert_eq!(tally, Tally { ok: 3, failed: 2 });
         assert_eq!((seen, last), (vec![11, 13, 14, 15, 16], 16));
         assert_eq!(out, b"a\nb\nc\n");
@@ -291,7 +408,7 @@ mod tests {
     fn bad_lines_are_counted_and_the_rest_processed() {
         let input = b"a\n\nbad\n\xff\nb\r\nc" as &[u8];
         let mut out = Vec::new();
-        let tally = process(input, &mut out, 2, &echo_except_bad).unwrap();
+        let tally = process(input, &mut out, 2, MAX_LINE_BYTES, &echo_except_bad).unwrap();
         assert_eq!(tally, Tally { ok: 3, failed: 2 });
         assert_eq!(out, b"a\nb\nc\n");
     }
@@ -301,7 +418,14 @@ mod tests {
         let long = "x".repeat(3 * BATCH_BYTES);
         let input = format!("a\n{long}\nb\n");
         let mut out = Vec::new();
-        let tally = process(input.as_bytes(), &mut out, 2, &echo_except_bad).unwrap();
+        let tally = process(
+            input.as_bytes(),
+            &mut out,
+            2,
+            MAX_LINE_BYTES,
+            &echo_except_bad,
+        )
+        .unwrap();
         assert_eq!(tally.ok, 3);
         assert_eq!(String::from_utf8(out).unwrap(), input);
     }
@@ -315,8 +439,59 @@ mod tests {
             assert_eq!(line.parse::<u64>().unwrap(), number);
             echo_except_bad(number, line, out)
         };
-        let tally = process(input.as_bytes(), &mut out, 3, &numbered).unwrap();
+        let tally = process(input.as_bytes(), &mut out, 3, MAX_LINE_BYTES, &numbered).unwrap();
         assert_eq!(tally.ok, 300_000);
         assert_eq!(String::from_utf8(out).unwrap(), input + "\n");
+    }
+
+    #[test]
+    fn lines_past_the_limit_are_reported_and_skipped_in_both_loops() {
+        let max = BATCH_BYTES + 10;
+        let long = "y".repeat(3 * BATCH_BYTES + 5);
+        let just_fits = "z".repeat(max);
+        let input = format!("a\n{long}\nb\n{just_fits}\n{}\nc", "w".repeat(max + 1));
+        let mut out = Vec::new();
+        let tally = process(input.as_bytes(), &mut out, 2, max, &echo_except_bad).unwrap();
+        assert_eq!(tally, Tally { ok: 4, failed: 2 });
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("a\nb\n{just_fits}\nc\n")
+        );
+
+        let mut out = Vec::new();
+        let mut failures = Vec::new();
+        let (tally, last) = for_each_line_in_order(
+            input.as_bytes(),
+            &mut out,
+            0,
+            max,
+            |n, line, out| match line {
+                Ok(line) => echo_except_bad(n, line, out),
+                Err(message) => {
+                    failures.push((n, message.clone()));
+                    Err(message)
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!((tally, last), (Tally { ok: 4, failed: 2 }, 6));
+        assert_eq!(failures[0], (2, too_long(long.len(), max)));
+        assert_eq!(failures[1].0, 5);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("a\nb\n{just_fits}\nc\n")
+        );
+    }
+
+    #[test]
+    fn a_huge_line_is_skipped_in_linear_time() {
+        // 64 MiB in one line against a 1 MiB limit: quadratic rescans of the
+        // growing batch would take minutes here, a linear pass well under one.
+        let mut input = vec![b'x'; 64 << 20];
+        input.extend_from_slice(b"\nafter\n");
+        let mut out = Vec::new();
+        let tally = process(&input[..], &mut out, 2, 1 << 20, &echo_except_bad).unwrap();
+        assert_eq!(tally, Tally { ok: 1, failed: 1 });
+        assert_eq!(out, b"after\n");
     }
 }

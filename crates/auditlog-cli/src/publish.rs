@@ -14,7 +14,7 @@ use auditlog_kafka::{
 };
 use auditlog_seal::{ChainKey, SigningKey};
 
-use crate::key::{self, DEFAULT_KEY_ENV};
+use crate::key::KeyEnv;
 
 /// Where the topic is: the options `publish` and `tail` share.
 #[derive(Debug, clap::Args)]
@@ -47,9 +47,8 @@ impl Connection {
 pub struct Args {
     #[command(flatten)]
     connection: Connection,
-    /// Environment variable holding the HMAC key; without it events are hashed, not signed.
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_KEY_ENV)]
-    key_env: String,
+    #[command(flatten)]
+    key_env: KeyEnv,
     /// Seconds to wait for the brokers at the start and for delivery at the end.
     #[arg(long, value_name = "S", default_value_t = 30.0)]
     timeout: f64,
@@ -160,7 +159,8 @@ fn config(args: &Args, key: Option<SigningKey>, wait: Duration) -> Result<KafkaC
     }
     match &args.chain {
         Some(id) => {
-            let key = key.ok_or_else(|| format!("a chain needs a key: set ${}", args.key_env))?;
+            let key = key
+                .ok_or_else(|| format!("a chain needs a key: set ${}", args.key_env.variable()))?;
             let key = ChainKey::hmac(args.kid.clone(), key).map_err(|e| e.to_string())?;
             let mut chain = ChainConfig::new(key)
                 .checkpoint_every(Some(args.checkpoint_every))
@@ -208,7 +208,7 @@ fn report_recovery(dir: &std::path::Path, recovery: &Recovery) -> bool {
 
 fn publish(args: Args) -> Result<ExitCode, String> {
     let started = Instant::now();
-    let key = key::load(&args.key_env, "events are hashed but not signed")?;
+    let key = args.key_env.load("events are hashed but not signed")?;
     let timeout = timeout(args.timeout)?;
     let deadline = deadline(&args, started)?;
     let wait = delivery_wait(&args, timeout, deadline);

@@ -10,14 +10,13 @@ use std::time::Duration;
 use auditlog_core::AuditEvent;
 use auditlog_seal::{Algorithm, ChainKey, ChainSealer, Keyring, SigningKey};
 
-use crate::key::{self, DEFAULT_KEY_ENV};
-use crate::lines::{finish, for_each_line, for_each_line_in_order};
+use crate::key::KeyEnv;
+use crate::lines::{finish, for_each_line, for_each_line_in_order, MAX_LINE_BYTES};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Environment variable holding the HMAC signing key (unsigned when unset).
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_KEY_ENV)]
-    key_env: String,
+    #[command(flatten)]
+    key_env: KeyEnv,
     /// Seal into a chain with this id (a new UUID when none is given): number
     /// the events, link each to the one before, write checkpoints. Needs a key.
     #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
@@ -57,14 +56,14 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
     }
-    let key = match key::load(&args.key_env, "events are hashed but not signed") {
+    let key = match args.key_env.load("events are hashed but not signed") {
         Ok(key) => key,
         Err(message) => {
             eprintln!("auditlog: {message}");
             return ExitCode::from(2);
         }
     };
-    let result = for_each_line(|number, line, out| {
+    let result = for_each_line(MAX_LINE_BYTES, |number, line, out| {
         let mut event = parse(number, line)?;
         auditlog_seal::seal_into(&mut event, key.as_ref(), out);
         out.push(b'\n');
@@ -99,12 +98,12 @@ fn chain_key(args: &Args) -> Result<(ChainKey, Keyring), String> {
         })?;
         return Ok((key, ring));
     }
-    let key = SigningKey::from_env(&args.key_env)
+    let key = SigningKey::from_env(args.key_env.variable())
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
             format!(
                 "a chain needs a key: set ${} or give --keyring",
-                args.key_env
+                args.key_env.variable()
             )
         })?;
     let ring = Keyring::any_kid_hmac(key.clone());
@@ -201,17 +200,23 @@ fn run_chain(args: Args) -> Result<ExitCode, String> {
     };
     let stdout = &mut io::stdout().lock();
     let mut checkpoint_error = None;
-    let result = for_each_line_in_order(io::stdin().lock(), stdout, 0, |number, line, out| {
-        let mut event = parse(number, line?)?;
-        sealer.seal_into(&mut event, out);
-        out.push(b'\n');
-        if sealer.checkpoint_due() {
-            if let Err(e) = write_checkpoint(&mut sealer, out) {
-                checkpoint_error.get_or_insert(e);
+    let result = for_each_line_in_order(
+        io::stdin().lock(),
+        stdout,
+        0,
+        MAX_LINE_BYTES,
+        |number, line, out| {
+            let mut event = parse(number, line?)?;
+            sealer.seal_into(&mut event, out);
+            out.push(b'\n');
+            if sealer.checkpoint_due() {
+                if let Err(e) = write_checkpoint(&mut sealer, out) {
+                    checkpoint_error.get_or_insert(e);
+                }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .and_then(|(tally, _)| {
         if sealer.length() > checkpointed.get() || sealer.length() == 0 {
             let mut out = Vec::new();

@@ -7,16 +7,31 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use auditlog_seal::{keyring::decode_32, verify_json, Keyring, SigningKey, StreamVerifier};
+use auditlog_core::printable;
+use auditlog_seal::{
+    keyring::decode_32, verify_json_as, Keyring, SigningKey, StreamVerifier, Strictness,
+};
 
-use crate::key::{self, DEFAULT_KEY_ENV};
-use crate::lines::{finish, for_each_line, for_each_line_in_order, Tally};
+use crate::key::KeyEnv;
+use crate::lines::{finish, for_each_line, for_each_line_in_order, Tally, MAX_LINE_BYTES};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Environment variable holding the HMAC key; without it only hashes are checked.
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_KEY_ENV)]
-    key_env: String,
+    #[command(flatten)]
+    key_env: KeyEnv,
+    /// Check hashes only, without a key: says whether events changed by
+    /// accident, not who made them (anyone can recompute a hash).
+    #[arg(long, conflicts_with_all = ["key_env", "chain"])]
+    hash_only: bool,
+    /// Accept any JSON encoding of an event's published form (other spacing,
+    /// key order, escapes, number spelling), for lines that went through a
+    /// relay that re-encodes JSON. By default a line must be exactly the
+    /// published form.
+    #[arg(long)]
+    lenient: bool,
+    /// Report and skip lines longer than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_LINE_BYTES)]
+    max_line_bytes: usize,
     /// Check whole chains: links, gaps, order, duplicates, checkpoints. Prints
     /// a report; exits 1 on any problem (duplicates alone are not one).
     #[arg(long)]
@@ -39,6 +54,15 @@ pub struct Args {
     /// at the latest offset): check each from the first position seen.
     #[arg(long, requires = "chain")]
     from_the_middle: bool,
+    /// Also fail when the stream proves less than it could: no chained
+    /// event, a chain without a checkpoint, events after a chain's last
+    /// checkpoint, a chain that does not start at seq 1 (unless
+    /// --from-the-middle).
+    #[arg(long, requires = "chain")]
+    strict: bool,
+    /// Fail when chain ID is not in the stream (repeatable).
+    #[arg(long, value_name = "ID", requires = "chain")]
+    expect_chain: Vec<String>,
     /// Print the report as one line of JSON instead of text.
     #[arg(long, requires = "chain")]
     json: bool,
@@ -58,39 +82,45 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
     }
-    let key = match key::load(&args.key_env, "signatures are not checked, only hashes") {
+    let key = match args.key_env.for_verifying(args.hash_only) {
         Ok(key) => key,
         Err(message) => {
             eprintln!("auditlog: {message}");
             return ExitCode::from(2);
         }
     };
+    let strictness = strictness(&args);
     let chained = AtomicBool::new(false);
-    let result = for_each_line(|_number, line, _out| {
-        let verified = verify_json(line, key.as_ref()).map_err(|e| e.to_string())?;
+    let result = for_each_line(args.max_line_bytes, |_number, line, _out| {
+        let verified = verify_json_as(line, key.as_ref(), strictness).map_err(|e| e.to_string())?;
         let security = verified.event.security.as_ref();
         if security.is_some_and(|s| s.seq.is_some() || s.length.is_some())
             && !chained.swap(true, Ordering::Relaxed)
         {
             eprintln!("auditlog: the events are chained; only --chain checks their links, order and completeness");
         }
-        if verified.unauthenticated_fields.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "unauthenticated fields (not covered by the hash): {}",
-                verified.unauthenticated_fields.join(", ")
-            ))
-        }
+        Ok(())
     });
+    let (how, what) = match key {
+        Some(_) => ("", "valid"),
+        None => (" (hash only — not authenticated)", "hashes match"),
+    };
     finish(result, |tally| {
         println!(
-            "verified {} events: {} valid, {} failed",
+            "verified {} events{how}: {} {what}, {} failed",
             tally.ok + tally.failed,
             tally.ok,
             tally.failed
         );
     })
+}
+
+fn strictness(args: &Args) -> Strictness {
+    if args.lenient {
+        Strictness::Lenient
+    } else {
+        Strictness::Strict
+    }
 }
 
 fn read(path: &PathBuf) -> Result<String, String> {
@@ -112,42 +142,61 @@ fn keyring(args: &Args) -> Result<Keyring, String> {
         })?;
         return Keyring::any_kid_ed25519(&public).map_err(|e| format!("{}: {e}", path.display()));
     }
-    SigningKey::from_env(&args.key_env)
+    SigningKey::from_env(args.key_env.variable())
         .map_err(|e| e.to_string())?
         .map(Keyring::any_kid_hmac)
         .ok_or_else(|| {
             format!(
                 "checking chains needs a key: --keyring FILE, --public-key FILE or ${}",
-                args.key_env
+                args.key_env.variable()
             )
         })
 }
 
 fn run_chain(args: &Args) -> Result<ExitCode, String> {
     let keys = keyring(args)?;
-    let mut verifier = StreamVerifier::new(&keys);
+    let mut verifier = StreamVerifier::new(&keys).strictness(strictness(args));
     if args.from_the_middle {
         verifier = verifier.from_the_middle();
+    }
+    if args.strict {
+        verifier = verifier.strict_chains();
+    }
+    for id in &args.expect_chain {
+        verifier = verifier.expect_chain(id.clone());
     }
     let mut inputs: Vec<(String, Box<dyn Read>)> = Vec::new();
     if args.files.is_empty() {
         inputs.push(("stdin".into(), Box::new(io::stdin().lock())));
     }
     for path in args.files.iter().chain(&args.checkpoints) {
-        let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        inputs.push((path.display().to_string(), Box::new(file)));
+        let file = File::open(path).map_err(|e| {
+            format!(
+                "cannot open {}: {e}",
+                printable(&path.display().to_string())
+            )
+        })?;
+        inputs.push((
+            printable(&path.display().to_string()).into_owned(),
+            Box::new(file),
+        ));
     }
     let mut number = 0;
     for (name, input) in inputs {
-        let (_, last): (Tally, u64) =
-            for_each_line_in_order(input, &mut io::sink(), number, |number, line, _| {
+        let (_, last): (Tally, u64) = for_each_line_in_order(
+            input,
+            &mut io::sink(),
+            number,
+            args.max_line_bytes,
+            |number, line, _| {
                 match line {
                     Ok(line) => verifier.feed(number, line),
                     Err(reason) => verifier.reject(number, reason),
                 }
                 Ok(())
-            })
-            .map_err(|e| format!("reading {name}: {e}"))?;
+            },
+        )
+        .map_err(|e| format!("reading {name}: {e}"))?;
         number = last;
     }
     let report = verifier.finish();

@@ -40,7 +40,7 @@ fn a_sealed_chain_verifies_and_every_line_still_verifies_alone() {
     assert_eq!(
         text(&report.stdout),
         "chain c1: 5 events up to seq 5, 3 checkpoints, the last for 5 events\n\
-         OK: 8 lines, 1 chains: 8 valid, 0 invalid, 0 missing, 0 truncated, 0 reordered, 0 duplicated, 0 unchained, 0 unauthenticated\n"
+         OK: 8 lines, 1 chains: 8 valid, 0 invalid, 0 missing, 0 truncated, 0 reordered, 0 duplicated, 0 unchained, 0 unauthenticated, 0 unmet\n"
     );
 
     // Plain verify knows the chain members: nothing is unauthenticated.

@@ -70,7 +70,7 @@ fn verify_names_each_failed_check_and_summarizes() {
     assert!(stderr.contains("line 2: hash mismatch"), "{stderr}");
     assert!(stderr.contains("line 3: no signature"), "{stderr}");
     assert!(
-        stderr.contains("line 4: unauthenticated fields (not covered by the hash): approved"),
+        stderr.contains("line 4: not in published form: differs from byte 3"),
         "{stderr}"
     );
     assert!(

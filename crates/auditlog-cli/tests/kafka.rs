@@ -90,6 +90,16 @@ fn published_events_are_tailed_back_verified() {
     want.sort();
     assert_eq!(ids, want);
 
+    // No key: refused before reading; hash only: said so.
+    let output = auditlog(&tail, &[], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("no key"));
+    let mut hash_only = tail.to_vec();
+    hash_only.push("--hash-only");
+    let output = auditlog(&hash_only, &[], "");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("20 verified (hash only — not authenticated), 0 failed"));
+
     // With another key every signature fails: reported, exit 1.
     let output = auditlog(&tail, &[("AUDITLOG_SIGNING_KEY", "other")], "");
     assert_eq!(output.status.code(), Some(1));
@@ -123,7 +133,7 @@ fn unreachable_brokers_and_unknown_topics_are_clear_errors() {
         "--timeout",
         "2",
     ];
-    let output = auditlog(&tail, &[], "");
+    let output = auditlog(&tail, &[("AUDITLOG_SIGNING_KEY", "k")], "");
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).contains("topic missing does not exist"),

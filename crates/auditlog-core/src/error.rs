@@ -36,6 +36,14 @@ pub enum ParseErrorKind {
     },
     /// Objects and arrays nested deeper than the parser allows.
     TooDeep { limit: usize },
+    /// A key that appears twice in one object: JSON readers disagree on
+    /// which value counts (Python takes the last, others the first).
+    DuplicateKey,
+    /// A number token with more digits than every reader accepts (Python's
+    /// `int` refuses more than 4,300).
+    TooManyDigits { digits: usize, limit: usize },
+    /// An exponent so large that parsers saturate it, each differently.
+    ExponentOutOfRange { text: String },
 }
 
 /// Shorthand for results of parsing.
@@ -97,7 +105,17 @@ impl fmt::Display for ParseError {
         } else {
             &self.0.path
         };
-        write!(f, "{field}: {}", self.0.kind)
+        write!(f, "{}: {}", crate::printable(field), self.0.kind)
+    }
+}
+
+/// A number token for a message: long ones are cut, the length said.
+fn abbreviated(text: &str) -> String {
+    const SHOWN: usize = 40;
+    if text.len() <= SHOWN {
+        text.to_owned()
+    } else {
+        format!("{}... ({} bytes)", &text[..SHOWN], text.len())
     }
 }
 
@@ -114,7 +132,7 @@ impl fmt::Display for ParseErrorKind {
                 )
             }
             ParseErrorKind::NumberOverflow { text } => {
-                write!(f, "number {text} overflows a double")
+                write!(f, "number {} overflows a double", abbreviated(text))
             }
             ParseErrorKind::LoneSurrogate { escape } => {
                 write!(f, "lone surrogate {escape} is not valid Unicode")
@@ -125,6 +143,17 @@ impl fmt::Display for ParseErrorKind {
             ParseErrorKind::TooDeep { limit } => {
                 write!(f, "nested deeper than {limit} levels")
             }
+            ParseErrorKind::DuplicateKey => {
+                f.write_str("duplicate key (JSON readers disagree on which value counts)")
+            }
+            ParseErrorKind::TooManyDigits { digits, limit } => {
+                write!(f, "number has {digits} digits; at most {limit} are read alike by every JSON reader")
+            }
+            ParseErrorKind::ExponentOutOfRange { text } => write!(
+                f,
+                "number {} has an exponent beyond what JSON readers agree on",
+                abbreviated(text)
+            ),
         }
     }
 }

@@ -51,6 +51,7 @@ mod float;
 mod identity;
 mod model;
 mod parse;
+mod printable;
 mod value;
 
 pub use builder::{format_timestamp, EventBuilder, Outcome, Severity};
@@ -61,4 +62,5 @@ pub use model::{
     Subject, SPEC_VERSION,
 };
 pub use parse::{parse_value, MAX_DEPTH};
-pub use value::{Map, Number, Value};
+pub use printable::printable;
+pub use value::{Map, Number, Value, MAX_NUMBER_DIGITS};

@@ -5,9 +5,10 @@
 //! would change number handling for every crate in a user's build.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use crate::error::{ParseError, ParseErrorKind, Result};
-use crate::value::{Map, Number, NumberError, Value};
+use crate::value::{Map, Number, NumberError, Value, MAX_NUMBER_DIGITS};
 
 /// Nesting deeper than this is refused instead of risking the stack.
 pub const MAX_DEPTH: usize = 128;
@@ -16,7 +17,10 @@ pub const MAX_DEPTH: usize = 128;
 ///
 /// Stricter than Python's `json.loads` where the wire format requires it:
 /// `NaN`, `Infinity`, doubles that overflow and lone surrogates are errors
-/// naming their field. Duplicate keys keep the last value, as Python does.
+/// naming their field. So is anything two JSON readers could read
+/// differently: a key repeated in one object, a number with more than
+/// [`MAX_NUMBER_DIGITS`](crate::MAX_NUMBER_DIGITS) digits or an exponent
+/// that does not fit 32 bits.
 pub fn parse_value(text: &str) -> Result<Value> {
     let mut parser = Parser::new(text);
     let value = parser.value(0)?;
@@ -139,11 +143,15 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             return Ok(());
         }
+        let mut seen = SeenKeys::default();
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a string key"));
             }
             let key = self.key()?;
+            if !seen.insert(key.clone()) {
+                return Err(ParseError::new(ParseErrorKind::DuplicateKey).in_key(&key));
+            }
             self.skip_whitespace();
             if self.peek() != Some(b':') {
                 return Err(self.syntax("expected ':' after the key").in_key(&key));
@@ -259,6 +267,17 @@ impl<'a> Parser<'a> {
                 text: text.to_owned(),
             })),
             Err(NumberError::Malformed) => Err(self.syntax("malformed number")),
+            Err(NumberError::TooManyDigits(digits)) => {
+                Err(ParseError::new(ParseErrorKind::TooManyDigits {
+                    digits,
+                    limit: MAX_NUMBER_DIGITS,
+                }))
+            }
+            Err(NumberError::ExponentOutOfRange) => {
+                Err(ParseError::new(ParseErrorKind::ExponentOutOfRange {
+                    text: text.to_owned(),
+                }))
+            }
         }
     }
 
@@ -391,6 +410,31 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The keys of one object so far. Linear search while few (most objects),
+/// a hash set beyond, so a hostile object with many keys stays linear.
+#[derive(Default)]
+struct SeenKeys<'a> {
+    few: Vec<Cow<'a, str>>,
+    many: HashSet<Cow<'a, str>>,
+}
+
+impl<'a> SeenKeys<'a> {
+    const FEW: usize = 16;
+
+    /// False when `key` was seen before.
+    /// (A borrowed key is cloned for free: only escaped keys are owned.)
+    fn insert(&mut self, key: Cow<'a, str>) -> bool {
+        if self.few.contains(&key) {
+            return false;
+        }
+        if self.few.len() < Self::FEW {
+            self.few.push(key);
+            return true;
+        }
+        self.many.insert(key)
+    }
+}
+
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     while !text.is_char_boundary(index) {
         index -= 1;
@@ -467,15 +511,91 @@ mod tests {
     }
 
     #[test]
+    fn integers_past_the_digit_limit_are_refused_not_panicked_on() {
+        assert!(Number::from_integer_str(&"9".repeat(MAX_NUMBER_DIGITS)).is_some());
+        assert_eq!(
+            Number::from_integer_str(&"9".repeat(MAX_NUMBER_DIGITS + 1)),
+            None
+        );
+    }
+
+    #[test]
     fn decodes_escapes_and_pairs() {
         let value = parse_value(r#"["\ud83d\ude00\u00e9\n\/\"\\"]"#).unwrap();
         assert_eq!(value, Value::Array(vec![Value::from("😀é\n/\"\\")]));
     }
 
     #[test]
-    fn duplicate_keys_keep_the_last_value_like_python() {
-        let value = parse_value(r#"{"a":1,"a":2}"#).unwrap();
-        assert_eq!(value.as_object().unwrap()["a"], Value::from(2));
+    fn duplicate_keys_are_refused_at_every_depth() {
+        assert_eq!(
+            error(r#"{"a":1,"a":2}"#),
+            "a: duplicate key (JSON readers disagree on which value counts)"
+        );
+        assert_eq!(
+            error(r#"{"a":[{"b":{"c":1,"\u0063":2}}]}"#),
+            "a[0].b.c: duplicate key (JSON readers disagree on which value counts)"
+        );
+        // Past the few kept in a list, the set still sees them.
+        let mut many: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
+        many.push_str("\"k3\":0");
+        assert!(matches!(
+            parse_value(&format!("{{{many}}}")).unwrap_err().kind(),
+            ParseErrorKind::DuplicateKey
+        ));
+        let distinct: String = (0..40)
+            .map(|i| format!("\"k{i}\":{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            parse_value(&format!("{{{distinct}}}"))
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .len(),
+            40
+        );
+    }
+
+    #[test]
+    fn numbers_readers_could_read_differently_are_refused() {
+        // Rust's own float parser saturates this exponent and reads 5000.0;
+        // Python, JavaScript and Java read 0.0.
+        let trick = format!("{{\"refund\":5{}e-655360}}", "0".repeat(65_539));
+        assert!(matches!(
+            parse_value(&trick).unwrap_err().kind(),
+            ParseErrorKind::TooManyDigits {
+                digits: 65_540,
+                limit: 4300
+            }
+        ));
+        assert_eq!(
+            error(r#"{"a":1e-2147483649}"#),
+            "a: number 1e-2147483649 has an exponent beyond what JSON readers agree on"
+        );
+        assert!(parse_value(r#"{"a":1e00000000000000001}"#).is_err());
+        assert!(parse_value(r#"{"a":1e99999999999999999999}"#).is_err());
+        // Exponents that fit are read, however large: with at most 4,300
+        // digits they give 0 or infinity in every reader.
+        assert_eq!(
+            parse_value("[1e-655360,1e-0000005]").unwrap(),
+            Value::Array(vec![Value::from_f64(0.0), Value::from_f64(1e-5)])
+        );
+        assert!(parse_value("[1e655360]").is_err(), "overflows a double");
+        // Python refuses to read integers of more than 4,300 digits.
+        assert!(parse_value(&format!("[{}]", "9".repeat(4300))).is_ok());
+        assert_eq!(
+            error(&format!("{{\"n\":{}}}", "9".repeat(4301))),
+            "n: number has 4301 digits; at most 4300 are read alike by every JSON reader"
+        );
+        // In range, every reader agrees: these are plain doubles.
+        assert_eq!(
+            parse_value("[1e-400,1.5e300,0.1e2]").unwrap(),
+            Value::Array(vec![
+                Value::from_f64(0.0),
+                Value::from_f64(1.5e300),
+                Value::from_f64(10.0)
+            ])
+        );
     }
 
     #[test]

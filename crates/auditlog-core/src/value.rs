@@ -43,8 +43,25 @@ impl Number {
 
     /// Parses the text of a JSON number token: integers (no `.`, `e`, `E`)
     /// stay exact, anything else becomes a double.
+    ///
+    /// Only tokens that every correct JSON reader reads as the same value are
+    /// taken: at most [`MAX_NUMBER_DIGITS`] digits before the exponent, and
+    /// an exponent that fits 32 bits, read with checked arithmetic. With so
+    /// few digits, any exponent past a few thousand gives 0 or infinity
+    /// whatever a parser does with its further digits (Rust's saturates at
+    /// 65,536, which with 65,540 digits would read `5…e-655360` as 5000.0
+    /// where Python reads 0.0); within the bounds the correctly rounded
+    /// double is what Rust, Python, JavaScript and Java all compute.
     pub(crate) fn from_json_token(text: &str) -> Result<Self, NumberError> {
+        let digits = text.bytes().take_while(|b| !matches!(b, b'e' | b'E'));
+        let digits = digits.filter(u8::is_ascii_digit).count();
+        if digits > MAX_NUMBER_DIGITS {
+            return Err(NumberError::TooManyDigits(digits));
+        }
         if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+            if let Some(at) = text.find(['e', 'E']) {
+                exponent(&text[at + 1..])?;
+            }
             let value: f64 = text.parse().map_err(|_| NumberError::Malformed)?;
             return Number::from_f64(value).ok_or(NumberError::Overflow);
         }
@@ -54,13 +71,16 @@ impl Number {
         Ok(Number(NumberRepr::BigInt(text.into())))
     }
 
-    /// Parses an exact integer of any size from decimal text.
+    /// Parses an exact integer from decimal text; `None` when malformed or
+    /// longer than [`MAX_NUMBER_DIGITS`].
     pub fn from_integer_str(text: &str) -> Option<Self> {
         let digits = text.strip_prefix('-').unwrap_or(text);
         let well_formed = !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit())
             && (digits == "0" || !digits.starts_with('0'));
-        well_formed.then(|| Number::from_json_token(text).expect("an integer token"))
+        well_formed
+            .then(|| Number::from_json_token(text).ok())
+            .flatten()
     }
 
     /// The value as a double, rounding big integers.
@@ -99,11 +119,49 @@ impl Number {
     }
 }
 
+/// The most digits a number token may have: Python's `int` refuses longer
+/// integers (`sys.get_int_max_str_digits`), so an event with one would be
+/// sealed here and then fail in every Python consumer.
+pub const MAX_NUMBER_DIGITS: usize = 4300;
+
+/// The most characters an exponent's digits may have, leading zeros
+/// included.
+const MAX_EXPONENT_DIGITS: usize = 16;
+
 /// Why a number token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NumberError {
     Malformed,
     Overflow,
+    TooManyDigits(usize),
+    ExponentOutOfRange,
+}
+
+/// The value of an exponent's text (`+12`, `-3`), with checked arithmetic.
+fn exponent(text: &str) -> Result<i32, NumberError> {
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return Err(NumberError::Malformed);
+    }
+    // Leading zeros count too, so that a token's length stays bounded.
+    if digits.len() > MAX_EXPONENT_DIGITS {
+        return Err(NumberError::ExponentOutOfRange);
+    }
+    let mut value: i32 = 0;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            return Err(NumberError::Malformed);
+        }
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i32::from(b - b'0')))
+            .ok_or(NumberError::ExponentOutOfRange)?;
+    }
+    Ok(if negative { -value } else { value })
 }
 
 impl fmt::Display for Number {

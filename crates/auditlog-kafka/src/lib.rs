@@ -82,7 +82,7 @@ pub use config::{
 pub use embedded::EmbeddedKafka;
 pub use error::{Error, Result};
 pub use publisher::{metric, KafkaPublisher, PublisherStats, ShutdownReport};
-pub use reader::{ReadEvent, StartAt, TopicReader};
+pub use reader::{ReadEvent, StartAt, TopicReader, Unverified};
 pub use spool::{CorruptRecord, Fsync, Recovery, SpoolConfig, SpoolFull, SpoolStats};
 
 /// One call from the environment to a running publisher, like the Python

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use auditlog_seal::{SigningKey, Verified, VerifyJsonError};
+use auditlog_seal::{SigningKey, Strictness, Verified, VerifyJsonError};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -23,16 +23,60 @@ pub enum StartAt {
 }
 
 /// One message read from the topic, verified.
+///
+/// Only the payload is sealed: the message key and the headers are not
+/// covered by the hash, the signature or a chain link, so anyone who can
+/// write to the topic can set them. The reader checks that the `ce_id`
+/// header, when present, names the payload's event; trust nothing else in
+/// them.
 #[derive(Debug)]
 pub struct ReadEvent {
     pub partition: i32,
     pub offset: i64,
+    /// Not covered by the seal.
     pub key: Option<Vec<u8>>,
-    /// Header names and values, in order.
+    /// Header names and values, in order. Not covered by the seal.
     pub headers: Vec<(String, Vec<u8>)>,
-    /// The message exactly as it was on the topic.
+    /// The message as it was on the topic; a payload that is not UTF-8 is
+    /// shown here lossily, for a report only, and never verifies.
     pub payload: String,
-    pub verified: std::result::Result<Verified, VerifyJsonError>,
+    pub verified: std::result::Result<Verified, Unverified>,
+}
+
+/// Why a message read from the topic is not a verified event.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Unverified {
+    /// The payload is not UTF-8; decoding it lossily would let two
+    /// different messages read as one (`\u{fffd}` malleability).
+    NotUtf8 { valid_up_to: usize },
+    /// The payload did not verify.
+    Event(VerifyJsonError),
+    /// The `ce_id` header names another event than the payload.
+    IdMismatch,
+}
+
+impl fmt::Display for Unverified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unverified::NotUtf8 { valid_up_to } => {
+                write!(f, "payload is not valid UTF-8 (byte {})", valid_up_to + 1)
+            }
+            Unverified::Event(e) => e.fmt(f),
+            Unverified::IdMismatch => {
+                f.write_str("the ce_id header names another event than the payload")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Unverified {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Unverified::Event(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// Reads every partition of a topic (no consumer group, nothing committed)
@@ -40,6 +84,7 @@ pub struct ReadEvent {
 pub struct TopicReader {
     consumer: BaseConsumer,
     key: Option<SigningKey>,
+    strictness: Strictness,
 }
 
 impl fmt::Debug for TopicReader {
@@ -114,7 +159,19 @@ impl TopicReader {
         consumer
             .assign(&assignment)
             .map_err(|e| Error::Client(e.to_string()))?;
-        Ok(TopicReader { consumer, key })
+        Ok(TopicReader {
+            consumer,
+            key,
+            strictness: Strictness::Strict,
+        })
+    }
+
+    /// How closely each payload must match its published form (strict by
+    /// default: see [`Strictness`]).
+    #[must_use]
+    pub fn strictness(mut self, strictness: Strictness) -> Self {
+        self.strictness = strictness;
+        self
     }
 
     /// The next event, waiting up to `timeout`; `None` when none came.
@@ -124,8 +181,8 @@ impl TopicReader {
             Ok(message) => message,
             Err(e) => return Some(Err(e.to_string())),
         };
-        let payload = String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned();
-        let headers = message
+        let raw = message.payload().unwrap_or_default();
+        let headers: Vec<(String, Vec<u8>)> = message
             .headers()
             .map(|headers| {
                 use rdkafka::message::Headers;
@@ -135,7 +192,15 @@ impl TopicReader {
                     .collect()
             })
             .unwrap_or_default();
-        let verified = auditlog_seal::verify_json(&payload, self.key.as_ref());
+        let (payload, verified) = match std::str::from_utf8(raw) {
+            Ok(text) => (text.to_owned(), self.verify(text, &headers)),
+            Err(e) => (
+                String::from_utf8_lossy(raw).into_owned(),
+                Err(Unverified::NotUtf8 {
+                    valid_up_to: e.valid_up_to(),
+                }),
+            ),
+        };
         Some(Ok(ReadEvent {
             partition: message.partition(),
             offset: message.offset(),
@@ -144,5 +209,22 @@ impl TopicReader {
             payload,
             verified,
         }))
+    }
+
+    fn verify(
+        &self,
+        text: &str,
+        headers: &[(String, Vec<u8>)],
+    ) -> std::result::Result<Verified, Unverified> {
+        let verified = auditlog_seal::verify_json_as(text, self.key.as_ref(), self.strictness)
+            .map_err(Unverified::Event)?;
+        let id = verified.event.id.as_deref().unwrap_or("").as_bytes();
+        if headers
+            .iter()
+            .any(|(name, value)| name == "ce_id" && value.as_slice() != id)
+        {
+            return Err(Unverified::IdMismatch);
+        }
+        Ok(verified)
     }
 }

@@ -11,7 +11,6 @@
 use std::fmt;
 
 use ed25519_dalek::Signer;
-use hmac::Mac;
 use zeroize::Zeroizing;
 
 use crate::{hex, ChainError, SigningKey};
@@ -123,10 +122,7 @@ impl fmt::Debug for ChainKey {
 }
 
 fn hmac_bytes(key: &SigningKey, message: &[u8]) -> [u8; 32] {
-    let mut mac = <hmac::SimpleHmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
-        .expect("HMAC takes keys of any length");
-    mac.update(message);
-    mac.finalize().into_bytes().into()
+    crate::mac::hmac_sha256(key, message)
 }
 
 /// What checks a tag: the shared secret, or the public key.
@@ -145,13 +141,7 @@ impl Verifier {
             return false;
         };
         match self {
-            Verifier::Hmac(key) => {
-                let mut mac =
-                    <hmac::SimpleHmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
-                        .expect("HMAC takes keys of any length");
-                mac.update(message);
-                mac.verify_slice(&tag).is_ok()
-            }
+            Verifier::Hmac(key) => crate::mac::hmac_matches(key, message, &tag),
             Verifier::Ed25519(public) => {
                 let Ok(bytes) = <[u8; 64]>::try_from(tag.as_slice()) else {
                     return false;

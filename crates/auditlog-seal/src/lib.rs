@@ -35,21 +35,26 @@ pub mod chain;
 pub mod integrity {}
 mod key;
 pub mod keyring;
+mod mac;
+mod published;
 mod report;
+mod unmet;
 mod verify;
 
 use std::cell::RefCell;
 use std::fmt;
 
 use auditlog_core::{AuditEvent, Security};
-use hmac::{Mac, SimpleHmac};
 use sha2::{Digest, Sha256};
 
 pub use chain::{ChainError, ChainSealer};
 pub use key::SigningKey;
 pub use keyring::{Algorithm, ChainKey, Keyring};
 pub use report::{ChainReport, Failure, Invalid, Report, StreamVerifier};
-pub use verify::{verify, verify_json, Verified, VerifyError, VerifyJsonError};
+pub use unmet::Unmet;
+pub use verify::{
+    verify, verify_json, verify_json_as, Strictness, Verified, VerifyError, VerifyJsonError,
+};
 
 /// A key could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,11 +101,7 @@ pub fn sign(hash: &str, key: &SigningKey) -> String {
 }
 
 pub(crate) fn mac(hash: &str, key: &SigningKey) -> [u8; 32] {
-    // SimpleHmac keeps no key-derived pads beyond the call: nothing to wipe later.
-    let mut mac = <SimpleHmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
-        .expect("HMAC takes keys of any length");
-    mac.update(hash.as_bytes());
-    mac.finalize().into_bytes().into()
+    mac::hmac_sha256(key, hash.as_bytes())
 }
 
 fn security_for(canonical: &[u8], key: Option<&SigningKey>) -> Security {

@@ -12,8 +12,11 @@ use sha2::{Digest, Sha256};
 
 use crate::chain::{checkpoint_message, is_hash, link_message};
 use crate::keyring::{is_valid_id, Keyring, Verifier};
-use crate::verify::decode_hex;
-use crate::{verify, VerifyError};
+use crate::published::uncovered_members;
+use crate::unmet::Unmet;
+use crate::verify::{decode_hex, first_difference};
+use crate::{verify, Strictness, VerifyError};
+use auditlog_core::printable;
 
 /// Which check a line failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +24,9 @@ use crate::{verify, VerifyError};
 pub enum Failure {
     /// Not an event.
     Parse(String),
+    /// Strict reading: the line is not the event's published form; `offset`
+    /// is the first byte where it differs.
+    NotPublishedForm { offset: usize },
     /// The v1 seal: content hash or HMAC signature.
     Seal(VerifyError),
     /// A chain member is missing (its wire name, e.g. `security.link`).
@@ -51,6 +57,7 @@ impl Failure {
     pub fn code(&self) -> &'static str {
         match self {
             Failure::Parse(_) => "parse",
+            Failure::NotPublishedForm { .. } => "not-published-form",
             Failure::Seal(VerifyError::MissingHash) => "missing-hash",
             Failure::Seal(VerifyError::HashMismatch) => "hash-mismatch",
             Failure::Seal(VerifyError::MissingSignature) => "missing-signature",
@@ -70,7 +77,11 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Parse(message) => write!(f, "not an event: {message}"),
+            Failure::Parse(message) => write!(f, "not an event: {}", printable(message)),
+            Failure::NotPublishedForm { offset } => write!(
+                f,
+                "not in published form: differs from byte {offset} (a relay that re-encodes JSON needs --lenient)"
+            ),
             Failure::Seal(e) => e.fmt(f),
             Failure::MissingField(name) => write!(f, "no {name}: not a complete chain link"),
             Failure::Malformed(name) => write!(f, "malformed {name}"),
@@ -88,7 +99,11 @@ impl fmt::Display for Failure {
                 f.write_str("checkpoint head is not the hash of the event at its length (two histories under one key)")
             }
             Failure::KeyRollback { newer } => {
-                write!(f, "sealed with an older key after key {newer} was in use")
+                write!(
+                    f,
+                    "sealed with an older key after key {} was in use",
+                    printable(newer)
+                )
             }
         }
     }
@@ -159,6 +174,8 @@ pub struct Report {
     pub unchained: Vec<u64>,
     /// Lines with members that no hash or link covers, and their paths.
     pub unauthenticated: Vec<(u64, Vec<String>)>,
+    /// Requirements of a strict chain check the stream did not meet.
+    pub unmet: Vec<Unmet>,
 }
 
 impl Report {
@@ -167,6 +184,7 @@ impl Report {
         self.invalid.is_empty()
             && self.unchained.is_empty()
             && self.unauthenticated.is_empty()
+            && self.unmet.is_empty()
             && self.chains.values().all(ChainReport::is_clean)
     }
 }
@@ -177,7 +195,8 @@ impl Report {
     /// `{"chains":{ID:{"anchored","checkpointed","checkpoints","duplicated":[{"extra","seq"}],
     /// "events","first","last","missing":[[FROM,TO]],"reordered":[{"line","seq"}],
     /// "truncated":[FROM,TO]|null}},"invalid":[{"chain","check","line","message","seq"}],
-    /// "lines","ok","unauthenticated":[{"fields","line"}],"unchained":[LINE],"valid"}`
+    /// "lines","ok","unauthenticated":[{"fields","line"}],"unchained":[LINE],
+    /// "unmet":[{"chain","check","message"}],"valid"}`
     pub fn to_json(&self) -> String {
         use auditlog_core::{Map, Value};
         fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
@@ -251,6 +270,17 @@ impl Report {
                 object([("line", (*line).into()), ("fields", fields.clone().into())])
             })
             .collect();
+        let unmet = self
+            .unmet
+            .iter()
+            .map(|u| {
+                object([
+                    ("check", u.code().into()),
+                    ("chain", u.chain().into()),
+                    ("message", u.to_string().into()),
+                ])
+            })
+            .collect();
         object([
             ("ok", self.is_clean().into()),
             ("lines", self.lines.into()),
@@ -259,6 +289,7 @@ impl Report {
             ("invalid", Value::Array(invalid)),
             ("unchained", self.unchained.clone().into()),
             ("unauthenticated", Value::Array(unauthenticated)),
+            ("unmet", Value::Array(unmet)),
         ])
         .to_json()
     }
@@ -357,7 +388,7 @@ impl fmt::Display for Report {
         for invalid in self.invalid.iter().take(LISTED * 5) {
             write!(f, "INVALID line {}", invalid.line)?;
             if let Some(chain) = &invalid.chain {
-                write!(f, " (chain {chain}")?;
+                write!(f, " (chain {}", printable(chain))?;
                 if let Some(seq) = invalid.seq {
                     write!(f, ", seq {seq}")?;
                 }
@@ -377,16 +408,20 @@ impl fmt::Display for Report {
             list(f, &self.unchained, |f, line| write!(f, "{line}"))?;
         }
         for (line, fields) in self.unauthenticated.iter().take(LISTED * 5) {
+            let fields: Vec<_> = fields.iter().map(|field| printable(field)).collect();
             writeln!(
                 f,
                 "UNAUTHENTICATED line {line}: fields no hash or link covers: {}",
                 fields.join(", ")
             )?;
         }
+        for unmet in &self.unmet {
+            writeln!(f, "UNMET: {unmet}")?;
+        }
         let sum = |g: fn(&ChainReport) -> u64| self.chains.values().map(g).sum::<u64>();
         writeln!(
             f,
-            "{}: {} lines, {} chains: {} valid, {} invalid, {} missing, {} truncated, {} reordered, {} duplicated, {} unchained, {} unauthenticated",
+            "{}: {} lines, {} chains: {} valid, {} invalid, {} missing, {} truncated, {} reordered, {} duplicated, {} unchained, {} unauthenticated, {} unmet",
             if self.is_clean() { "OK" } else { "FAILED" },
             self.lines,
             self.chains.len(),
@@ -398,6 +433,7 @@ impl fmt::Display for Report {
             sum(|c| c.duplicated.iter().map(|(_, n)| n).sum()),
             self.unchained.len(),
             self.unauthenticated.len(),
+            self.unmet.len(),
         )
     }
 }
@@ -413,6 +449,9 @@ pub struct StreamVerifier<'k> {
     chains: BTreeMap<String, ChainState>,
     report: Report,
     from_the_middle: bool,
+    strictness: Strictness,
+    strict_chains: bool,
+    expected: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -506,7 +545,37 @@ impl<'k> StreamVerifier<'k> {
             chains: BTreeMap::new(),
             report: Report::default(),
             from_the_middle: false,
+            strictness: Strictness::Strict,
+            strict_chains: false,
+            expected: Vec::new(),
         }
+    }
+
+    /// How closely each line must match its published form (strict by
+    /// default; see [`Strictness`]). Leniently read, the members a re-encoding
+    /// added or kept but no hash covers are reported as unauthenticated.
+    #[must_use]
+    pub fn strictness(mut self, strictness: Strictness) -> Self {
+        self.strictness = strictness;
+        self
+    }
+
+    /// Also fail ([`Report::unmet`]) on a stream that proves less than it
+    /// could: no chained event at all, a chain without a checkpoint, events
+    /// after a chain's last checkpoint, or (unless reading
+    /// [`from_the_middle`](Self::from_the_middle)) a chain that does not
+    /// start at seq 1.
+    #[must_use]
+    pub fn strict_chains(mut self) -> Self {
+        self.strict_chains = true;
+        self
+    }
+
+    /// Also fail ([`Report::unmet`]) when chain `id` is not in the stream.
+    #[must_use]
+    pub fn expect_chain(mut self, id: impl Into<String>) -> Self {
+        self.expected.push(id.into());
+        self
     }
 
     /// For a stream read from the middle (a consumer that started at the
@@ -544,10 +613,19 @@ impl<'k> StreamVerifier<'k> {
             Err(e) => return self.fail(line, None, Failure::Parse(e.to_string())),
         };
         let event = &parsed.event;
+        let unknown = match self.strictness {
+            Strictness::Strict => match first_difference(text, event) {
+                Some(offset) => {
+                    let failure = Failure::NotPublishedForm { offset };
+                    return self.fail(line, event.security.as_ref(), failure);
+                }
+                None => Vec::new(),
+            },
+            Strictness::Lenient => uncovered_members(text, event),
+        };
         let Some(security) = event.security.as_ref().filter(|s| s.hash.is_some()) else {
             return self.fail(line, None, Failure::Seal(VerifyError::MissingHash));
         };
-        let unknown = parsed.unknown_fields;
         match (security.seq, security.length) {
             (None, None) => {
                 // No chain: only the v1 seal can be checked, with a key that
@@ -680,6 +758,7 @@ impl<'k> StreamVerifier<'k> {
             let chain = self.chain_report(&id, &state);
             self.report.chains.insert(id, chain);
         }
+        self.report.unmet = self.unmet();
         self.report.invalid.sort_by_key(|i| i.line);
         let problem_lines: HashSet<u64> = self
             .report
@@ -691,6 +770,42 @@ impl<'k> StreamVerifier<'k> {
             .collect();
         self.report.valid = self.report.lines - problem_lines.len() as u64;
         self.report
+    }
+
+    /// The requirements of `strict_chains` and `expect_chain` not met.
+    fn unmet(&self) -> Vec<Unmet> {
+        let chains = &self.report.chains;
+        let mut unmet: Vec<Unmet> = self
+            .expected
+            .iter()
+            .filter(|id| !chains.contains_key(*id))
+            .map(|id| Unmet::ChainAbsent { chain: id.clone() })
+            .collect();
+        if !self.strict_chains {
+            return unmet;
+        }
+        if chains.values().all(|c| c.events == 0) {
+            unmet.push(Unmet::NoEvents);
+        }
+        for (id, chain) in chains {
+            let chain_id = || id.clone();
+            match (chain.checkpointed, chain.last) {
+                (None, _) => unmet.push(Unmet::NoCheckpoint { chain: chain_id() }),
+                (Some(length), Some(last)) if last > length => unmet.push(Unmet::Uncheckpointed {
+                    chain: chain_id(),
+                    from: length + 1,
+                    to: last,
+                }),
+                _ => {}
+            }
+            if let Some(first) = chain.first.filter(|&f| f > 1 && !self.from_the_middle) {
+                unmet.push(Unmet::NotAnchored {
+                    chain: chain_id(),
+                    first,
+                });
+            }
+        }
+        unmet
     }
 
     fn chain_report(&mut self, id: &str, state: &ChainState) -> ChainReport {

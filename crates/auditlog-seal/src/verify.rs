@@ -1,9 +1,9 @@
 //! Verification: which check failed, never what was expected.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use auditlog_core::{AuditEvent, ParseError};
-use hmac::Mac;
 use subtle::ConstantTimeEq;
 
 use crate::{compute_hash, SigningKey};
@@ -40,6 +40,10 @@ impl std::error::Error for VerifyError {}
 /// Checks the hash and, when `key` is given, the signature, as the Python
 /// library's `verify` does (same order, constant-time comparisons). With no
 /// key the signature is not checked.
+///
+/// This checks an event already in memory. A line received as text must go
+/// through [`verify_json`], which also makes sure the text says what the
+/// hash covers.
 pub fn verify(event: &AuditEvent, key: Option<&SigningKey>) -> Result<(), VerifyError> {
     let security = event.security.as_ref();
     let claimed_hash = security
@@ -56,11 +60,9 @@ pub fn verify(event: &AuditEvent, key: Option<&SigningKey>) -> Result<(), Verify
             .filter(|s| !s.is_empty())
             .ok_or(VerifyError::MissingSignature)?;
         let claimed = decode_hex(claimed).ok_or(VerifyError::SignatureMismatch)?;
-        let mut mac = <hmac::SimpleHmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
-            .expect("HMAC takes keys of any length");
-        mac.update(hash.as_bytes());
-        mac.verify_slice(&claimed)
-            .map_err(|_| VerifyError::SignatureMismatch)?;
+        if !crate::mac::hmac_matches(key, hash.as_bytes(), &claimed) {
+            return Err(VerifyError::SignatureMismatch);
+        }
     }
     Ok(())
 }
@@ -81,13 +83,31 @@ pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// An event that verified, with the members no hash covers.
+/// How closely received text must match the published form of the event it
+/// holds: the canonical JSON with the `security` block, as both this crate
+/// and the Python library write it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Strictness {
+    /// The bytes are exactly the published form. Nothing is left to
+    /// interpretation: no spacing, key order, escape or number spelling
+    /// that one reader could take differently from another, no member that
+    /// the hash does not cover. Use it for what publishers wrote.
+    #[default]
+    Strict,
+    /// Any JSON text that reads as the published form: other spacing, key
+    /// order, escapes (`ensure_ascii=False`) or number spelling, as a relay
+    /// that re-encodes JSON writes it. Still refused: duplicate keys, number
+    /// tokens readers could read differently (see `auditlog_core::parse_value`),
+    /// and members the hash does not cover, whether the model does not know
+    /// them or the canonical form prunes them (`null`, `""`, `[]`, `{}`).
+    Lenient,
+}
+
+/// An event that verified.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Verified {
     pub event: AuditEvent,
-    /// Paths of members the v1 model does not know. The Python library drops
-    /// them before hashing, so anyone could have added or changed them.
-    pub unauthenticated_fields: Vec<String>,
 }
 
 /// Why a JSON event did not verify.
@@ -98,6 +118,12 @@ pub enum VerifyJsonError {
     Parse(ParseError),
     /// An event whose seal does not hold.
     Seal(VerifyError),
+    /// Strict: the text is not the event's published form; `offset` is the
+    /// first byte where it differs.
+    NotPublishedForm { offset: usize },
+    /// Lenient: members that no hash covers (unknown to the model, or pruned
+    /// from the canonical form), by path.
+    Unauthenticated { fields: Vec<String> },
 }
 
 impl fmt::Display for VerifyJsonError {
@@ -105,24 +131,97 @@ impl fmt::Display for VerifyJsonError {
         match self {
             VerifyJsonError::Parse(e) => e.fmt(f),
             VerifyJsonError::Seal(e) => e.fmt(f),
+            VerifyJsonError::NotPublishedForm { offset } => write!(
+                f,
+                "not in published form: differs from byte {offset} (a relay that re-encodes JSON needs --lenient)"
+            ),
+            VerifyJsonError::Unauthenticated { fields } => {
+                f.write_str("members no hash covers: ")?;
+                for (i, field) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(&auditlog_core::printable(field))?;
+                }
+                Ok(())
+            }
         }
     }
 }
 
-impl std::error::Error for VerifyJsonError {}
+impl std::error::Error for VerifyJsonError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            VerifyJsonError::Parse(e) => Some(e),
+            VerifyJsonError::Seal(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
-/// Parses and verifies a published event. Succeeds with the list of
-/// unauthenticated members, which callers should treat as suspect.
+/// Parses and verifies a published event, strictly: the text must be
+/// exactly the event's published form ([`Strictness::Strict`]).
 ///
 /// The chain members of `security` (`chain`, `seq`, `prev`, `kid`, `link`,
 /// `length`, `head`) are read, not checked: their `link` is checked by
 /// [`StreamVerifier`](crate::StreamVerifier), which needs the whole stream.
 pub fn verify_json(text: &str, key: Option<&SigningKey>) -> Result<Verified, VerifyJsonError> {
+    verify_json_as(text, key, Strictness::Strict)
+}
+
+/// Parses and verifies a published event with the given [`Strictness`].
+pub fn verify_json_as(
+    text: &str,
+    key: Option<&SigningKey>,
+    strictness: Strictness,
+) -> Result<Verified, VerifyJsonError> {
+    let event = read_published(text, strictness)?;
+    verify(&event, key).map_err(VerifyJsonError::Seal)?;
+    Ok(Verified { event })
+}
+
+/// Parses `text` and checks that it says exactly what its published form
+/// says, as `strictness` asks; the seal is not checked here.
+pub(crate) fn read_published(
+    text: &str,
+    strictness: Strictness,
+) -> Result<AuditEvent, VerifyJsonError> {
     let parsed = AuditEvent::parse(text).map_err(VerifyJsonError::Parse)?;
-    verify(&parsed.event, key).map_err(VerifyJsonError::Seal)?;
-    Ok(Verified {
-        event: parsed.event,
-        unauthenticated_fields: parsed.unknown_fields,
+    match strictness {
+        Strictness::Strict => {
+            if let Some(offset) = first_difference(text, &parsed.event) {
+                return Err(VerifyJsonError::NotPublishedForm { offset });
+            }
+        }
+        Strictness::Lenient => {
+            let fields = crate::published::uncovered_members(text, &parsed.event);
+            if !fields.is_empty() {
+                return Err(VerifyJsonError::Unauthenticated { fields });
+            }
+        }
+    }
+    Ok(parsed.event)
+}
+
+thread_local! {
+    /// Published form scratch space, reused across lines.
+    static PUBLISHED: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(2048));
+}
+
+/// The first byte at which `text` differs from the published form of
+/// `event`, or `None` when they are the same bytes.
+pub(crate) fn first_difference(text: &str, event: &AuditEvent) -> Option<usize> {
+    PUBLISHED.with(|scratch| {
+        let mut published = scratch.borrow_mut();
+        published.clear();
+        event.write_published(&mut published);
+        let (text, published) = (text.as_bytes(), &published[..]);
+        let common = text
+            .iter()
+            .zip(published)
+            .position(|(a, b)| a != b)
+            .unwrap_or(text.len().min(published.len()));
+        (text.len() != published.len() || common < text.len()).then_some(common)
     })
 }
 
@@ -183,18 +282,22 @@ mod tests {
     }
 
     #[test]
-    fn unknown_members_are_reported_as_unauthenticated() {
+    fn unknown_members_fail_in_both_modes() {
         let key = SigningKey::new("k").unwrap();
         let published = sealed(Some(&key)).published_json();
         let tampered = published.replacen('{', r#"{"approved":true,"#, 1);
-        let verified = verify_json(&tampered, Some(&key)).unwrap();
-        assert_eq!(verified.unauthenticated_fields, ["approved"]);
         assert_eq!(
-            verify_json(&published, Some(&key))
-                .unwrap()
-                .unauthenticated_fields,
-            Vec::<String>::new()
+            verify_json(&tampered, Some(&key)),
+            Err(VerifyJsonError::NotPublishedForm { offset: 3 })
         );
+        assert_eq!(
+            verify_json_as(&tampered, Some(&key), Strictness::Lenient),
+            Err(VerifyJsonError::Unauthenticated {
+                fields: vec!["approved".into()]
+            })
+        );
+        assert!(verify_json(&published, Some(&key)).is_ok());
+        assert!(verify_json_as(&published, Some(&key), Strictness::Lenient).is_ok());
     }
 
     #[test]

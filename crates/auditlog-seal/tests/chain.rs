@@ -7,7 +7,8 @@ use std::process::{Command, Stdio};
 
 use auditlog_core::{AuditEvent, Map, Value};
 use auditlog_seal::{
-    ChainKey, ChainSealer, Failure, Keyring, Report, SigningKey, StreamVerifier, VerifyError,
+    ChainKey, ChainSealer, Failure, Keyring, Report, SigningKey, StreamVerifier, Strictness, Unmet,
+    VerifyError,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -70,7 +71,14 @@ fn sealed(n: usize, every: u64, key: ChainKey) -> Stream {
 }
 
 fn verify(keys: &Keyring, events: &[String], checkpoints: &[String]) -> Report {
-    let mut verifier = StreamVerifier::new(keys);
+    verify_with(StreamVerifier::new(keys), events, checkpoints)
+}
+
+fn verify_with(
+    mut verifier: StreamVerifier<'_>,
+    events: &[String],
+    checkpoints: &[String],
+) -> Report {
     for (line, text) in (1..).zip(events.iter().chain(checkpoints)) {
         verifier.feed(line, text);
     }
@@ -95,7 +103,7 @@ fn a_clean_stream_is_clean_and_says_so() {
     assert!(report
         .to_string()
         .starts_with("chain orders-api-0: 10 events up to seq 10, 3 checkpoints"));
-    assert!(report.to_string().ends_with("OK: 13 lines, 1 chains: 13 valid, 0 invalid, 0 missing, 0 truncated, 0 reordered, 0 duplicated, 0 unchained, 0 unauthenticated\n"), "{report}");
+    assert!(report.to_string().ends_with("OK: 13 lines, 1 chains: 13 valid, 0 invalid, 0 missing, 0 truncated, 0 reordered, 0 duplicated, 0 unchained, 0 unauthenticated, 0 unmet\n"), "{report}");
 }
 
 #[test]
@@ -115,7 +123,10 @@ fn each_kind_of_damage_is_named() {
     auditlog_seal::seal(&mut plain, None);
     events.push(plain.published_json());
     events.push(events[0].replacen('{', r#"{"approved":true,"#, 1));
-    let report = verify(&keys, &events, &stream.checkpoints);
+    // Read leniently, the line with a foreign member is an unauthenticated
+    // copy of event 1 (strictly, it is not in published form: see below).
+    let lenient = StreamVerifier::new(&keys).strictness(Strictness::Lenient);
+    let report = verify_with(lenient, &events, &stream.checkpoints);
     assert!(!report.is_clean());
     let chain = &report.chains[CHAIN];
     assert_eq!(chain.missing, [5..=5]);
@@ -858,4 +869,121 @@ fn the_sealed_lines_of_docs_integrity_md_verify_as_a_chain() {
         let mut event = AuditEvent::from_json(input).unwrap();
         assert_eq!(&sealer.seal_to_json(&mut event), sealed);
     }
+}
+
+#[test]
+fn strictly_read_a_line_must_be_its_published_form() {
+    let key = hmac_key("k1", "secret");
+    let keys = ring(&[&key]);
+    let stream = sealed(3, 100, key);
+    let mut events = stream.events.clone();
+    // A member the hash prunes, and a re-spelled line of the same event.
+    events[0] = events[0].replacen('{', r#"{"traceid":"","#, 1);
+    events[1] = events[1].replacen(r#""specversion":"1.0""#, r#""specversion" : "1.0""#, 1);
+    let report = verify(&keys, &events, &stream.checkpoints);
+    let failures: Vec<_> = report
+        .invalid
+        .iter()
+        .map(|i| (i.line, i.failure.clone()))
+        .collect();
+    assert!(
+        matches!(
+            failures.as_slice(),
+            [
+                (1, Failure::NotPublishedForm { offset: 2 }),
+                (2, Failure::NotPublishedForm { .. })
+            ]
+        ),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("not in published form"),
+        "{report}"
+    );
+    // Leniently, the spacing is fine and the pruned member is unauthenticated.
+    let lenient = StreamVerifier::new(&keys).strictness(Strictness::Lenient);
+    let report = verify_with(lenient, &events, &stream.checkpoints);
+    assert!(report.invalid.is_empty(), "{report}");
+    assert_eq!(report.unauthenticated, [(1, vec!["traceid".to_owned()])]);
+}
+
+#[test]
+fn strict_chains_fail_streams_that_prove_too_little() {
+    let key = hmac_key("k1", "secret");
+    let keys = ring(&[&key]);
+    let strict = || StreamVerifier::new(&keys).strict_chains();
+    let stream = sealed(6, 100, key.clone());
+
+    // Complete and checkpointed: clean under the strict check too.
+    let report = verify_with(strict(), &stream.events, &stream.checkpoints);
+    assert!(report.is_clean(), "{report}");
+
+    // Nothing at all.
+    let report = verify_with(strict(), &[], &[]);
+    assert_eq!(report.unmet, [Unmet::NoEvents]);
+    assert!(!report.is_clean());
+    assert!(
+        verify(&keys, &[], &[]).is_clean(),
+        "only the strict check asks"
+    );
+
+    // No checkpoint.
+    let report = verify_with(strict(), &stream.events, &[]);
+    assert_eq!(
+        report.unmet,
+        [Unmet::NoCheckpoint {
+            chain: CHAIN.into()
+        }]
+    );
+    assert!(verify(&keys, &stream.events, &[]).is_clean());
+
+    // Events after the last checkpoint.
+    let mut sealer = ChainSealer::new(CHAIN, key).unwrap();
+    let mut events: Vec<String> = (0..3).map(|i| sealer.seal_to_json(&mut event(i))).collect();
+    events.push(sealer.checkpoint().published_json());
+    events.extend((3..5).map(|i| sealer.seal_to_json(&mut event(i))));
+    let report = verify_with(strict(), &events, &[]);
+    assert_eq!(
+        report.unmet,
+        [Unmet::Uncheckpointed {
+            chain: CHAIN.into(),
+            from: 4,
+            to: 5
+        }],
+        "{report}"
+    );
+    assert!(report
+        .to_string()
+        .contains("UNMET: chain orders-api-0: seq 4-5 come after the last checkpoint"));
+
+    // Read from the middle: allowed only with from_the_middle.
+    let tail = &stream.events[2..];
+    let report = verify_with(strict(), tail, &stream.checkpoints);
+    assert!(
+        report.unmet.contains(&Unmet::NotAnchored {
+            chain: CHAIN.into(),
+            first: 3
+        }),
+        "{report}"
+    );
+    let report = verify_with(strict().from_the_middle(), tail, &stream.checkpoints);
+    assert!(report.unmet.is_empty(), "{report}");
+
+    // An expected chain that is absent, strict or not.
+    let report = verify_with(
+        StreamVerifier::new(&keys)
+            .expect_chain("billing-0")
+            .expect_chain(CHAIN),
+        &stream.events,
+        &stream.checkpoints,
+    );
+    assert_eq!(
+        report.unmet,
+        [Unmet::ChainAbsent {
+            chain: "billing-0".into()
+        }]
+    );
+    assert!(report
+        .to_json()
+        .contains(r#""unmet":[{"chain":"billing-0","check":"chain-absent","#));
 }

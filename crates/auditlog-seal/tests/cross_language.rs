@@ -5,14 +5,19 @@
 //!
 //! The generator is seeded, so every run checks the same events. It spells
 //! numbers and strings the way a foreign producer might (`1E5`, `-0`,
-//! `\u00E9`, raw UTF-8, `\/`, surrogate pairs), repeats keys, adds members the
+//! `\u00E9`, raw UTF-8, `\/`, surrogate pairs), adds members the
 //! model does not know, and nests empties at every depth. It stays inside the
 //! inputs where we deliberately differ from Python (NaN, Infinity, doubles
 //! that overflow, lone surrogates, integers beyond Python's 4300 digits, and
 //! pydantic's lax `"yes"`-is-true booleans; see docs/wire-format.md).
 //!
 //! A few percent of the lines are invalid (wrong types, malformed JSON): both
-//! sides must reject those.
+//! sides must reject those. A few repeat a key: Python keeps the last value,
+//! we refuse the event (readers disagree on which value counts).
+//!
+//! Then every event both sides sealed is sealed by the Python library as it
+//! publishes (`to_json()` with `security`): that line must verify here under
+//! the strict default and equal what we publish, byte for byte.
 //!
 //! Needs `python3` with `pydantic>=2` (`pip install 'pydantic>=2'`). Set
 //! `AUDITLOG_SKIP_ORACLE=1` to skip, with a notice, where they are missing.
@@ -23,7 +28,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use auditlog_core::AuditEvent;
-use auditlog_seal::{compute_hash, sign, SigningKey};
+use auditlog_seal::{compute_hash, seal_to_json, sign, verify_json, SigningKey};
 
 /// Fixed: the same events on every run and every machine.
 const SEED: u64 = 0x00c0_ffee_a0d1_7109;
@@ -638,8 +643,8 @@ impl Gen {
         let n = self.rng.range(1, 5);
         let mut members: Vec<(String, String)> =
             (0..n).map(|_| (self.key(), self.value(depth))).collect();
-        if self.rng.chance(15) {
-            // A repeated key: the last one wins.
+        if self.rng.chance(3) {
+            // A repeated key: Python keeps the last, we refuse the event.
             let i = self.rng.below(members.len());
             let decoy = (members[i].0.clone(), self.value(depth));
             members.insert(i, decoy);
@@ -724,8 +729,9 @@ impl Gen {
             members.push((key, value));
         }
         self.rng.shuffle(&mut members);
-        if !members.is_empty() && self.rng.chance(8) {
-            // A repeated key with a value of the right type: the last one wins.
+        if !members.is_empty() && self.rng.chance(2) {
+            // A repeated key with a value of the right type: Python keeps the
+            // last, we refuse the event.
             let i = self.rng.below(members.len());
             let name = members[i].0.clone();
             if let Some(&(_, kind)) = fields.iter().find(|(n, _)| *n == name) {
@@ -846,8 +852,17 @@ impl Outcome {
     fn agrees_with(&self, other: &Outcome) -> bool {
         match (self, other) {
             (Outcome::Rejected(_), Outcome::Rejected(_)) => true,
-            _ => self == other,
+            _ => self == other || self.is_stricter_than(other),
         }
+    }
+
+    /// We refuse a repeated key on purpose, where Python keeps the last
+    /// value: readers disagree on which counts (docs/wire-format.md).
+    fn is_stricter_than(&self, other: &Outcome) -> bool {
+        matches!(
+            (self, other),
+            (Outcome::Rejected(reason), Outcome::Sealed { .. }) if reason.contains("duplicate key")
+        )
     }
 }
 
@@ -921,9 +936,25 @@ fn oracle_missing(oracle: &std::path::Path) -> Option<String> {
 
 /// Runs the oracle once over all lines.
 fn oracle(oracle: &std::path::Path, input: String) -> Vec<String> {
+    python(&[oracle.as_os_str(), KEY.as_ref()], input)
+}
+
+/// Seals each line with the Python reference and prints what it publishes:
+/// `to_json()` with the `security` block.
+const PYTHON_SEALER: &str = r#"
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from models import AuditLogEvent
+from security import seal
+for line in sys.stdin:
+    event = AuditLogEvent.model_validate(json.loads(line))
+    print(seal(event, sys.argv[2]).to_json())
+"#;
+
+/// Runs `python3 ARGS` with `input` on stdin; its output lines.
+fn python(args: &[&std::ffi::OsStr], input: String) -> Vec<String> {
     let mut child = Command::new("python3")
-        .arg(oracle)
-        .arg(KEY)
+        .args(args)
         .env("PYTHONIOENCODING", "utf-8")
         .env("PYTHONUTF8", "1")
         .stdin(Stdio::piped())
@@ -940,12 +971,12 @@ fn oracle(oracle: &std::path::Path, input: String) -> Vec<String> {
         .expect("the oracle reads all its input");
     assert!(
         output.status.success(),
-        "the oracle failed ({}): {}",
+        "python3 {args:?} failed ({}): {}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout)
-        .expect("the oracle prints UTF-8")
+        .expect("python prints UTF-8")
         .lines()
         .map(str::to_owned)
         .collect()
@@ -1057,9 +1088,15 @@ fn generated_events_match_the_python_reference_byte_for_byte() {
         .filter(|o| matches!(o, Outcome::Sealed { .. }))
         .count();
     let rejected = lines.len() - sealed;
+    let stricter = ours
+        .iter()
+        .zip(&theirs)
+        .filter(|(a, b)| a.is_stricter_than(b))
+        .count();
     eprintln!(
-        "cross-language: {} lines ({sealed} sealed, {rejected} rejected by the reference), \
-         {} mismatches; ours {:.2?}, the oracle {:.2?}; corpus in {}",
+        "cross-language: {} lines ({sealed} sealed, {rejected} rejected by the reference, \
+         {stricter} refused by us for a repeated key), {} mismatches; ours {:.2?}, \
+         the oracle {:.2?}; corpus in {}",
         lines.len(),
         mismatches.len(),
         ours_took,
@@ -1091,6 +1128,50 @@ fn generated_events_match_the_python_reference_byte_for_byte() {
         "at least 10,000 valid events are cross-checked (got {sealed})"
     );
     assert!(rejected >= 100, "invalid events are cross-checked too");
+    assert!(
+        stricter >= 50,
+        "repeated keys are cross-checked ({stricter})"
+    );
+    assert!(
+        sealed - stricter >= 9_000,
+        "at least 9,000 events are sealed by both sides (got {})",
+        sealed - stricter
+    );
+
+    // What the Python library publishes verifies here under the strict
+    // default, and is byte for byte what we publish for the same event.
+    let both: Vec<&String> = lines
+        .iter()
+        .zip(&ours)
+        .filter(|(_, o)| matches!(o, Outcome::Sealed { .. }))
+        .map(|(line, _)| line)
+        .collect();
+    let input: String = both.iter().map(|line| format!("{line}\n")).collect();
+    let reference = reference_dir();
+    let published = python(
+        &[
+            "-c".as_ref(),
+            PYTHON_SEALER.as_ref(),
+            reference.as_os_str(),
+            KEY.as_ref(),
+        ],
+        input,
+    );
+    assert_eq!(published.len(), both.len(), "python sealed every line");
+    for (line, python_published) in both.iter().zip(&published) {
+        let verified = verify_json(python_published, Some(&key));
+        assert!(
+            verified.is_ok(),
+            "a Python-sealed event fails strict verification ({:?}):\n{python_published}",
+            verified.err()
+        );
+        let mut event = AuditEvent::from_json(line).unwrap();
+        assert_eq!(
+            &seal_to_json(&mut event, Some(&key)),
+            python_published,
+            "input: {line}"
+        );
+    }
     let canonicals: Vec<&str> = ours
         .iter()
         .filter_map(|o| match o {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use auditlog_kafka::Unverified;
 use auditlog_kafka::{StartAt, TopicReader};
-use auditlog_seal::{SigningKey, Verified, VerifyJsonError};
+use auditlog_seal::{SigningKey, Verified};
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -16,7 +17,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Consumed {
     /// The message exactly as it was on the topic.
     pub line: String,
-    pub verified: Result<Verified, VerifyJsonError>,
+    pub verified: Result<Verified, Unverified>,
 }
 
 /// Reads the topic on its own thread, verifying each event, and sends them

@@ -17,6 +17,7 @@ use rdkafka::ClientConfig;
 mod chain;
 mod delivery;
 mod failures;
+mod hostile;
 mod overflow;
 mod spool;
 
