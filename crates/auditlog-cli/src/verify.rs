@@ -101,7 +101,7 @@ fn read(path: &PathBuf) -> Result<String, String> {
 /// every key id.
 fn keyring(args: &Args) -> Result<Keyring, String> {
     if let Some(path) = &args.keyring {
-        return Keyring::from_file(path).map_err(|e| format!("{}: {e}", path.display()));
+        return key::keyring(path);
     }
     if let Some(path) = &args.public_key {
         let public = decode_32(&read(path)?).ok_or_else(|| {
