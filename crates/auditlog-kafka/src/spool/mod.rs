@@ -60,7 +60,7 @@ mod tests_at_rest;
 use std::fmt;
 use std::fs::{self, File, TryLockError};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -69,56 +69,11 @@ use std::time::Duration;
 use auditlog_sink::owner_only;
 pub use config::{Fsync, SpoolConfig, SpoolFull};
 use read::Reader;
+pub use recover::{CorruptRecord, MovedAside, Recovery};
 use segment::Segment;
 use state::{Cursor, State};
 use sync::{Maintenance, SyncCtl, SyncedView};
 use write::Writer;
-
-/// What `open` found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Recovery {
-    /// Segment files found.
-    pub segments: u64,
-    /// Records not known to be delivered: replayed, in order.
-    pub records: u64,
-    /// Records skipped because their ack file says they were delivered.
-    pub already_released: u64,
-    /// Last segments cut after their last whole record (0 or 1).
-    pub torn_tails: u64,
-    /// Bytes cut.
-    pub torn_bytes: u64,
-    /// Regions skipped because they do not hold valid records.
-    pub corrupt: Vec<CorruptRecord>,
-    /// Files named like segments or ack files that were not regular files of
-    /// this user, or could not be read: renamed, not used.
-    pub moved_aside: Vec<MovedAside>,
-}
-
-/// A file of the spool directory renamed `<name>.corrupt` at open instead
-/// of being read: a symbolic link, not a regular file, another user's, or
-/// unreadable. The records of a segment moved aside are not replayed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MovedAside {
-    /// Its name in the spool directory.
-    pub from: PathBuf,
-    /// Its name now.
-    pub to: PathBuf,
-    /// Why it could not be used.
-    pub reason: String,
-}
-
-/// A region of a segment that does not hold valid records: skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorruptRecord {
-    /// The segment file.
-    pub segment: PathBuf,
-    /// Where the region starts in it.
-    pub offset: u64,
-    /// Its length.
-    pub bytes: u64,
-    /// What was wrong with its first bytes (bad magic, CRC mismatch, ...).
-    pub reason: String,
-}
 
 /// Counters now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -4,13 +4,58 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use auditlog_sink::owner_only;
 
 use super::record::Scanner;
 use super::segment::{self, Segment};
-use super::{CorruptRecord, MovedAside, Recovery};
+
+/// What `open` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Segment files found.
+    pub segments: u64,
+    /// Records not known to be delivered: replayed, in order.
+    pub records: u64,
+    /// Records skipped because their ack file says they were delivered.
+    pub already_released: u64,
+    /// Last segments cut after their last whole record (0 or 1).
+    pub torn_tails: u64,
+    /// Bytes cut.
+    pub torn_bytes: u64,
+    /// Regions skipped because they do not hold valid records.
+    pub corrupt: Vec<CorruptRecord>,
+    /// Files named like segments or ack files that were not regular files of
+    /// this user, or could not be read: renamed, not used.
+    pub moved_aside: Vec<MovedAside>,
+}
+
+/// A file of the spool directory renamed `<name>.corrupt` at open instead
+/// of being read: a symbolic link, not a regular file, another user's, or
+/// unreadable. The records of a segment moved aside are not replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedAside {
+    /// Its name in the spool directory.
+    pub from: PathBuf,
+    /// Its name now.
+    pub to: PathBuf,
+    /// Why it could not be used.
+    pub reason: String,
+}
+
+/// A region of a segment that does not hold valid records: skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptRecord {
+    /// The segment file.
+    pub segment: PathBuf,
+    /// Where the region starts in it.
+    pub offset: u64,
+    /// Its length.
+    pub bytes: u64,
+    /// What was wrong with its first bytes (bad magic, CRC mismatch, ...).
+    pub reason: String,
+}
 
 /// The segments found, and what was found in them.
 #[derive(Debug)]
