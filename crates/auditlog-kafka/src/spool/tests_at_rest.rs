@@ -199,3 +199,20 @@ fn a_spool_directory_another_user_owns_is_refused() {
     );
     assert!(!dir.join("LOCK").exists(), "nothing created in it");
 }
+
+#[test]
+fn a_symlinked_lock_is_refused_naming_it() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = spool_dir(temp.path());
+    let target = temp.path().join("elsewhere");
+    fs::write(&target, b"x").unwrap();
+    symlink(&target, dir.join("LOCK")).unwrap();
+    let message = Spool::open(&SpoolConfig::new(&dir))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("LOCK") && message.contains("symbolic link"),
+        "{message}"
+    );
+    assert_eq!(fs::read(&target).unwrap(), b"x");
+}
