@@ -5,7 +5,7 @@ use std::io::{self, BufRead};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use auditlog_core::AuditEvent;
 use auditlog_kafka::{
@@ -30,17 +30,81 @@ pub(crate) struct Connection {
     /// The topic of audit events.
     #[arg(long, short = 't', default_value = auditlog_kafka::DEFAULT_TOPIC, env = "AUDITLOG_KAFKA_TOPIC")]
     pub(crate) topic: String,
-    /// A librdkafka property, as kcat takes it (repeatable); e.g.
-    /// `-X test.mock.num.brokers=1` uses an in-process mock cluster.
-    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = property)]
-    pub(crate) properties: Vec<(String, String)>,
+    /// A librdkafka property, as kcat takes it (repeatable): KEY=VALUE, or
+    /// @FILE for a file of KEY=VALUE lines (`#` comments and blank lines
+    /// skipped), so that secrets such as `sasl.password` stay off the
+    /// command line. Variables AUDITLOG_KAFKA_PROPERTY_<NAME> are read
+    /// first (`_` becomes `.`, lower-cased); -X overrides them, the last
+    /// one wins. E.g. `-X test.mock.num.brokers=1` uses an in-process mock
+    /// cluster.
+    #[arg(short = 'X', value_name = "KEY=VALUE|@FILE", value_parser = properties)]
+    properties: Vec<Properties>,
 }
+
+/// The properties of one `-X`: one, or those of a file.
+#[derive(Debug, Clone)]
+pub(crate) struct Properties(Vec<(String, String)>);
 
 impl Connection {
     /// The brokers to give librdkafka (see [`brokers`]).
     pub(crate) fn brokers(&self) -> Result<String, String> {
-        brokers(self.brokers.as_deref(), &self.properties)
+        brokers(self.brokers.as_deref(), &self.properties())
     }
+
+    /// The librdkafka properties: from the environment, then from `-X`, in
+    /// order (librdkafka keeps the last value set).
+    pub(crate) fn properties(&self) -> Vec<(String, String)> {
+        let mut all = env_properties(std::env::vars_os());
+        all.extend(self.properties.iter().flat_map(|p| p.0.iter().cloned()));
+        all
+    }
+}
+
+/// `AUDITLOG_KAFKA_PROPERTY_SASL_PASSWORD=...` is `sasl.password`, as
+/// `KafkaConfig::from_env` reads them; sorted, so runs are reproducible.
+fn env_properties(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = vars
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .filter_map(|(name, value)| {
+            let property = name.strip_prefix(auditlog_kafka::env::PROPERTY_PREFIX)?;
+            Some((property.to_ascii_lowercase().replace('_', "."), value))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// `-X KEY=VALUE` or `-X @FILE`.
+fn properties(text: &str) -> Result<Properties, String> {
+    match text.strip_prefix('@') {
+        Some(path) => properties_file(Path::new(path)).map(Properties),
+        None => property(text).map(|p| Properties(vec![p])),
+    }
+}
+
+/// The KEY=VALUE lines of a properties file. Errors name the line, never
+/// its text (it may hold a password). Readable by others is allowed with a
+/// warning: the file may hold nothing secret.
+fn properties_file(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the properties file {}: {e}", path.display()))?;
+    if let Err(warning) = crate::key::owner_only(path, "it may hold passwords") {
+        eprintln!("auditlog: warning: {warning}");
+    }
+    let mut found = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        // The value is kept as written (a password may end in a space).
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let property = property(line)
+            .map_err(|_| format!("{} line {}: expected KEY=VALUE", path.display(), number + 1))?;
+        found.push(property);
+    }
+    Ok(found)
 }
 
 #[derive(Debug, clap::Args)]
@@ -85,7 +149,7 @@ pub struct Args {
     checkpoint_every: u64,
 }
 
-pub(crate) fn property(text: &str) -> Result<(String, String), String> {
+fn property(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
             Ok((key.trim().to_owned(), value.to_owned()))
@@ -172,7 +236,7 @@ fn config(args: &Args, key: Option<SigningKey>, wait: Duration) -> Result<KafkaC
         }
         None => config = config.signing_key(key),
     }
-    for (k, v) in &args.connection.properties {
+    for (k, v) in &args.connection.properties() {
         config = config.set(k, v);
     }
     Ok(config)
@@ -203,7 +267,16 @@ fn report_recovery(dir: &std::path::Path, recovery: &Recovery) -> bool {
             corrupt.reason
         );
     }
-    !recovery.corrupt.is_empty()
+    for moved in &recovery.moved_aside {
+        eprintln!(
+            "auditlog: spool {}: {} is not a file of the spool's own or cannot be read: moved aside to {}, not replayed ({})",
+            dir.display(),
+            moved.from.display(),
+            moved.to.display(),
+            moved.reason
+        );
+    }
+    !(recovery.corrupt.is_empty() && recovery.moved_aside.is_empty())
 }
 
 fn publish(args: Args) -> Result<ExitCode, String> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use auditlog_core::AuditEvent;
 use auditlog_seal::{Algorithm, ChainKey, ChainSealer, Keyring, SigningKey};
 
-use crate::key::KeyEnv;
+use crate::key::{self, KeyEnv};
 use crate::lines::{finish, for_each_line, for_each_line_in_order, MAX_LINE_BYTES};
 
 #[derive(Debug, clap::Args)]
@@ -22,7 +22,8 @@ pub struct Args {
     #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
     chain: Option<String>,
     /// Keyring file (JSON): seal with its newest key that is not retired
-    /// (HMAC or Ed25519) instead of the key in --key-env.
+    /// (HMAC or Ed25519) instead of the key in --key-env. Refused when group
+    /// or others can read or write it (`chmod 600` it).
     #[arg(long, value_name = "FILE", requires = "chain")]
     keyring: Option<PathBuf>,
     /// Key id written with links made with the key in --key-env.
@@ -89,7 +90,7 @@ fn parse(number: u64, line: &str) -> Result<AuditEvent, String> {
 /// resume after.
 fn chain_key(args: &Args) -> Result<(ChainKey, Keyring), String> {
     if let Some(path) = &args.keyring {
-        let ring = Keyring::from_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let ring = key::keyring(path)?;
         let key = ring.active().cloned().ok_or_else(|| {
             format!(
                 "{}: no key that can seal (all retired, or public keys only)",

@@ -74,7 +74,7 @@ fn tail(args: Args) -> io::Result<ExitCode> {
     let reader = TopicReader::new(
         &brokers,
         &args.connection.topic,
-        &args.connection.properties,
+        &args.connection.properties(),
         key,
         start,
         idle.unwrap_or(CONNECT_TIMEOUT).max(CONNECT_TIMEOUT),

@@ -12,7 +12,7 @@ use auditlog_seal::{
     keyring::decode_32, verify_json_as, Keyring, SigningKey, StreamVerifier, Strictness,
 };
 
-use crate::key::KeyEnv;
+use crate::key::{self, KeyEnv};
 use crate::lines::{finish, for_each_line, for_each_line_in_order, Tally, MAX_LINE_BYTES};
 
 #[derive(Debug, clap::Args)]
@@ -131,7 +131,7 @@ fn read(path: &PathBuf) -> Result<String, String> {
 /// every key id.
 fn keyring(args: &Args) -> Result<Keyring, String> {
     if let Some(path) = &args.keyring {
-        return Keyring::from_file(path).map_err(|e| format!("{}: {e}", path.display()));
+        return key::keyring(path);
     }
     if let Some(path) = &args.public_key {
         let public = decode_32(&read(path)?).ok_or_else(|| {

@@ -168,6 +168,7 @@ fn ed25519_chains_from_a_keyring_verify_with_the_public_key() {
         ),
     )
     .unwrap();
+    owner_only(&keyring);
     let keyring = keyring.to_str().unwrap();
     let sealed = auditlog(&["seal", "--chain", "--keyring", keyring], &[], &events(3));
     assert!(sealed.status.success(), "{}", text(&sealed.stderr));
@@ -267,4 +268,51 @@ fn a_chain_resumes_after_the_last_checkpoint_kept_apart() {
     let other = auditlog(&args, &[("AUDITLOG_SIGNING_KEY", "other")], &events(1));
     assert_eq!(other.status.code(), Some(2));
     assert!(text(&other.stderr).contains("cannot resume after this checkpoint: link mismatch"));
+}
+
+/// A keyring holds secrets, and whoever can write it picks the keys links
+/// are checked with: refused unless it is its owner's alone.
+#[cfg(unix)]
+#[test]
+fn a_keyring_others_can_read_or_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("keyring-mode");
+    let keyring = dir.join("keyring.json");
+    std::fs::write(
+        &keyring,
+        r#"{"keys":[{"kid":"k-1","type":"hmac-sha256","secret":"k"}]}"#,
+    )
+    .unwrap();
+    let path = keyring.to_str().unwrap();
+    for mode in [0o644, 0o640, 0o602] {
+        std::fs::set_permissions(&keyring, std::fs::Permissions::from_mode(mode)).unwrap();
+        for args in [
+            &["seal", "--chain", "--keyring", path][..],
+            &["verify", "--chain", "--keyring", path][..],
+        ] {
+            let output = auditlog(args, &[], &events(1));
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{args:?} {mode:o}: {stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "keyring.json: readable or writable by group or others (mode {mode:04o})"
+                )) && stderr.contains("chmod 600"),
+                "{stderr}"
+            );
+        }
+    }
+    owner_only(&keyring);
+    let sealed = auditlog(&["seal", "--chain", "--keyring", path], &[], &events(1));
+    assert!(sealed.status.success(), "{}", text(&sealed.stderr));
+}
+
+/// Mode 0600, as a keyring must be.
+fn owner_only(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }

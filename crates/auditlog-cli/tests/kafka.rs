@@ -141,3 +141,53 @@ fn unreachable_brokers_and_unknown_topics_are_clear_errors() {
         text(&output.stderr)
     );
 }
+
+/// Secrets such as `sasl.password` need not be on the command line: `-X
+/// @FILE` and `AUDITLOG_KAFKA_PROPERTY_*` carry librdkafka properties.
+#[test]
+fn properties_come_from_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kafka.properties");
+    std::fs::write(
+        &file,
+        "# librdkafka's own mock cluster\n\n  test.mock.num.brokers=1\n",
+    )
+    .unwrap();
+    let at_file = format!("@{}", file.display());
+    let output = auditlog(&["publish", "-X", &at_file], &[], &lines(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("2 accepted, 2 delivered, 0 failed"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(0));
+
+    let env = [("AUDITLOG_KAFKA_PROPERTY_TEST_MOCK_NUM_BROKERS", "1")];
+    let output = auditlog(&["publish"], &env, &lines(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("2 accepted, 2 delivered, 0 failed"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(0));
+
+    let missing = format!("@{}", dir.path().join("missing").display());
+    let output = auditlog(&["publish", "-X", &missing], &[], &lines(1));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr.contains("cannot read the properties file") && stderr.contains("missing"),
+        "{stderr}"
+    );
+
+    // A bad line is named by number; its text (maybe a password) is not shown.
+    std::fs::write(&file, "test.mock.num.brokers=1\nhunter2\n").unwrap();
+    let output = auditlog(&["publish", "-X", &at_file], &[], &lines(1));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr.contains("kafka.properties line 2: expected KEY=VALUE"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}

@@ -83,7 +83,7 @@ pub use embedded::EmbeddedKafka;
 pub use error::{Error, Result};
 pub use publisher::{metric, KafkaPublisher, PublisherStats, ShutdownReport};
 pub use reader::{ReadEvent, StartAt, TopicReader, Unverified};
-pub use spool::{CorruptRecord, Fsync, Recovery, SpoolConfig, SpoolFull, SpoolStats};
+pub use spool::{CorruptRecord, Fsync, MovedAside, Recovery, SpoolConfig, SpoolFull, SpoolStats};
 
 /// One call from the environment to a running publisher, like the Python
 /// library's `setup_auditlog`: reads [`env`](mod@env) (`AUDITLOG_KAFKA_BROKERS`,

@@ -74,7 +74,9 @@ impl JsonLinesSink {
         Self::new(io::stdout(), key)
     }
 
-    /// Lines appended to the file at `path` (created if missing); durable.
+    /// Lines appended to the file at `path` (created `0600` if missing);
+    /// durable. Refuses a symbolic link at `path`, or a file that is not a
+    /// regular file of this user (see [`owner_only`](crate::owner_only)).
     pub fn append_to(path: impl AsRef<Path>, key: Option<SigningKey>) -> io::Result<Self> {
         Ok(Self::with_output(
             Box::new(AppendFile::open(path.as_ref())?),
@@ -84,7 +86,8 @@ impl JsonLinesSink {
 
     /// Lines to the file at `path`, rotated once it reaches `max_bytes`
     /// (`path.1` is the newest rotated file; `keep` of them are kept);
-    /// durable.
+    /// durable. Each new file is created `0600`; symbolic links and files
+    /// of other users are refused, as with [`append_to`](Self::append_to).
     pub fn rotating(
         path: impl AsRef<Path>,
         max_bytes: u64,

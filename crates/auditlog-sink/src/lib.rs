@@ -10,6 +10,9 @@
 //! - [`MemorySink`]: sealed events kept in memory, for tests.
 //! - [`FanOut`]: several sinks at once (Kafka and a local file).
 //!
+//! Files the sink opens by path are created `0600` and never through a
+//! symbolic link ([`owner_only`]).
+//!
 //! For write-ahead auditing, [`AuditSink::publish_durable`] returns only
 //! once the event is durable: [`JsonLinesSink`] over a file it opened
 //! fdatasyncs it, [`FanOut`] is durable through its durable sinks, and
@@ -44,6 +47,7 @@ mod fanout;
 mod json_lines;
 mod memory;
 mod output;
+pub mod owner_only;
 mod rotating;
 
 use std::fmt;

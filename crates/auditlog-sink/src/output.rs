@@ -5,6 +5,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::owner_only::{parent_dir, sync_dir};
+
 use crate::RotatingFile;
 
 /// A destination for [`JsonLinesSink`](crate::JsonLinesSink) lines.
@@ -50,7 +52,8 @@ pub(crate) struct AppendFile {
 
 impl AppendFile {
     pub(crate) fn open(path: &Path) -> io::Result<Self> {
-        let file = File::options().create(true).append(true).open(path)?;
+        let file =
+            crate::owner_only::open(crate::owner_only::options().create(true).append(true), path)?;
         Ok(AppendFile {
             file,
             unsynced_dir: Some(parent_dir(path)),
@@ -91,21 +94,4 @@ impl Output for RotatingFile {
     fn sync(&mut self) -> io::Result<()> {
         self.sync_data()
     }
-}
-
-/// The directory holding `path` (`.` for a bare file name).
-pub(crate) fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Makes the creation or renaming of files in `dir` durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }

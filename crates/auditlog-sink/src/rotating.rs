@@ -1,8 +1,10 @@
 //! A file that rotates by size, only ever between lines.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+use crate::owner_only;
 
 /// Appends to `path`; once it holds `max_bytes` or more, the next line starts
 /// a new file: `path` becomes `path.1`, `path.1` becomes `path.2`, ... and
@@ -24,7 +26,7 @@ pub struct RotatingFile {
 impl RotatingFile {
     pub fn open(path: impl AsRef<Path>, max_bytes: u64, keep: usize) -> io::Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = open(&path)?;
         let size = file.metadata()?.len();
         Ok(RotatingFile {
             path,
@@ -49,7 +51,7 @@ impl RotatingFile {
     pub fn sync_data(&mut self) -> io::Result<()> {
         self.file.sync_data()?;
         if self.dir_unsynced {
-            crate::output::sync_dir(&crate::output::parent_dir(&self.path))?;
+            owner_only::sync_dir(&owner_only::parent_dir(&self.path))?;
             self.dir_unsynced = false;
         }
         Ok(())
@@ -74,15 +76,18 @@ impl RotatingFile {
             }
         }
         fs::rename(&self.path, self.rotated(1))?;
-        self.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        self.file = open(&self.path)?;
         self.size = 0;
         self.rotations += 1;
         self.dir_unsynced = true;
         Ok(())
     }
+}
+
+/// The live file, appended to: created `0600`, never through a symbolic
+/// link, ours only (see [`owner_only`]).
+fn open(path: &Path) -> io::Result<File> {
+    owner_only::open(owner_only::options().create(true).append(true), path)
 }
 
 impl Write for RotatingFile {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use auditlog_core::AuditEvent;
 use auditlog_seal::SigningKey;
-use auditlog_sink::{AuditSink, SinkError};
+use auditlog_sink::{owner_only, AuditSink, SinkError};
 
 use crate::Query;
 
@@ -160,12 +160,16 @@ impl MemoryStore {
         }
     }
 
-    /// Writes every event, oldest first, as one JSON array of published events.
+    /// Writes every event, oldest first, as one JSON array of published
+    /// events. The file is created `0600` (an existing one is truncated,
+    /// made `0600` and rewritten); a symbolic link at `path`, or a file that
+    /// is not a regular file of this user, is refused and left as it was.
     pub fn export_json_array(&self, path: impl AsRef<Path>) -> io::Result<usize> {
         self.export(path.as_ref(), b"[", b",", b"]\n")
     }
 
-    /// Writes every event, oldest first, as JSON lines of published events.
+    /// Writes every event, oldest first, as JSON lines of published events;
+    /// the file as with [`export_json_array`](Self::export_json_array).
     pub fn export_json_lines(&self, path: impl AsRef<Path>) -> io::Result<usize> {
         self.export(path.as_ref(), b"", b"", b"")
     }
@@ -178,7 +182,7 @@ impl MemoryStore {
         close: &[u8],
     ) -> io::Result<usize> {
         let events = self.snapshot();
-        let mut out = BufWriter::new(File::create(path)?);
+        let mut out = BufWriter::new(create(path)?);
         out.write_all(open)?;
         let mut line = Vec::with_capacity(2048);
         for (i, event) in events.iter().enumerate() {
@@ -216,6 +220,16 @@ impl MemoryStore {
             store: Arc::downgrade(&self.inner),
         }
     }
+}
+
+/// An export file: audit data, so readable by its owner only, and never a
+/// file someone else chose (a planted symbolic link, another user's file):
+/// checked before it is truncated.
+fn create(path: &Path) -> io::Result<File> {
+    let file = owner_only::open(owner_only::options().write(true).create(true), path)?;
+    owner_only::restrict(&file)?;
+    file.set_len(0)?;
+    Ok(file)
 }
 
 /// Events forwarded from a [`MemoryStore`] as they are inserted.

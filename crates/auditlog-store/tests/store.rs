@@ -160,3 +160,34 @@ fn exports_read_back_as_verified_events() {
     assert_eq!(inner.matches("},{\"action\"").count(), 2);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Exports hold audit data: owner-only, and never written through a link
+/// someone planted at the path (nor truncating what it points to).
+#[cfg(unix)]
+#[test]
+fn exports_are_owner_only_and_never_follow_a_symlink() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::new(10);
+    store.insert(event("t", 0));
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let fresh = dir.path().join("events.jsonl");
+    store.export_json_lines(&fresh).unwrap();
+    assert_eq!(mode(&fresh), 0o600);
+    // An existing, readable file is made owner-only when rewritten.
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, "x".repeat(10_000)).unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    store.export_json_array(&old).unwrap();
+    assert_eq!(mode(&old), 0o600);
+    assert!(std::fs::read_to_string(&old).unwrap().starts_with("[{"));
+
+    let target = dir.path().join("precious");
+    std::fs::write(&target, "somebody's data").unwrap();
+    let link = dir.path().join("planted.jsonl");
+    symlink(&target, &link).unwrap();
+    let error = store.export_json_lines(&link).unwrap_err().to_string();
+    assert!(error.contains("symbolic link"), "{error}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "somebody's data");
+}

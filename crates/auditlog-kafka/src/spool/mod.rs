@@ -29,6 +29,17 @@
 //! skipped up to the next offset where a valid record starts; with none
 //! after it, the last segment is cut there (a torn tail), an earlier one
 //! keeps the region and reports it.
+//!
+//! # Files at rest
+//!
+//! The directory is created `0700` (its parent synced) and refused at open
+//! when another user owns it or group or others can write to it; every file
+//! in it is created `0600` (older ones are made so at open). No file is
+//! opened through a symbolic link, and only regular files of this user are
+//! read, written or cut (see [`auditlog_sink::owner_only`]). A segment or
+//! ack file that is not one, or cannot be read, is renamed `<name>.corrupt`
+//! and reported ([`Recovery::moved_aside`]): its records are not replayed,
+//! and nothing it points to is touched.
 
 mod config;
 mod read;
@@ -43,52 +54,26 @@ mod write;
 mod proptests;
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, unix))]
+mod tests_at_rest;
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use auditlog_sink::owner_only;
 pub use config::{Fsync, SpoolConfig, SpoolFull};
 use read::Reader;
+pub use recover::{CorruptRecord, MovedAside, Recovery};
 use segment::Segment;
 use state::{Cursor, State};
 use sync::{Maintenance, SyncCtl, SyncedView};
 use write::Writer;
-
-/// What `open` found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Recovery {
-    /// Segment files found.
-    pub segments: u64,
-    /// Records not known to be delivered: replayed, in order.
-    pub records: u64,
-    /// Records skipped because their ack file says they were delivered.
-    pub already_released: u64,
-    /// Last segments cut after their last whole record (0 or 1).
-    pub torn_tails: u64,
-    /// Bytes cut.
-    pub torn_bytes: u64,
-    /// Regions skipped because they do not hold valid records.
-    pub corrupt: Vec<CorruptRecord>,
-}
-
-/// A region of a segment that does not hold valid records: skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorruptRecord {
-    /// The segment file.
-    pub segment: PathBuf,
-    /// Where the region starts in it.
-    pub offset: u64,
-    /// Its length.
-    pub bytes: u64,
-    /// What was wrong with its first bytes (bad magic, CRC mismatch, ...).
-    pub reason: String,
-}
 
 /// Counters now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -191,12 +176,15 @@ impl Shared {
 }
 
 impl Spool {
-    /// Opens (creating it if needed) and locks the directory, recovers what
-    /// it holds and starts the sync thread. Fails if another spool, in this
-    /// process or another, has the directory open.
+    /// Opens (creating it `0700` if needed) and locks the directory,
+    /// recovers what it holds and starts the sync thread. Fails if another
+    /// spool, in this process or another, has the directory open, or if
+    /// the directory is another user's or writable by group or others.
     pub fn open(config: &SpoolConfig) -> io::Result<(Spool, Recovery)> {
         let dir = config.dir();
-        fs::create_dir_all(dir)?;
+        owner_only::create_dir_all(dir)?;
+        owner_only::check_dir(dir)
+            .map_err(|error| io::Error::new(error.kind(), format!("audit spool: {error}")))?;
         let lock = lock(dir)?;
         let recover::Recovered {
             mut segments,
@@ -210,12 +198,16 @@ impl Spool {
             // Its seqs are handed out again (after a torn tail, maybe seqs
             // acked in a previous life): old acks must not hide them.
             match fs::remove_file(segment::ack_path(dir, next_seq)) {
+                // Its removal made durable: an ack back after a crash would
+                // release the new records that reuse its seqs (a silent loss).
+                Ok(()) => segment::sync_dir(dir)?,
                 Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
-                _ => {}
+                Err(_) => {}
             }
-            OpenOptions::new()
-                .append(true)
-                .open(segment::wal_path(dir, next_seq))?
+            segment::open(
+                owner_only::options().append(true),
+                &segment::wal_path(dir, next_seq),
+            )?
         } else {
             segments.insert(next_seq, Segment::new(next_seq));
             segment::create(dir, next_seq)?
@@ -451,12 +443,10 @@ impl fmt::Debug for Spool {
 
 /// Locks `dir/LOCK` for this spool's lifetime.
 fn lock(dir: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(dir.join("LOCK"))?;
+    let file = segment::open(
+        owner_only::options().read(true).write(true).create(true),
+        &dir.join("LOCK"),
+    )?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(io::Error::new(

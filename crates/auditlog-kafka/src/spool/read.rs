@@ -1,7 +1,6 @@
 //! `take_unsent`: the retry queue first, then the segment files from the
 //! read cursor, read outside the state lock.
 
-use std::fs::File;
 use std::io;
 
 use super::record::Scanner;
@@ -114,7 +113,10 @@ impl Reader {
     fn read(&mut self, dir: &std::path::Path, plan: &Plan, max: usize) -> io::Result<Batch> {
         let first = plan.cursor.segment;
         if self.open.as_ref().is_none_or(|(open, _)| *open != first) {
-            let file = File::open(segment::wal_path(dir, first))?;
+            let file = segment::open(
+                auditlog_sink::owner_only::options().read(true),
+                &segment::wal_path(dir, first),
+            )?;
             self.open = Some((first, Scanner::new(file, plan.end)));
         }
         let (_, scanner) = self.open.as_mut().expect("opened");

@@ -1,11 +1,14 @@
-//! Segment files (names, creation, deletion) and what is known of each one
-//! in memory: its size and which of its records are still outstanding.
+//! Segment files (names, creation, opening, deletion, setting aside) and
+//! what is known of each one in memory: its size and which of its records
+//! are still outstanding.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use auditlog_sink::owner_only;
 
 /// `<first seq, 20 digits>.wal`.
 pub(super) fn wal_path(dir: &Path, first: u64) -> PathBuf {
@@ -40,21 +43,55 @@ pub(super) fn list(dir: &Path) -> io::Result<(BTreeSet<u64>, BTreeSet<u64>)> {
 
 /// Makes creations and deletions of files in `dir` durable.
 pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    owner_only::sync_dir(dir)
 }
 
-/// A new, empty segment opened for appending; the directory is synced.
+/// A new, empty segment (`0600`) opened for appending; the directory is synced.
 pub(super) fn create(dir: &Path, first: u64) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .append(true)
-        .create_new(true)
-        .open(wal_path(dir, first))?;
+    let file = owner_only::open(
+        owner_only::options().append(true).create_new(true),
+        &wal_path(dir, first),
+    )?;
     sync_dir(dir)?;
     Ok(file)
+}
+
+/// Opens a file of the spool (segment, ack file, `LOCK`) with `options`
+/// (from [`owner_only::options`]): never through a symbolic link, only a
+/// regular file of this user, made `0600` if it was not (an older version
+/// created them `0644`).
+pub(super) fn open(options: &OpenOptions, path: &Path) -> io::Result<File> {
+    let file = owner_only::open(options, path)?;
+    owner_only::restrict(&file)?;
+    Ok(file)
+}
+
+/// Renames `path` to `<path>.corrupt` (or `.corrupt.1`, ... when taken): it
+/// is kept for inspection, and its name no longer looks like a spool file.
+/// Renaming a symbolic link renames the link, never its target.
+pub(super) fn move_aside(path: &Path) -> io::Result<PathBuf> {
+    for n in 0u32.. {
+        let mut name = path.as_os_str().to_owned();
+        name.push(match n {
+            0 => ".corrupt".to_owned(),
+            n => format!(".corrupt.{n}"),
+        });
+        let to = PathBuf::from(name);
+        match fs::symlink_metadata(&to) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                fs::rename(path, &to).map_err(|error| {
+                    io::Error::new(
+                        error.kind(),
+                        format!("cannot move {} aside: {error}", path.display()),
+                    )
+                })?;
+                return Ok(to);
+            }
+            Err(error) => return Err(error),
+            Ok(_) => {}
+        }
+    }
+    unreachable!("a free .corrupt name among 2^32")
 }
 
 /// Deletes a segment, then its ack file (a crash in between leaves an

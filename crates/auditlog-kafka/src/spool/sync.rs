@@ -3,7 +3,7 @@
 //! group commit), writes acks and deletes fully released segments.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::MutexGuard;
@@ -230,12 +230,12 @@ impl Shared {
     ) -> io::Result<()> {
         let file = match maintenance.ack_files.entry(first) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(
-                OpenOptions::new()
+            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(segment::open(
+                auditlog_sink::owner_only::options()
                     .create(true)
-                    .append(true)
-                    .open(segment::ack_path(self.config.dir(), first))?,
-            ),
+                    .append(true),
+                &segment::ack_path(self.config.dir(), first),
+            )?),
         };
         file.write_all(bytes)
     }
