@@ -187,7 +187,9 @@ mod future;
 mod hook;
 mod layer;
 mod network;
+mod queue;
 mod service;
+mod unwind;
 mod write_ahead;
 
 pub use body::{RequestBody, ResponseBody};
@@ -197,10 +199,11 @@ pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
 pub use future::ResponseFuture;
 pub use hook::OnEvent;
 pub use layer::{
-    ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_CAPACITY,
-    DEFAULT_REDACT_KEYS, DEFAULT_SKIP_PATHS,
+    ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_BYTES,
+    DEFAULT_QUEUE_CAPACITY, DEFAULT_REDACT_KEYS, DEFAULT_SKIP_PATHS,
 };
 pub use network::{IpNetwork, ParseNetworkError};
+pub use queue::metric;
 pub use service::Audit;
 pub use write_ahead::{
     WriteAhead, WriteAheadFailure, WriteAheadService, DEFAULT_WRITE_AHEAD_TIMEOUT,
