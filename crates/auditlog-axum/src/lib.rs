@@ -93,9 +93,11 @@
 //! `Error = S::Error`. The finished event goes into a bounded queue with a
 //! non-blocking send; a background task (spawned on the first request's
 //! runtime) turns captures into payloads, runs the [`OnEvent`] hook and
-//! calls `publish`. A full queue or a failing sink is counted in
-//! [`AuditStats`] and logged with `tracing` (target `auditlog_axum`); the
-//! request never waits for it. Each audited request yields exactly one
+//! calls `publish`. The queue is bounded in events
+//! ([`AuditLayer::queue_capacity`]) and in bytes ([`AuditLayer::queue_bytes`],
+//! captured bodies included). A full queue, a failing or panicking sink is
+//! counted by reason in [`AuditStats`] and the [`metric`]s, and logged with
+//! `tracing` (target `auditlog_axum`); the request never waits for it. Each audited request yields exactly one
 //! event: when its response body ends, or when it is dropped.
 //!
 //! The one exception is write-ahead, which services turn on when their

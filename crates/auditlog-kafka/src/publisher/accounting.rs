@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use super::budget::ByteGate;
+use super::dropped::Dropped;
 use super::parked::Parked;
 use super::spooling::SpoolLink;
 use crate::lock::lock;
@@ -164,47 +165,6 @@ impl RateLimit {
 
 /// The metric handles, made once (install the recorder before creating
 /// the publisher).
-/// Why an event was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Dropped {
-    QueueFull,
-    QueueBytes,
-    SpoolFull,
-    SpoolError,
-    KeyPanicked,
-}
-
-impl Dropped {
-    const ALL: [Dropped; 5] = [
-        Dropped::QueueFull,
-        Dropped::QueueBytes,
-        Dropped::SpoolFull,
-        Dropped::SpoolError,
-        Dropped::KeyPanicked,
-    ];
-
-    fn label(self) -> &'static str {
-        match self {
-            Dropped::QueueFull => "queue_full",
-            Dropped::QueueBytes => "queue_bytes",
-            Dropped::SpoolFull => "spool_full",
-            Dropped::SpoolError => "spool_error",
-            Dropped::KeyPanicked => "key_panicked",
-        }
-    }
-
-    /// Completes "audit event dropped: ...".
-    fn why(self) -> &'static str {
-        match self {
-            Dropped::QueueFull => "the audit queue is full (capacity in events)",
-            Dropped::QueueBytes => "the audit queue is full (capacity in bytes)",
-            Dropped::SpoolFull => "the audit spool is full",
-            Dropped::SpoolError => "the audit spool failed",
-            Dropped::KeyPanicked => "the message key function panicked",
-        }
-    }
-}
-
 pub(super) struct Metrics {
     pub(super) accepted: metrics::Counter,
     pub(super) delivered: metrics::Counter,

@@ -23,11 +23,13 @@ mod accounting;
 mod budget;
 mod chain;
 mod delivery;
+mod dropped;
 mod parked;
 mod spooling;
 mod ticket;
 
-use accounting::{Dropped, Metrics, RateLimit, Shared};
+use accounting::{Metrics, RateLimit, Shared};
+use dropped::Dropped;
 use budget::ByteGate;
 use chain::{spawn_checkpoint_timer, start_chain, Chain};
 use delivery::Context;

@@ -11,7 +11,7 @@ use auditlog_sink::SinkError;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::BaseRecord;
 
-use super::accounting::Dropped;
+use super::dropped::Dropped;
 use super::ticket;
 use super::{Headers, Inner, Placed};
 use crate::lock::lock;
