@@ -32,7 +32,10 @@ mod tests {
     #[test]
     fn library_code_never_panics_on_a_poisoned_lock() {
         let mut files = Vec::new();
-        for krate in std::fs::read_dir(project_root().join("crates")).unwrap().flatten() {
+        for krate in std::fs::read_dir(project_root().join("crates"))
+            .unwrap()
+            .flatten()
+        {
             rust_files(&krate.path().join("src"), &mut files);
         }
         let mut found = Vec::new();

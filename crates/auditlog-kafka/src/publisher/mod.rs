@@ -29,10 +29,10 @@ mod spooling;
 mod ticket;
 
 use accounting::{Metrics, RateLimit, Shared};
-use dropped::Dropped;
 use budget::ByteGate;
 use chain::{spawn_checkpoint_timer, start_chain, Chain};
 use delivery::Context;
+use dropped::Dropped;
 use spooling::{Refused, SpoolLink};
 
 use crate::spool::{Recovery, SpoolFull, SpoolStats};

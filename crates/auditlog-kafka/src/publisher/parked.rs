@@ -130,11 +130,14 @@ impl Inner {
             .name("auditlog-queue-full".into())
             .spawn(move || loop {
                 let Some(inner) = weak.upgrade() else { return };
-                let wait = if inner.send_parked() { RECHECK } else { IDLE };
+                inner.send_parked();
                 // Not holding the publisher while waiting: it may be dropped.
                 drop(inner);
                 let parked = &shared.parked;
                 let queue = lock(&parked.queue);
+                // Decided under the lock: a message parked since is not
+                // left waiting for the idle period.
+                let wait = if queue.is_empty() { IDLE } else { RECHECK };
                 let _ = parked
                     .progress
                     .wait_timeout(queue, wait)
@@ -148,8 +151,8 @@ impl Inner {
     }
 
     /// Sends parked messages in order until librdkafka refuses again;
-    /// fails those past their deadline. Whether some are still parked.
-    pub(super) fn send_parked(&self) -> bool {
+    /// fails those past their deadline.
+    pub(super) fn send_parked(&self) {
         let parked = &self.shared.parked;
         let mut queue = lock(&parked.queue);
         let now = Instant::now();
@@ -179,7 +182,6 @@ impl Inner {
             }
         }
         parked.len.store(queue.len(), Relaxed);
-        !queue.is_empty()
     }
 
     /// Counts a parked message failed and gives back what it held.
