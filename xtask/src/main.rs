@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 mod ci;
 mod conformance;
+mod tidy;
 
 const USAGE: &str = "usage: cargo xtask <task>
 

@@ -14,6 +14,8 @@ use tokio::sync::{mpsc, Notify};
 use crate::capture::{redact_map, Capture, Captured};
 use crate::context::{AuditContext, Enrichment};
 use crate::layer::{AuditStats, Config};
+use crate::queue::{event_bytes, map_bytes, Counters, Dropped, Failed, Metrics};
+use crate::unwind::CatchUnwind;
 use crate::write_ahead::WriteAhead;
 
 /// The key in `eventdata.responsepayload` that marks an event whose
@@ -31,7 +33,9 @@ const WRITE_AHEAD_NOTE: &str = "recorded before the response body was sent: body
 /// every service and event it made.
 pub(crate) struct Shared {
     capacity: AtomicUsize,
-    sender: OnceLock<mpsc::Sender<Work>>,
+    /// The queue's budget in bytes (approximate, captures included).
+    queue_bytes: AtomicU64,
+    sender: OnceLock<mpsc::Sender<Queued>>,
     state: Arc<State>,
 }
 
@@ -40,20 +44,8 @@ pub(crate) struct Shared {
 struct State {
     sink: Arc<dyn AuditSink>,
     counters: Counters,
+    metrics: Metrics,
     idle: Notify,
-}
-
-#[derive(Default)]
-struct Counters {
-    queued: AtomicU64,
-    published: AtomicU64,
-    failed: AtomicU64,
-    dropped: AtomicU64,
-    suppressed: AtomicU64,
-    skipped: AtomicU64,
-    write_ahead: AtomicU64,
-    write_ahead_failed: AtomicU64,
-    write_ahead_in_flight: AtomicU64,
 }
 
 /// What the background task publishes.
@@ -64,6 +56,23 @@ enum Work {
     Record(Record),
     /// An event already finished (a failed write-ahead).
     Event(Box<AuditEvent>),
+}
+
+/// Work in the queue, with the bytes it holds of the queue's budget.
+struct Queued {
+    work: Work,
+    bytes: u64,
+}
+
+impl Work {
+    /// Roughly what it holds in memory: the event's strings and captures
+    /// (raw; escaping happens later, in the sink).
+    fn approx_bytes(&self) -> u64 {
+        match self {
+            Work::Record(record) => record.approx_bytes(),
+            Work::Event(event) => event_bytes(event),
+        }
+    }
 }
 
 /// A write-ahead record under way; [`Shared::flush`] waits for it.
@@ -77,13 +86,15 @@ impl Drop for InFlight {
 }
 
 impl Shared {
-    pub(crate) fn new(sink: Arc<dyn AuditSink>, capacity: usize) -> Self {
+    pub(crate) fn new(sink: Arc<dyn AuditSink>, capacity: usize, queue_bytes: u64) -> Self {
         Shared {
             capacity: AtomicUsize::new(capacity),
+            queue_bytes: AtomicU64::new(queue_bytes),
             sender: OnceLock::new(),
             state: Arc::new(State {
                 sink,
                 counters: Counters::default(),
+                metrics: Metrics::new(),
                 idle: Notify::new(),
             }),
         }
@@ -91,6 +102,10 @@ impl Shared {
 
     pub(crate) fn set_capacity(&self, capacity: usize) {
         self.capacity.store(capacity, Relaxed);
+    }
+
+    pub(crate) fn set_queue_bytes(&self, bytes: u64) {
+        self.queue_bytes.store(bytes, Relaxed);
     }
 
     /// Starts the background task on the current runtime, once.
@@ -136,22 +151,34 @@ impl Shared {
         failed
     }
 
-    /// Queues a finished record or event, never waiting.
+    /// Queues a finished record or event, never waiting: dropped (counted
+    /// by reason) when the queue is at its count or its byte budget.
     fn send(&self, work: Work) {
-        let counters = &self.state.counters;
-        counters.queued.fetch_add(1, Relaxed);
+        let state = &*self.state;
+        let counters = &state.counters;
+        let bytes = work.approx_bytes();
+        let limit = self.queue_bytes.load(Relaxed);
         let refused = match self.sender.get() {
-            Some(sender) => match sender.try_send(work) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(_)) => "the audit queue is full",
-                Err(mpsc::error::TrySendError::Closed(_)) => "the audit task has stopped",
-            },
-            None => "no tokio runtime runs the audit task",
+            None => Dropped::NotRunning,
+            Some(_) if !counters.reserve_bytes(bytes, limit, &state.metrics) => Dropped::QueueBytes,
+            Some(sender) => {
+                counters.queued.fetch_add(1, Relaxed);
+                let refused = match sender.try_send(Queued { work, bytes }) {
+                    Ok(()) => {
+                        state.metrics.queued.increment(1);
+                        return;
+                    }
+                    Err(mpsc::error::TrySendError::Full(_)) => Dropped::QueueFull,
+                    Err(mpsc::error::TrySendError::Closed(_)) => Dropped::NotRunning,
+                };
+                counters.queued.fetch_sub(1, Relaxed);
+                counters.release_bytes(bytes, &state.metrics);
+                refused
+            }
         };
-        counters.queued.fetch_sub(1, Relaxed);
-        let dropped = counters.dropped.fetch_add(1, Relaxed) + 1;
-        tracing::warn!(target: "auditlog_axum", dropped, "audit event dropped: {refused}");
-        self.state.idle.notify_waiters();
+        let dropped = counters.count_dropped(refused, &state.metrics);
+        tracing::warn!(target: "auditlog_axum", dropped, reason = refused.why(), "audit event dropped: {}", refused.why());
+        state.idle.notify_waiters();
     }
 
     pub(crate) fn stats(&self) -> AuditStats {
@@ -165,6 +192,13 @@ impl Shared {
             skipped: c.skipped.load(Relaxed),
             write_ahead: c.write_ahead.load(Relaxed),
             write_ahead_failed: c.write_ahead_failed.load(Relaxed),
+            dropped_queue_full: c.dropped_by(Dropped::QueueFull),
+            dropped_queue_bytes: c.dropped_by(Dropped::QueueBytes),
+            dropped_not_running: c.dropped_by(Dropped::NotRunning),
+            failed_sink_error: c.failed_by(Failed::SinkError),
+            failed_panicked: c.failed_by(Failed::Panicked),
+            queued_bytes: c.queued_bytes.load(Relaxed),
+            peak_queued_bytes: c.peak_queued_bytes.load(Relaxed),
         }
     }
 
@@ -193,35 +227,47 @@ impl Shared {
     }
 }
 
-async fn publish_all(state: Arc<State>, mut receiver: mpsc::Receiver<Work>) {
-    let counters = &state.counters;
+async fn publish_all(state: Arc<State>, mut receiver: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     // Takes what is waiting in one go: fewer wake-ups under load.
     while receiver.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
-        for work in batch.drain(..) {
-            let event = match work {
-                // A panicking hook loses its event, not the task.
-                Work::Record(record) => match catch_unwind(AssertUnwindSafe(|| record.finish())) {
-                    Ok(event) => event,
-                    Err(_) => {
-                        let failed = counters.failed.fetch_add(1, Relaxed) + 1;
-                        tracing::warn!(target: "auditlog_axum", failed, "audit event lost: finishing it panicked");
-                        continue;
-                    }
-                },
-                Work::Event(event) => event,
-            };
-            match state.sink.publish(*event).await {
-                Ok(()) => {
-                    counters.published.fetch_add(1, Relaxed);
-                }
-                Err(error) => {
-                    let failed = counters.failed.fetch_add(1, Relaxed) + 1;
-                    tracing::warn!(target: "auditlog_axum", failed, %error, "audit event not published");
-                }
-            }
+        for Queued { work, bytes } in batch.drain(..) {
+            publish_one(&state, work).await;
+            // Held until the sink has it: the batch still holds it till then.
+            state.counters.release_bytes(bytes, &state.metrics);
         }
         state.idle.notify_waiters();
+    }
+}
+
+/// Finishes and publishes one event; a panic (in the hook or the sink)
+/// loses that event, counted, not the task.
+async fn publish_one(state: &State, work: Work) {
+    let (counters, metrics) = (&state.counters, &state.metrics);
+    let event = match work {
+        Work::Record(record) => match catch_unwind(AssertUnwindSafe(|| record.finish())) {
+            Ok(event) => event,
+            Err(_) => {
+                let failed = counters.count_failed(Failed::Panicked, metrics);
+                tracing::warn!(target: "auditlog_axum", failed, "audit event lost: finishing it panicked");
+                return;
+            }
+        },
+        Work::Event(event) => event,
+    };
+    match CatchUnwind::new(state.sink.publish(*event)).await {
+        Ok(Ok(())) => {
+            counters.published.fetch_add(1, Relaxed);
+            metrics.published.increment(1);
+        }
+        Ok(Err(error)) => {
+            let failed = counters.count_failed(Failed::SinkError, metrics);
+            tracing::warn!(target: "auditlog_axum", failed, %error, "audit event not published");
+        }
+        Err(()) => {
+            let failed = counters.count_failed(Failed::Panicked, metrics);
+            tracing::error!(target: "auditlog_axum", failed, "audit event lost: the sink's publish panicked");
+        }
     }
 }
 
@@ -420,6 +466,17 @@ pub(crate) struct Record {
 }
 
 impl Record {
+    /// Roughly what it holds: the event's strings, the captured bodies (as
+    /// allocated) and the handler's details.
+    fn approx_bytes(&self) -> u64 {
+        let captured = |c: &Option<Captured>| c.as_ref().map_or(0, |c| c.bytes.capacity() as u64);
+        event_bytes(&self.event)
+            + captured(&self.request)
+            + captured(&self.response)
+            + map_bytes(&self.enrichment.request_details)
+            + map_bytes(&self.enrichment.response_details)
+    }
+
     pub(crate) fn finish(self) -> Box<AuditEvent> {
         let Record {
             config,

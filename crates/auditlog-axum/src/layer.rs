@@ -45,6 +45,11 @@ pub const DEFAULT_CAPTURE_LIMIT: usize = 64 * 1024;
 /// ones are dropped (and counted).
 pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
 
+/// The default bound on what the queue of finished events holds, in bytes
+/// (approximate, captured bodies included): 64 MiB. Beyond it events are
+/// dropped and counted ([`AuditStats::dropped_queue_bytes`]).
+pub const DEFAULT_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+
 /// Where `action.name` comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -138,7 +143,9 @@ impl fmt::Debug for AuditLayer {
 /// `queued`, `published`, `failed` and `dropped` count the background
 /// queue; a write-ahead event that was durably recorded is only in
 /// `write_ahead`, one that failed is in `write_ahead_failed` and then queued
-/// like any other.
+/// like any other. `dropped` and `failed` are also counted by reason
+/// (`dropped_*`, `failed_*`, which add up to them), and exported with a
+/// `reason` label through the `metrics` facade (see [`metric`](crate::metric)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuditStats {
@@ -148,8 +155,8 @@ pub struct AuditStats {
     pub published: u64,
     /// Events the sink refused or that failed to finish.
     pub failed: u64,
-    /// Events dropped because the queue was full or no runtime ran the
-    /// background task.
+    /// Events dropped because the queue was full (in events or in bytes)
+    /// or no runtime ran the background task.
     pub dropped: u64,
     /// Requests whose handler suppressed the event.
     pub suppressed: u64,
@@ -161,6 +168,23 @@ pub struct AuditStats {
     /// their response: a 503 went out instead, or the response anyway
     /// ([`WriteAheadFailure`](crate::WriteAheadFailure)).
     pub write_ahead_failed: u64,
+    /// Of `dropped`: the queue held [`queue_capacity`](AuditLayer::queue_capacity) events.
+    pub dropped_queue_full: u64,
+    /// Of `dropped`: the event did not fit in what was left of
+    /// [`queue_bytes`](AuditLayer::queue_bytes).
+    pub dropped_queue_bytes: u64,
+    /// Of `dropped`: no tokio runtime ran the background task.
+    pub dropped_not_running: u64,
+    /// Of `failed`: the sink returned an error.
+    pub failed_sink_error: u64,
+    /// Of `failed`: finishing the event (the [`OnEvent`] hook) or the
+    /// sink's `publish` panicked.
+    pub failed_panicked: u64,
+    /// Approximate bytes held by the events in the queue now.
+    pub queued_bytes: u64,
+    /// The most bytes the queue held at once so far: never above
+    /// [`queue_bytes`](AuditLayer::queue_bytes).
+    pub peak_queued_bytes: u64,
 }
 
 impl AuditLayer {
@@ -185,7 +209,11 @@ impl AuditLayer {
                 hook: Arc::new(()),
                 write_ahead: WriteAhead::off(),
             }),
-            shared: Arc::new(Shared::new(Arc::new(sink), DEFAULT_QUEUE_CAPACITY)),
+            shared: Arc::new(Shared::new(
+                Arc::new(sink),
+                DEFAULT_QUEUE_CAPACITY,
+                DEFAULT_QUEUE_BYTES as u64,
+            )),
         }
         .skip_paths(DEFAULT_SKIP_PATHS.iter().copied())
     }
@@ -321,6 +349,17 @@ impl AuditLayer {
     /// effect if set before the first request.
     pub fn queue_capacity(self, capacity: usize) -> Self {
         self.shared.set_capacity(capacity.max(1));
+        self
+    }
+
+    /// How many bytes the finished events waiting for the sink may hold at
+    /// once (64 MiB by default), counted roughly as their strings and
+    /// captured bodies take in memory; an event that does not fit is
+    /// dropped and counted ([`AuditStats::dropped_queue_bytes`]), never
+    /// waited for. With capture on each event may hold two bodies of up to
+    /// the [capture limit](Self::capture_limit). Takes effect at once.
+    pub fn queue_bytes(self, bytes: usize) -> Self {
+        self.shared.set_queue_bytes(bytes as u64);
         self
     }
 

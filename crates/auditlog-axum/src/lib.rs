@@ -93,9 +93,11 @@
 //! `Error = S::Error`. The finished event goes into a bounded queue with a
 //! non-blocking send; a background task (spawned on the first request's
 //! runtime) turns captures into payloads, runs the [`OnEvent`] hook and
-//! calls `publish`. A full queue or a failing sink is counted in
-//! [`AuditStats`] and logged with `tracing` (target `auditlog_axum`); the
-//! request never waits for it. Each audited request yields exactly one
+//! calls `publish`. The queue is bounded in events
+//! ([`AuditLayer::queue_capacity`]) and in bytes ([`AuditLayer::queue_bytes`],
+//! captured bodies included). A full queue, a failing or panicking sink is
+//! counted by reason in [`AuditStats`] and the [`metric`]s, and logged with
+//! `tracing` (target `auditlog_axum`); the request never waits for it. Each audited request yields exactly one
 //! event: when its response body ends, or when it is dropped.
 //!
 //! The one exception is write-ahead, which services turn on when their
@@ -187,7 +189,9 @@ mod future;
 mod hook;
 mod layer;
 mod network;
+mod queue;
 mod service;
+mod unwind;
 mod write_ahead;
 
 pub use body::{RequestBody, ResponseBody};
@@ -197,10 +201,11 @@ pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
 pub use future::ResponseFuture;
 pub use hook::OnEvent;
 pub use layer::{
-    ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_CAPACITY,
-    DEFAULT_REDACT_KEYS, DEFAULT_SKIP_PATHS,
+    ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_BYTES,
+    DEFAULT_QUEUE_CAPACITY, DEFAULT_REDACT_KEYS, DEFAULT_SKIP_PATHS,
 };
 pub use network::{IpNetwork, ParseNetworkError};
+pub use queue::metric;
 pub use service::Audit;
 pub use write_ahead::{
     WriteAhead, WriteAheadFailure, WriteAheadService, DEFAULT_WRITE_AHEAD_TIMEOUT,

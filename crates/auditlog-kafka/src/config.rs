@@ -15,6 +15,9 @@ use crate::spool::{Fsync, SpoolConfig};
 pub const DEFAULT_TOPIC: &str = "audit-logs";
 /// Events accepted but not yet delivered, at most (see [`KafkaConfig::capacity`]).
 pub const DEFAULT_CAPACITY: usize = 50_000;
+/// Bytes of sealed JSON accepted but not yet delivered, at most: 128 MiB
+/// (see [`KafkaConfig::capacity_bytes`]).
+pub const DEFAULT_CAPACITY_BYTES: usize = 128 * 1024 * 1024;
 
 /// Environment variables read by [`KafkaConfig::from_env`].
 pub mod env {
@@ -26,6 +29,8 @@ pub mod env {
     pub const SIGNING_KEY: &str = "AUDITLOG_SIGNING_KEY";
     /// Queue capacity (events accepted and not yet delivered).
     pub const CAPACITY: &str = "AUDITLOG_KAFKA_QUEUE_CAPACITY";
+    /// Queue capacity in bytes of sealed JSON (default 128 MiB).
+    pub const CAPACITY_BYTES: &str = "AUDITLOG_KAFKA_QUEUE_BYTES";
     /// `drop` (drop the newest, the default) or `wait:<milliseconds>`.
     pub const OVERFLOW: &str = "AUDITLOG_KAFKA_OVERFLOW";
     /// Message key: `tenant` (default), `id` or `none`.
@@ -120,6 +125,7 @@ pub struct KafkaConfig {
     pub(crate) topic: String,
     pub(crate) signing_key: Option<SigningKey>,
     pub(crate) capacity: usize,
+    pub(crate) capacity_bytes: usize,
     pub(crate) overflow: Overflow,
     pub(crate) key: MessageKey,
     pub(crate) properties: BTreeMap<String, String>,
@@ -216,6 +222,7 @@ impl fmt::Debug for KafkaConfig {
             .field("topic", &self.topic)
             .field("signing_key", &self.signing_key)
             .field("capacity", &self.capacity)
+            .field("capacity_bytes", &self.capacity_bytes)
             .field("overflow", &self.overflow)
             .field("key", &self.key)
             .field("properties", &properties)
@@ -234,6 +241,7 @@ impl KafkaConfig {
             topic: DEFAULT_TOPIC.to_owned(),
             signing_key: None,
             capacity: DEFAULT_CAPACITY,
+            capacity_bytes: DEFAULT_CAPACITY_BYTES,
             overflow: Overflow::DropNewest,
             key: MessageKey::TenantId,
             properties: BTreeMap::new(),
@@ -269,6 +277,17 @@ impl KafkaConfig {
                 .filter(|&c| c > 0)
                 .ok_or_else(|| Error::config(env::CAPACITY, "expected a positive number"))?;
             config = config.capacity(capacity);
+        }
+        if let Some(bytes) = set(env::CAPACITY_BYTES) {
+            let bytes = bytes
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&b| b > 0)
+                .ok_or_else(|| {
+                    Error::config(env::CAPACITY_BYTES, "expected a positive number of bytes")
+                })?;
+            config = config.capacity_bytes(bytes);
         }
         if let Some(overflow) = set(env::OVERFLOW) {
             config = config.overflow(parse_overflow(overflow.trim())?);
@@ -326,6 +345,19 @@ impl KafkaConfig {
     /// (default 50,000): the bound on the publisher's memory.
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        self
+    }
+
+    /// At most this many bytes of sealed JSON accepted and not yet
+    /// delivered or failed (default 128 MiB): with [`capacity`](Self::capacity),
+    /// the bound on the publisher's memory whatever the events' size. An
+    /// event that does not fit meets the overflow policy like one that
+    /// finds the queue full (counted as `dropped_queue_bytes`). Chained
+    /// events without a spool are admitted while anything is left (their
+    /// size is known only once sealed into the chain), so they may pass it
+    /// by one message.
+    pub fn capacity_bytes(mut self, bytes: usize) -> Self {
+        self.capacity_bytes = bytes.max(1);
         self
     }
 
@@ -411,6 +443,21 @@ impl KafkaConfig {
         &self.topic
     }
 
+    /// How long librdkafka keeps a message before it fails
+    /// (`message.timeout.ms`, 0 meaning forever); messages waiting for room
+    /// in its queue get as long.
+    pub(crate) fn message_timeout(&self) -> Duration {
+        let ms = self
+            .properties
+            .get("message.timeout.ms")
+            .and_then(|ms| ms.trim().parse::<u64>().ok())
+            .unwrap_or(300_000);
+        match ms {
+            0 => Duration::from_secs(100 * 365 * 24 * 3600),
+            ms => Duration::from_millis(ms),
+        }
+    }
+
     /// The librdkafka client configuration: defaults, then the properties.
     pub(crate) fn client_config(&self) -> rdkafka::ClientConfig {
         let mut config = rdkafka::ClientConfig::new();
@@ -422,6 +469,10 @@ impl KafkaConfig {
             .saturating_mul(2)
             .saturating_add(1000)
             .min(i32::MAX as usize);
+        let librdkafka_kbytes = (self.capacity_bytes / 1024)
+            .saturating_mul(2)
+            .saturating_add(1024)
+            .min(2_097_151);
         config
             .set("bootstrap.servers", &self.brokers)
             .set("enable.idempotence", "true")
@@ -430,7 +481,7 @@ impl KafkaConfig {
             .set("linger.ms", "5")
             .set("message.timeout.ms", "300000")
             .set("queue.buffering.max.messages", librdkafka_queue.to_string())
-            .set("queue.buffering.max.kbytes", "2097151");
+            .set("queue.buffering.max.kbytes", librdkafka_kbytes.to_string());
         for (key, value) in &self.properties {
             config.set(key, value);
         }

@@ -70,6 +70,7 @@
 mod config;
 mod embedded;
 mod error;
+mod lock;
 mod publisher;
 mod reader;
 mod spool;
@@ -77,7 +78,7 @@ mod spool;
 pub use auditlog_sink::{AuditSink, SinkError};
 pub use config::{
     env, parse_fsync, ChainConfig, KafkaConfig, KeyFn, MessageKey, Overflow, DEFAULT_CAPACITY,
-    DEFAULT_TOPIC,
+    DEFAULT_CAPACITY_BYTES, DEFAULT_TOPIC,
 };
 pub use embedded::EmbeddedKafka;
 pub use error::{Error, Result};

@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use super::budget::ByteGate;
+use super::dropped::Dropped;
+use super::parked::Parked;
 use super::spooling::SpoolLink;
+use crate::lock::lock;
 
 /// Names of the metrics the publisher records through the `metrics` facade,
 /// each labelled `topic`. The handles are registered when the publisher is
@@ -20,8 +24,17 @@ pub mod metric {
     /// Counter: accepted events that will never be delivered (timed out,
     /// rejected by the broker, purged at shutdown).
     pub const FAILED: &str = "auditlog_kafka_events_failed_total";
-    /// Counter: events refused because the queue was full.
+    /// Counter: events refused, labelled `reason`: `queue_full` (the
+    /// capacity in events), `queue_bytes` (the capacity in bytes),
+    /// `spool_full`, `spool_error`, `key_panicked` (the message key
+    /// function panicked).
     pub const DROPPED: &str = "auditlog_kafka_events_dropped_total";
+    /// Gauge: bytes of sealed JSON accepted and not yet delivered or failed
+    /// (checkpoints sent without a spool aside).
+    pub const IN_FLIGHT_BYTES: &str = "auditlog_kafka_bytes_in_flight";
+    /// Counter: messages librdkafka refused for lack of queue space, which
+    /// then waited for delivery progress (parked, or back in the spool).
+    pub const QUEUE_FULL: &str = "auditlog_kafka_librdkafka_queue_full_total";
     /// Gauge: events accepted and not yet delivered or failed (with a
     /// spool: also those waiting in it).
     pub const IN_FLIGHT: &str = "auditlog_kafka_events_in_flight";
@@ -38,13 +51,30 @@ pub mod metric {
 }
 
 /// A snapshot of the publisher's counters. Always
-/// `accepted + recovered == delivered + failed + in_flight`.
+/// `accepted + recovered == delivered + failed + in_flight`, and `dropped`
+/// is the sum of the `dropped_*` counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PublisherStats {
     pub accepted: u64,
     pub delivered: u64,
     pub failed: u64,
+    /// Refused: `publish` returned an error and the event was not sent.
     pub dropped: u64,
+    /// Of `dropped`: the capacity in events was reached.
+    pub dropped_queue_full: u64,
+    /// Of `dropped`: the capacity in bytes was reached.
+    pub dropped_queue_bytes: u64,
+    /// Of `dropped`: the spool was full (after its policy's wait).
+    pub dropped_spool_full: u64,
+    /// Of `dropped`: writing to the spool failed.
+    pub dropped_spool_error: u64,
+    /// Of `dropped`: the [`MessageKey`](crate::MessageKey) function panicked.
+    pub dropped_key_panicked: u64,
+    /// Bytes of sealed JSON accepted and not yet delivered or failed.
+    pub in_flight_bytes: u64,
+    /// Messages librdkafka refused for lack of queue space; they waited
+    /// for delivery progress (not dropped).
+    pub queue_full_waits: u64,
     pub in_flight: u64,
     /// Chain checkpoints sent (also counted in `accepted`).
     pub checkpoints: u64,
@@ -139,7 +169,9 @@ pub(super) struct Metrics {
     pub(super) accepted: metrics::Counter,
     pub(super) delivered: metrics::Counter,
     pub(super) failed: metrics::Counter,
-    pub(super) dropped: metrics::Counter,
+    dropped: [metrics::Counter; 5],
+    in_flight_bytes: metrics::Gauge,
+    queue_full: metrics::Counter,
     pub(super) in_flight: metrics::Gauge,
     pub(super) spooled: metrics::Counter,
     pub(super) recovered: metrics::Counter,
@@ -160,7 +192,11 @@ impl Metrics {
             accepted: metrics::counter!(metric::ACCEPTED, &label()),
             delivered: metrics::counter!(metric::DELIVERED, &label()),
             failed: metrics::counter!(metric::FAILED, &label()),
-            dropped: metrics::counter!(metric::DROPPED, &label()),
+            dropped: Dropped::ALL.map(|reason| {
+                metrics::counter!(metric::DROPPED, "topic" => topic.to_owned(), "reason" => reason.label())
+            }),
+            in_flight_bytes: metrics::gauge!(metric::IN_FLIGHT_BYTES, &label()),
+            queue_full: metrics::counter!(metric::QUEUE_FULL, &label()),
             in_flight: metrics::gauge!(metric::IN_FLIGHT, &label()),
             spooled: metrics::counter!(metric::SPOOLED, &label()),
             recovered: metrics::counter!(metric::RECOVERED, &label()),
@@ -179,6 +215,9 @@ pub(super) struct Shared {
     pub(super) delivered: AtomicU64,
     pub(super) failed: AtomicU64,
     pub(super) dropped: AtomicU64,
+    /// Indexed like `Dropped::ALL`.
+    pub(super) dropped_by: [AtomicU64; 5],
+    pub(super) queue_full: AtomicU64,
     pub(super) checkpoints: AtomicU64,
     pub(super) recovered: AtomicU64,
     pub(super) spooled: AtomicU64,
@@ -186,6 +225,10 @@ pub(super) struct Shared {
     pub(super) unspooled: AtomicU64,
     /// One permit per free place in the queue.
     pub(super) gate: Semaphore,
+    /// The queue's bound in bytes.
+    pub(super) bytes: ByteGate,
+    /// Messages librdkafka refused for lack of room (no spool).
+    pub(super) parked: Parked,
     pub(super) failure_warnings: Mutex<RateLimit>,
     pub(super) client_warnings: Mutex<RateLimit>,
     pub(super) last_client_error: Mutex<Option<String>>,
@@ -201,11 +244,19 @@ impl Shared {
         let dropped = self.dropped.load(Relaxed);
         let accepted = self.accepted.load(Relaxed);
         let recovered = self.recovered.load(Relaxed);
+        let by = |reason: Dropped| self.dropped_by[reason as usize].load(Relaxed);
         PublisherStats {
             accepted,
             delivered,
             failed,
             dropped,
+            dropped_queue_full: by(Dropped::QueueFull),
+            dropped_queue_bytes: by(Dropped::QueueBytes),
+            dropped_spool_full: by(Dropped::SpoolFull),
+            dropped_spool_error: by(Dropped::SpoolError),
+            dropped_key_panicked: by(Dropped::KeyPanicked),
+            in_flight_bytes: self.bytes.held(),
+            queue_full_waits: self.queue_full.load(Relaxed),
             in_flight: (accepted + recovered).saturating_sub(delivered + failed),
             checkpoints: self.checkpoints.load(Relaxed),
             recovered,
@@ -218,12 +269,21 @@ impl Shared {
     pub(super) fn in_flight_gauge(&self) {
         let stats = self.stats();
         self.metrics.in_flight.set(stats.in_flight as f64);
+        self.metrics
+            .in_flight_bytes
+            .set(stats.in_flight_bytes as f64);
+    }
+
+    /// librdkafka refused a message for lack of queue space.
+    pub(super) fn count_queue_full(&self) {
+        self.queue_full.fetch_add(1, Relaxed);
+        self.metrics.queue_full.increment(1);
     }
 
     pub(super) fn record_failure(&self, error: &dyn fmt::Display, event_id: Option<&str>) {
         let failed = self.failed.fetch_add(1, Relaxed) + 1;
         self.metrics.failed.increment(1);
-        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+        if let Some(suppressed) = lock(&self.failure_warnings).allow() {
             tracing::warn!(
                 target: "auditlog_kafka",
                 topic = %self.topic,
@@ -248,7 +308,7 @@ impl Shared {
     pub(super) fn count_unspooled(&self, why: &dyn fmt::Display) {
         let unspooled = self.unspooled.fetch_add(1, Relaxed) + 1;
         self.metrics.unspooled.increment(1);
-        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+        if let Some(suppressed) = lock(&self.failure_warnings).allow() {
             tracing::warn!(
                 target: "auditlog_kafka",
                 topic = %self.topic,
@@ -263,7 +323,7 @@ impl Shared {
     pub(super) fn count_retry(&self, error: &dyn fmt::Display) {
         let retried = self.retried.fetch_add(1, Relaxed) + 1;
         self.metrics.retried.increment(1);
-        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+        if let Some(suppressed) = lock(&self.failure_warnings).allow() {
             tracing::warn!(
                 target: "auditlog_kafka",
                 topic = %self.topic,
@@ -274,15 +334,18 @@ impl Shared {
         }
     }
 
-    /// An event refused; `why` completes "audit event dropped: ...".
-    pub(super) fn record_drop(&self, why: &str) {
+    /// An event refused, counted by reason.
+    pub(super) fn record_drop(&self, reason: Dropped) {
+        self.dropped_by[reason as usize].fetch_add(1, Relaxed);
+        self.metrics.dropped[reason as usize].increment(1);
         let dropped = self.dropped.fetch_add(1, Relaxed) + 1;
-        self.metrics.dropped.increment(1);
-        if let Some(suppressed) = self.failure_warnings.lock().unwrap().allow() {
+        let why = reason.why();
+        if let Some(suppressed) = lock(&self.failure_warnings).allow() {
             tracing::warn!(
                 target: "auditlog_kafka",
                 topic = %self.topic,
                 dropped_total = dropped,
+                reason = reason.label(),
                 suppressed,
                 "audit event dropped: {why}"
             );

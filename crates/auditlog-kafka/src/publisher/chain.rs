@@ -9,6 +9,7 @@ use auditlog_seal::ChainSealer;
 use super::Inner;
 use crate::config::ChainConfig;
 use crate::error::{Error, Result};
+use crate::lock::lock;
 
 /// The chain being sealed and what its last checkpoint covered.
 #[derive(Debug)]
@@ -45,7 +46,7 @@ pub(super) fn spawn_checkpoint_timer(inner: Weak<Inner>, every: Duration) {
             if inner.closed.load(Relaxed) {
                 return;
             }
-            inner.checkpoint_if_due(&mut inner.order.lock().unwrap());
+            inner.checkpoint_if_due(&mut lock(&inner.order));
         });
     if let Err(error) = spawned {
         tracing::error!(target: "auditlog_kafka", "no checkpoint timer (checkpoints by count and at shutdown only): {error}");

@@ -9,6 +9,8 @@ use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::ClientContext;
 
 use super::accounting::Shared;
+use super::ticket;
+use crate::lock::lock;
 use crate::spool::SpoolRecord;
 
 #[derive(Debug, Clone)]
@@ -16,34 +18,10 @@ pub(super) struct Context(pub(super) Arc<Shared>);
 
 impl ClientContext for Context {
     fn error(&self, error: KafkaError, reason: &str) {
-        *self.0.last_client_error.lock().unwrap() = Some(reason.to_owned());
-        if let Some(suppressed) = self.0.client_warnings.lock().unwrap().allow() {
+        *lock(&self.0.last_client_error) = Some(reason.to_owned());
+        if let Some(suppressed) = lock(&self.0.client_warnings).allow() {
             tracing::warn!(target: "auditlog_kafka", topic = %self.0.topic, suppressed, "Kafka client error: {error}: {reason}");
         }
-    }
-}
-
-/// What a message carries to its delivery report (a `usize`, which
-/// librdkafka stores without allocating): bit 0 says the message holds a
-/// place in the gate, given back on its report (checkpoints sent without a
-/// spool take none: they must not be refused); the rest is its spool
-/// sequence number, 0 when it is not in the spool.
-pub(super) mod ticket {
-    pub(crate) const GATED: usize = 1;
-    pub(crate) const UNGATED: usize = 0;
-
-    pub(crate) fn is_gated(ticket: usize) -> bool {
-        ticket & GATED == GATED
-    }
-
-    /// A gated message that is record `seq` of the spool.
-    pub(crate) fn spooled(seq: u64) -> usize {
-        // Spool sequence numbers stay far below 2^63.
-        ((seq as usize) << 1) | GATED
-    }
-
-    pub(crate) fn seq(ticket: usize) -> u64 {
-        (ticket >> 1) as u64
     }
 }
 
@@ -104,6 +82,13 @@ impl ProducerContext for Context {
         }
         if ticket::is_gated(ticket) {
             shared.gate.add_permits(1);
+            let (Ok(message) | Err((_, message))) = result;
+            shared.bytes.give_back(message.payload_len() as u64);
+        }
+        // Room in librdkafka's queue: what waits for it may go.
+        shared.parked.progress();
+        if let Some(link) = &shared.spool {
+            link.progress();
         }
         shared.in_flight_gauge();
     }

@@ -1,30 +1,38 @@
 //! The publisher: a counted gate in front of librdkafka's producer.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use auditlog_core::AuditEvent;
 use auditlog_seal::{ChainKey, SigningKey};
 use auditlog_sink::{AuditSink, SinkError};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, PurgeConfig, ThreadedProducer};
 use tokio::sync::Semaphore;
 
 use crate::config::{KafkaConfig, MessageKey, Overflow};
 use crate::error::{Error, Result};
+use crate::lock::lock;
 
 mod accounting;
+mod budget;
 mod chain;
 mod delivery;
+mod dropped;
+mod parked;
 mod spooling;
+mod ticket;
 
 use accounting::{Metrics, RateLimit, Shared};
+use budget::ByteGate;
 use chain::{spawn_checkpoint_timer, start_chain, Chain};
-use delivery::{ticket, Context};
+use delivery::Context;
+use dropped::Dropped;
 use spooling::{Refused, SpoolLink};
 
 use crate::spool::{Recovery, SpoolFull, SpoolStats};
@@ -44,6 +52,17 @@ struct Inner {
     /// Whether events go through `order` (with a chain or a spool).
     ordered: bool,
     order: Mutex<Order>,
+    /// How long a message refused for lack of room waits for it.
+    message_timeout: Duration,
+    /// For threads started later (the one sending parked messages).
+    myself: Weak<Inner>,
+}
+
+/// Why an event without a spool was not handed to librdkafka.
+enum Gated {
+    /// Its bytes do not fit now; it needs this many.
+    NoBytes(Box<AuditEvent>, u64),
+    Failed(SinkError),
 }
 
 /// What must happen in publishing order, under one lock: sealing into the
@@ -127,12 +146,16 @@ impl KafkaPublisher {
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            dropped_by: Default::default(),
+            queue_full: AtomicU64::new(0),
             checkpoints: AtomicU64::new(0),
             recovered: AtomicU64::new(recovered),
             spooled: AtomicU64::new(0),
             retried: AtomicU64::new(0),
             unspooled: AtomicU64::new(0),
             gate: Semaphore::new(config.capacity.min(Semaphore::MAX_PERMITS)),
+            bytes: ByteGate::new(config.capacity_bytes as u64),
+            parked: Default::default(),
             failure_warnings: Mutex::new(RateLimit {
                 last: None,
                 suppressed: 0,
@@ -151,7 +174,8 @@ impl KafkaPublisher {
             .map_err(|e| Error::Client(e.to_string()))?;
         let chain = config.chain.as_ref().map(start_chain).transpose()?;
         let tick = config.chain.as_ref().and_then(|c| c.every);
-        let inner = Arc::new(Inner {
+        let message_timeout = config.message_timeout();
+        let inner = Arc::new_cyclic(|myself| Inner {
             producer,
             shared,
             topic: config.topic,
@@ -163,6 +187,8 @@ impl KafkaPublisher {
             closed: AtomicBool::new(false),
             ordered: chain.is_some() || spool.is_some(),
             order: Mutex::new(Order { chain }),
+            message_timeout,
+            myself: myself.clone(),
         });
         if let Some(link) = spool {
             spooling::spawn_feeder(Arc::downgrade(&inner), link.clone())
@@ -186,7 +212,7 @@ impl KafkaPublisher {
             .fetch_metadata(Some(&inner.topic), timeout)
             .map_err(|e| Error::Unreachable {
                 brokers: inner.brokers.clone(),
-                reason: match inner.shared.last_client_error.lock().unwrap().clone() {
+                reason: match lock(&inner.shared.last_client_error).clone() {
                     Some(last) => format!("{e} ({last})"),
                     None => e.to_string(),
                 },
@@ -215,7 +241,7 @@ impl KafkaPublisher {
 
     /// The id of the chain events are sealed into, if any.
     pub fn chain_id(&self) -> Option<String> {
-        let order = self.inner.order.lock().unwrap();
+        let order = lock(&self.inner.order);
         Some(order.chain.as_ref()?.sealer.chain_id().to_owned())
     }
 
@@ -234,7 +260,7 @@ impl KafkaPublisher {
     /// new key id; verifiers keep the old key (retired) in their keyring to
     /// verify what it sealed. `false` when the publisher has no chain.
     pub fn rotate_chain_key(&self, key: ChainKey) -> bool {
-        let mut order = self.inner.order.lock().unwrap();
+        let mut order = lock(&self.inner.order);
         let Some(chain) = order.chain.as_mut() else {
             return false;
         };
@@ -265,11 +291,18 @@ impl KafkaPublisher {
         match inner.shared.gate.try_acquire() {
             Ok(permit) => permit.forget(),
             Err(_) => {
-                inner.shared.record_drop("the audit queue is full");
+                inner.shared.record_drop(Dropped::QueueFull);
                 return Err(SinkError::QueueFull);
             }
         }
-        inner.produce(event)
+        match inner.produce(event) {
+            Ok(()) => Ok(()),
+            Err(Gated::Failed(error)) => Err(error),
+            Err(Gated::NoBytes(..)) => {
+                inner.shared.record_drop(Dropped::QueueBytes);
+                Err(SinkError::QueueFull)
+            }
+        }
     }
 
     /// Stops accepting events, sends a last checkpoint of the chain (if
@@ -299,25 +332,47 @@ thread_local! {
 
 impl Inner {
     /// Seals and hands the event to librdkafka; a place in the gate is
-    /// held. No spool.
-    fn produce(&self, mut event: AuditEvent) -> std::result::Result<(), SinkError> {
+    /// held, and given back if the event does not go. No spool.
+    fn produce(&self, mut event: AuditEvent) -> std::result::Result<(), Gated> {
+        let shared = &*self.shared;
+        let refuse = |refusal: Gated| {
+            shared.gate.add_permits(1);
+            Err(refusal)
+        };
         PAYLOAD.with_borrow_mut(|json| {
             json.clear();
             if !self.ordered {
                 auditlog_seal::seal_into(&mut event, self.signing_key.as_ref(), json);
-                let key = self.key.key_of(&event);
-                self.shared.count_accepted();
-                return self.send(Headers::of(&event), json, key.as_deref(), ticket::GATED);
+                let Some(key) = self.key_of(&event) else {
+                    return refuse(Gated::Failed(self.key_panicked()));
+                };
+                // Sealed alone: its exact size decides.
+                let bytes = json.len() as u64;
+                if !shared.bytes.try_take(bytes) {
+                    drop(key);
+                    return refuse(Gated::NoBytes(Box::new(event), bytes));
+                }
+                shared.count_accepted();
+                let sent = self.send(Headers::of(&event), json, key.as_deref(), ticket::GATED);
+                return sent.map_err(Gated::Failed);
             }
             // Sealed and sent under one lock: the chain's order is the
             // partition's order.
-            let mut order = self.order.lock().unwrap();
-            let key = self.seal(&mut order, &mut event, json);
-            self.shared.count_accepted();
+            let mut order = lock(&self.order);
+            // Refused before it takes a number in the chain.
+            if !shared.bytes.has_room() {
+                return refuse(Gated::NoBytes(Box::new(event), 1));
+            }
+            let key = match self.seal(&mut order, &mut event, json) {
+                Ok(key) => key,
+                Err(error) => return refuse(Gated::Failed(error)),
+            };
+            shared.bytes.take(json.len() as u64);
+            shared.count_accepted();
             let sent = self.send(Headers::of(&event), json, key.as_deref(), ticket::GATED);
             drop(key);
             self.checkpoint_if_due(&mut order);
-            sent
+            sent.map_err(Gated::Failed)
         })
     }
 
@@ -330,13 +385,15 @@ impl Inner {
     ) -> std::result::Result<Placed, Refused> {
         PAYLOAD.with_borrow_mut(|json| {
             json.clear();
-            let mut order = self.order.lock().unwrap();
+            let mut order = lock(&self.order);
             // Before sealing: a chained event must not take a number it
             // cannot keep.
             if !link.has_room() {
                 return Err(Refused::NoRoom(Box::new(event)));
             }
-            let key = self.seal(&mut order, &mut event, json);
+            let key = self
+                .seal(&mut order, &mut event, json)
+                .map_err(Refused::Failed)?;
             let placed = self
                 .place(link, Headers::of(&event), json, key.as_deref(), durable)
                 .map_err(Refused::Failed);
@@ -347,27 +404,38 @@ impl Inner {
     }
 
     /// Seals `event` into `json` (into the chain, if there is one) and says
-    /// its message key.
+    /// its message key; refused (counted) if the key function panicked.
     fn seal<'o>(
         &self,
         order: &'o mut Order,
         event: &mut AuditEvent,
         json: &mut Vec<u8>,
-    ) -> Option<std::borrow::Cow<'o, [u8]>> {
+    ) -> std::result::Result<Option<Cow<'o, [u8]>>, SinkError> {
         match order.chain.as_mut() {
             Some(chain) => {
                 chain.sealer.seal_into(event, json);
-                Some(std::borrow::Cow::Borrowed(
-                    chain.sealer.chain_id().as_bytes(),
-                ))
+                Ok(Some(Cow::Borrowed(chain.sealer.chain_id().as_bytes())))
             }
             None => {
                 auditlog_seal::seal_into(event, self.signing_key.as_ref(), json);
-                self.key
-                    .key_of(event)
-                    .map(|key| std::borrow::Cow::Owned(key.into_owned()))
+                match self.key_of(event) {
+                    Some(key) => Ok(key.map(|key| Cow::Owned(key.into_owned()))),
+                    None => Err(self.key_panicked()),
+                }
             }
         }
+    }
+
+    /// The message key, or `None` if the key function panicked: a bug in
+    /// it costs that event (counted), not the lock it runs under.
+    fn key_of<'e>(&self, event: &'e AuditEvent) -> Option<Option<Cow<'e, [u8]>>> {
+        catch_unwind(AssertUnwindSafe(|| self.key.key_of(event))).ok()
+    }
+
+    /// Counts an event refused because its key function panicked.
+    fn key_panicked(&self) -> SinkError {
+        self.shared.record_drop(Dropped::KeyPanicked);
+        SinkError::Io("the message key function panicked: audit event dropped".into())
     }
 
     fn checkpoint_if_due(&self, order: &mut Order) {
@@ -433,26 +501,25 @@ impl Inner {
         if let Some(key) = key {
             record = record.key(key);
         }
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => {
-                    shared.in_flight_gauge();
-                    return Ok(());
+        // librdkafka refusing for lack of room is not an error: the message
+        // waits for delivery progress (parked, or back in the spool).
+        let sent = match &shared.spool {
+            None => self.send_or_park(record),
+            Some(link) => self.send_or_spool(link, record),
+        };
+        match sent {
+            Ok(()) => {
+                shared.in_flight_gauge();
+                Ok(())
+            }
+            Err(error) => {
+                shared.record_failure(&error, envelope.id);
+                if ticket::is_gated(ticket) {
+                    shared.gate.add_permits(1);
+                    shared.bytes.give_back(json.len() as u64);
                 }
-                // Only in the moment between a delivery report and
-                // librdkafka freeing the message (its queue is twice ours).
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    std::thread::yield_now();
-                }
-                Err((error, _)) => {
-                    shared.record_failure(&error, envelope.id);
-                    if ticket::is_gated(ticket) {
-                        shared.gate.add_permits(1);
-                    }
-                    shared.in_flight_gauge();
-                    return Err(SinkError::Io(error.to_string()));
-                }
+                shared.in_flight_gauge();
+                Err(SinkError::Io(error.to_string()))
             }
         }
     }
@@ -461,7 +528,7 @@ impl Inner {
         let deadline = after(timeout);
         let already_closed = self.closed.swap(true, Relaxed);
         if !already_closed {
-            let mut order = self.order.lock().unwrap();
+            let mut order = lock(&self.order);
             if let Some(chain) = order.chain.as_mut() {
                 if chain.sealer.length() > chain.checkpointed {
                     self.checkpoint(chain);
@@ -472,6 +539,7 @@ impl Inner {
         // the deadline.
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
+            self.send_parked();
             let _ = self.producer.flush(left.min(Duration::from_millis(50)));
             if self.shared.stats().in_flight == 0 || left.is_zero() {
                 break;
@@ -480,6 +548,12 @@ impl Inner {
         let Some(link) = &self.shared.spool else {
             let at_deadline = self.shared.stats();
             if at_deadline.in_flight > 0 {
+                for message in self.shared.parked.take_all() {
+                    self.fail_parked(
+                        message,
+                        &"still waiting for room in librdkafka's queue at shutdown",
+                    );
+                }
                 self.purge();
             }
             return ShutdownReport {
@@ -494,7 +568,7 @@ impl Inner {
         };
         link.feeding.store(false, Relaxed);
         link.wake();
-        let feeder = link.feeder.lock().unwrap().take();
+        let feeder = lock(&link.feeder).take();
         if let Some(feeder) = feeder {
             // Not when the feeder itself drops the last publisher.
             if feeder.thread().id() != std::thread::current().id() {
@@ -505,7 +579,7 @@ impl Inner {
             // Purged messages go back to the spool (see the delivery
             // callback): kept, not lost.
             self.purge();
-            let _order = self.order.lock().unwrap();
+            let _order = lock(&self.order);
             self.drain_respill(link);
         }
         let stats = self.shared.stats();
@@ -618,24 +692,47 @@ impl AuditSink for KafkaPublisher {
         if let Some(link) = inner.shared.spool.clone() {
             return self.publish_spooled(&link, event, false).await;
         }
-        let permit = match inner.overflow {
-            Overflow::Wait(limit) => match inner.shared.gate.try_acquire() {
-                Ok(permit) => Some(permit),
-                Err(_) => tokio::time::timeout(limit, inner.shared.gate.acquire())
-                    .await
-                    .ok()
-                    .and_then(|acquired| acquired.ok()),
-            },
-            _ => inner.shared.gate.try_acquire().ok(),
+        let shared = &*inner.shared;
+        let deadline = match inner.overflow {
+            Overflow::Wait(limit) => Some(tokio::time::Instant::from_std(after(limit))),
+            _ => None,
         };
-        match permit {
-            Some(permit) => permit.forget(),
-            None => {
-                inner.shared.record_drop("the audit queue is full");
-                return Err(SinkError::QueueFull);
+        let mut event = event;
+        loop {
+            let permit = match (shared.gate.try_acquire(), deadline) {
+                (Ok(permit), _) => Some(permit),
+                (Err(_), Some(deadline)) => {
+                    tokio::time::timeout_at(deadline, shared.gate.acquire())
+                        .await
+                        .ok()
+                        .and_then(|acquired| acquired.ok())
+                }
+                (Err(_), None) => None,
+            };
+            match permit {
+                Some(permit) => permit.forget(),
+                None => {
+                    shared.record_drop(Dropped::QueueFull);
+                    return Err(SinkError::QueueFull);
+                }
+            }
+            match inner.produce(event) {
+                Ok(()) => return Ok(()),
+                Err(Gated::Failed(error)) => return Err(error),
+                Err(Gated::NoBytes(back, bytes)) => {
+                    let room = match deadline {
+                        // Woken when deliveries give bytes back.
+                        Some(deadline) => shared.bytes.wait_for(bytes, deadline).await,
+                        None => false,
+                    };
+                    if !room {
+                        shared.record_drop(Dropped::QueueBytes);
+                        return Err(SinkError::QueueFull);
+                    }
+                    event = *back;
+                }
             }
         }
-        inner.produce(event)
     }
 
     /// Waits until nothing is in flight (with a spool: nothing waits in it
@@ -679,3 +776,6 @@ impl AuditSink for KafkaPublisher {
         self.publish_spooled(&link, event, true).await
     }
 }
+
+#[cfg(test)]
+mod tests;

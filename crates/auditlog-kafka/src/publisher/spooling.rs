@@ -8,10 +8,14 @@ use std::time::{Duration, Instant};
 
 use auditlog_core::AuditEvent;
 use auditlog_sink::SinkError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::BaseRecord;
 
-use super::delivery::ticket;
+use super::dropped::Dropped;
+use super::ticket;
 use super::{Headers, Inner, Placed};
-use crate::spool::{AppendError, Fsync, Recovery, Spool, SpoolConfig, SpoolFull};
+use crate::lock::lock;
+use crate::spool::{AppendError, Fsync, Recovery, Spool, SpoolConfig, SpoolFull, SpoolRecord};
 
 /// Room kept free in the spool before an event is sealed: a chained event
 /// must not take a number and then find no room.
@@ -40,6 +44,9 @@ pub(crate) struct SpoolLink {
     last_failure: Mutex<Option<Instant>>,
     woken: Mutex<bool>,
     wake: Condvar,
+    /// Set when the feeder stopped for lack of room (in the gate or in
+    /// librdkafka's queue): the next delivery report wakes it.
+    starved: AtomicBool,
     /// Cleared when shutdown has given up: nothing more is sent.
     pub(super) feeding: AtomicBool,
     pub(super) feeder: Mutex<Option<JoinHandle<()>>>,
@@ -69,6 +76,7 @@ impl SpoolLink {
             last_failure: Mutex::new(None),
             woken: Mutex::new(false),
             wake: Condvar::new(),
+            starved: AtomicBool::new(false),
             feeding: AtomicBool::new(true),
             feeder: Mutex::new(None),
         })
@@ -80,33 +88,42 @@ impl SpoolLink {
     }
 
     pub(super) fn wake(&self) {
-        *self.woken.lock().unwrap() = true;
+        *lock(&self.woken) = true;
         self.wake.notify_one();
     }
 
     fn wait(&self, timeout: Duration) {
-        let woken = self.woken.lock().unwrap();
+        let woken = lock(&self.woken);
         let (mut woken, _) = self
             .wake
             .wait_timeout_while(woken, timeout, |woken| !*woken)
-            .unwrap();
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *woken = false;
     }
 
+    /// The feeder stopped for lack of room; a delivery report wakes it.
+    fn starve(&self) {
+        self.starved.store(true, Relaxed);
+    }
+
+    /// A delivery report came: room for what waits, if the feeder waited.
+    pub(super) fn progress(&self) {
+        if self.starved.swap(false, Relaxed) {
+            self.wake();
+        }
+    }
+
     pub(super) fn respill(&self, key: Option<Vec<u8>>, payload: Vec<u8>) {
-        self.respill.lock().unwrap().push((key, payload));
+        lock(&self.respill).push((key, payload));
     }
 
     pub(super) fn delivery_failed(&self) {
-        *self.last_failure.lock().unwrap() = Some(Instant::now());
+        *lock(&self.last_failure) = Some(Instant::now());
         self.wake();
     }
 
     fn backing_off(&self) -> bool {
-        self.last_failure
-            .lock()
-            .unwrap()
-            .is_some_and(|at| at.elapsed() < RETRY_BACKOFF)
+        lock(&self.last_failure).is_some_and(|at| at.elapsed() < RETRY_BACKOFF)
     }
 }
 
@@ -126,7 +143,7 @@ pub(super) fn spawn_feeder(inner: Weak<Inner>, link: Arc<SpoolLink>) -> std::io:
                 inner.feed(&link);
             }
         })?;
-    *link.feeder.lock().unwrap() = Some(handle);
+    *lock(&link.feeder) = Some(handle);
     Ok(())
 }
 
@@ -150,12 +167,17 @@ impl Inner {
         durable: bool,
     ) -> Result<Placed, SinkError> {
         let shared = &*self.shared;
+        let bytes = json.len() as u64;
         let direct = !link.spool.has_unsent()
             && shared
                 .gate
                 .try_acquire()
                 .map(tokio::sync::SemaphorePermit::forget)
-                .is_ok();
+                .is_ok()
+            && (shared.bytes.try_take(bytes) || {
+                shared.gate.add_permits(1);
+                false
+            });
         if direct && !link.write_ahead && !durable {
             shared.count_accepted();
             self.send(headers, json, key, ticket::GATED)?;
@@ -185,12 +207,16 @@ impl Inner {
             Err(error) => {
                 if direct {
                     shared.gate.add_permits(1);
+                    shared.bytes.give_back(bytes);
                 }
-                let refusal = match error {
-                    AppendError::Full => SinkError::SpoolFull,
-                    AppendError::Io(e) => SinkError::Io(format!("audit spool: {e}")),
+                let (refusal, reason) = match error {
+                    AppendError::Full => (SinkError::SpoolFull, Dropped::SpoolFull),
+                    AppendError::Io(e) => (
+                        SinkError::Io(format!("audit spool: {e}")),
+                        Dropped::SpoolError,
+                    ),
                 };
-                shared.record_drop(&refusal.to_string());
+                shared.record_drop(reason);
                 Err(refusal)
             }
         }
@@ -205,27 +231,72 @@ impl Inner {
     ) -> Result<Placed, SinkError> {
         if link.when_full == SpoolFull::DropNewest && !durable {
             // Sent from memory if the queue has room and nothing waits.
-            if let Some(placed) = self.produce_around_spool(link, event) {
+            if let Some(placed) = self.produce_around_spool(link, event)? {
                 return Ok(placed);
             }
         }
-        self.shared.record_drop("the audit spool is full");
+        self.shared.record_drop(Dropped::SpoolFull);
         Err(SinkError::SpoolFull)
     }
 
     /// Publishes `event` around the spool (not durable), if it can go now.
-    fn produce_around_spool(&self, link: &SpoolLink, mut event: AuditEvent) -> Option<Placed> {
-        let mut order = self.order.lock().unwrap();
-        if link.spool.has_unsent() {
-            return None;
+    fn produce_around_spool(
+        &self,
+        link: &SpoolLink,
+        mut event: AuditEvent,
+    ) -> Result<Option<Placed>, SinkError> {
+        let shared = &*self.shared;
+        let mut order = lock(&self.order);
+        if link.spool.has_unsent() || !shared.bytes.has_room() {
+            return Ok(None);
         }
-        self.shared.gate.try_acquire().ok()?.forget();
+        let Ok(permit) = shared.gate.try_acquire() else {
+            return Ok(None);
+        };
+        permit.forget();
         let mut json = Vec::with_capacity(2048);
-        let key = self.seal(&mut order, &mut event, &mut json);
-        self.shared.count_accepted();
-        self.shared.count_unspooled(&"the spool is full");
+        let key = match self.seal(&mut order, &mut event, &mut json) {
+            Ok(key) => key,
+            Err(error) => {
+                shared.gate.add_permits(1);
+                return Err(error);
+            }
+        };
+        shared.bytes.take(json.len() as u64);
+        shared.count_accepted();
+        shared.count_unspooled(&"the spool is full");
         let sent = self.send(Headers::of(&event), &json, key.as_deref(), ticket::GATED);
-        sent.ok().map(|()| Placed::Sent)
+        Ok(sent.ok().map(|()| Placed::Sent))
+    }
+
+    /// Sends `record` if librdkafka has room; else hands it back to the
+    /// spool, whose feeder sends it on delivery progress.
+    pub(super) fn send_or_spool(
+        &self,
+        link: &SpoolLink,
+        record: BaseRecord<'_, [u8], [u8], usize>,
+    ) -> Result<(), KafkaError> {
+        let back = match self.producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => back,
+            Err((error, _)) => return Err(error),
+        };
+        let shared = &*self.shared;
+        shared.count_queue_full();
+        let ticket = back.delivery_opaque;
+        let payload = back.payload.map(<[u8]>::to_vec).unwrap_or_default();
+        let key = back.key.map(<[u8]>::to_vec);
+        if ticket::is_gated(ticket) {
+            shared.gate.add_permits(1);
+            shared.bytes.give_back(payload.len() as u64);
+        }
+        match ticket::seq(ticket) {
+            // Sent around the spool: into it (the feeder writes it).
+            0 => link.respill(key, payload),
+            seq => link.spool.retry(SpoolRecord { seq, key, payload }),
+        }
+        link.starve();
+        Ok(())
     }
 
     /// One pass of the feeder: failed messages into the spool, then what
@@ -234,11 +305,15 @@ impl Inner {
         if link.backing_off() {
             return;
         }
-        let _order = self.order.lock().unwrap();
+        let _order = lock(&self.order);
+        // Set again below if librdkafka refuses during this pass.
+        link.starved.store(false, Relaxed);
         self.drain_respill(link);
+        let shared = &*self.shared;
         while link.feeding.load(Relaxed) && link.spool.has_unsent() {
-            let room = self.shared.gate.available_permits().min(FEED_BATCH);
-            if room == 0 {
+            let room = shared.gate.available_permits().min(FEED_BATCH);
+            if room == 0 || !shared.bytes.has_room() {
+                link.starve();
                 return;
             }
             let records = match link.spool.take_unsent(room) {
@@ -249,9 +324,27 @@ impl Inner {
                     return;
                 }
             };
-            for record in records {
+            let mut records = records.into_iter();
+            while let Some(record) = records.next() {
+                let bytes = record.payload.len() as u64;
+                // Exactly within the budget; one record alone always goes.
+                let fits = shared.bytes.try_take(bytes)
+                    || (shared.bytes.held() == 0 && {
+                        shared.bytes.take(bytes);
+                        true
+                    });
+                if !fits || link.starved.load(Relaxed) {
+                    if fits {
+                        shared.bytes.give_back(bytes);
+                    }
+                    // Back in order; sent on delivery progress.
+                    link.spool.retry(record);
+                    records.for_each(|record| link.spool.retry(record));
+                    link.starve();
+                    return;
+                }
                 // Permits only grow while the order lock is held.
-                if let Ok(permit) = self.shared.gate.try_acquire() {
+                if let Ok(permit) = shared.gate.try_acquire() {
                     permit.forget();
                 }
                 let event = std::str::from_utf8(&record.payload)
@@ -270,7 +363,7 @@ impl Inner {
     /// Writes failed messages that were sent around the spool into it.
     /// Call with the order lock held.
     pub(super) fn drain_respill(&self, link: &SpoolLink) {
-        let failed = std::mem::take(&mut *link.respill.lock().unwrap());
+        let failed = std::mem::take(&mut *lock(&link.respill));
         for (key, payload) in failed {
             match link.spool.append(key.as_deref(), &payload, false) {
                 Ok(_) => self.shared.count_spooled(),

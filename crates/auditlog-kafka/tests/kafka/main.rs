@@ -14,6 +14,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::ClientConfig;
 
+mod backpressure;
 mod chain;
 mod delivery;
 mod failures;
