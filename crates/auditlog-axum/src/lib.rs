@@ -183,23 +183,29 @@ mod body;
 mod capture;
 mod context;
 mod emit;
+mod fields;
+mod form;
 mod future;
 mod hook;
 mod layer;
 mod network;
+mod payload;
+mod redact;
 mod service;
 mod write_ahead;
 
 pub use body::{RequestBody, ResponseBody};
-pub use capture::REDACTED;
 pub use context::AuditContext;
 pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
+pub use fields::{CaptureOnly, CaptureOnlyService};
 pub use future::ResponseFuture;
 pub use hook::OnEvent;
 pub use layer::{
     ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_CAPACITY,
-    DEFAULT_REDACT_KEYS, DEFAULT_SKIP_PATHS,
+    DEFAULT_SKIP_PATHS,
 };
+pub use payload::{OMITTED_KEY, RAW_KEY, TRUNCATED_KEY, VALUE_KEY};
+pub use redact::{DEFAULT_REDACT_ALLOW_KEYS, DEFAULT_REDACT_KEYS, REDACTED};
 pub use network::{IpNetwork, ParseNetworkError};
 pub use service::Audit;
 pub use write_ahead::{
