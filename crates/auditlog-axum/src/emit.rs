@@ -515,4 +515,3 @@ impl Record {
         event
     }
 }
-

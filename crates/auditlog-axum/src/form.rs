@@ -49,7 +49,7 @@ mod tests {
         assert_eq!(
             form("user=J%C3%BCrgen+B&pass%77ord=x&a=1&a=2&a=3&flag&&x="),
             Some(
-                r#"{"a":["1","2","3"],"flag":"","password":"x","user":"Jürgen B","x":""}"#
+                r#"{"a":["1","2","3"],"flag":"","password":"x","user":"J\u00fcrgen B","x":""}"#
                     .to_owned()
             )
         );

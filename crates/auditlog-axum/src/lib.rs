@@ -204,9 +204,9 @@ pub use layer::{
     ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_SKIP_PATHS,
 };
+pub use network::{IpNetwork, ParseNetworkError};
 pub use payload::{OMITTED_KEY, RAW_KEY, TRUNCATED_KEY, VALUE_KEY};
 pub use redact::{DEFAULT_REDACT_ALLOW_KEYS, DEFAULT_REDACT_KEYS, REDACTED};
-pub use network::{IpNetwork, ParseNetworkError};
 pub use service::Audit;
 pub use write_ahead::{
     WriteAhead, WriteAheadFailure, WriteAheadService, DEFAULT_WRITE_AHEAD_TIMEOUT,

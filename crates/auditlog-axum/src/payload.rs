@@ -179,7 +179,12 @@ mod tests {
             r#"{"_raw":"{\"a\":\"01","_truncated":true}"#
         );
         assert_eq!(
-            payload(b"a=1&_raw=x", 64, Some("application/x-www-form-urlencoded"), false),
+            payload(
+                b"a=1&_raw=x",
+                64,
+                Some("application/x-www-form-urlencoded"),
+                false
+            ),
             r#"{"__raw":"x","a":"1"}"#
         );
     }

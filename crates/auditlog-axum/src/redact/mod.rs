@@ -194,7 +194,10 @@ mod tests {
         );
         assert_eq!(
             redacted(r#"{"passwordPolicy":{"minLength":8},"tokenType":"bearer"}"#),
-            (r#"{"passwordPolicy":{"minLength":8},"tokenType":"bearer"}"#.to_owned(), false)
+            (
+                r#"{"passwordPolicy":{"minLength":8},"tokenType":"bearer"}"#.to_owned(),
+                false
+            )
         );
         assert_eq!(redacted(r#"["x",1]"#), (r#"["x",1]"#.to_owned(), false));
     }

@@ -31,9 +31,8 @@ fn words(key: &str) -> Vec<String> {
         if let Some(prev) = prev.filter(|p| p.is_alphanumeric()) {
             let next = chars.get(i + 1).copied();
             let hump = prev.is_lowercase() && c.is_uppercase();
-            let acronym_end = prev.is_uppercase()
-                && c.is_uppercase()
-                && next.is_some_and(char::is_lowercase);
+            let acronym_end =
+                prev.is_uppercase() && c.is_uppercase() && next.is_some_and(char::is_lowercase);
             let letter_digit = prev.is_alphabetic() != c.is_alphabetic();
             if (hump || acronym_end || letter_digit) && !current.is_empty() {
                 words.push(std::mem::take(&mut current));

@@ -163,10 +163,10 @@ mod tests {
             assert!(looks_secret(text), "{text}");
         }
         for text in [
-            "4111111111111112",           // Luhn fails
-            "1700000000000000",           // Luhn-valid, a timestamp-like 1…
-            "41111111111111111111111",    // 23 digits: not a card
-            "4111  1111 1111 1111",       // two spaces: two numbers
+            "4111111111111112",        // Luhn fails
+            "1700000000000000",        // Luhn-valid, a timestamp-like 1…
+            "41111111111111111111111", // 23 digits: not a card
+            "4111  1111 1111 1111",    // two spaces: two numbers
             "2024-01-15 10:30:00",
             "123e4567-e89b-12d3-a456-426614174000",
         ] {

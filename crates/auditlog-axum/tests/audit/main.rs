@@ -5,6 +5,7 @@ mod support;
 
 mod capture;
 mod never_in_the_way;
+mod redaction;
 mod request;
 mod tcp;
 mod write_ahead;
