@@ -1,21 +1,15 @@
-//! Allow-list capture for a route: only the named fields of its bodies are
-//! kept.
+//! Allow-list capture: only the named fields of a body are kept.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use auditlog_core::{Map, Value};
-use http::Request;
-use tower_layer::Layer;
-use tower_service::Service;
-
-use crate::context::AuditContext;
 
 /// Captures only the named fields of a route's request and response bodies
 /// (with [capture](crate::AuditLayer::capture_payloads) on); everything else
 /// is left out of the event. Added as the route's layer, inside the audit
-/// layer, or for one request with [`AuditContext::capture_only`].
+/// layer, or for one request with
+/// [`AuditContext::capture_only`](crate::AuditContext::capture_only).
 ///
 /// A field is a key of the body's top-level object, or a dotted path into
 /// nested objects (`customer.id`); a path through an array applies to each
@@ -104,47 +98,6 @@ impl Fields {
             )),
             _ => None,
         }
-    }
-}
-
-/// As a route's layer: only the named fields of the route's bodies are
-/// captured.
-impl<S> Layer<S> for CaptureOnly {
-    type Service = CaptureOnlyService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        CaptureOnlyService {
-            inner,
-            only: self.clone(),
-        }
-    }
-}
-
-/// Sets the allow-list of each request's capture (through its
-/// [`AuditContext`]); made by [`CaptureOnly`] as a layer.
-#[derive(Debug, Clone)]
-pub struct CaptureOnlyService<S> {
-    inner: S,
-    only: CaptureOnly,
-}
-
-impl<S, B> Service<Request<B>> for CaptureOnlyService<S>
-where
-    S: Service<Request<B>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        if let Some(context) = request.extensions().get::<AuditContext>() {
-            context.capture_only(self.only.clone());
-        }
-        self.inner.call(request)
     }
 }
 

@@ -181,6 +181,7 @@
 
 mod body;
 mod capture;
+mod capture_only;
 mod context;
 mod emit;
 mod fields;
@@ -197,7 +198,8 @@ mod write_ahead;
 pub use body::{RequestBody, ResponseBody};
 pub use context::AuditContext;
 pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
-pub use fields::{CaptureOnly, CaptureOnlyService};
+pub use capture_only::CaptureOnlyService;
+pub use fields::CaptureOnly;
 pub use future::ResponseFuture;
 pub use hook::OnEvent;
 pub use layer::{
