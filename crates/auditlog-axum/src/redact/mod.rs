@@ -1,21 +1,7 @@
 //! What the middleware redacts from captured payloads before they are
-//! sealed: a sealed event cannot be scrubbed afterwards without breaking
-//! its hash, its chain and the checkpoints over it.
-//!
-//! - By name: a key is normalized (lower-case, without `-`, `_`, `.` and
-//!   spaces) and its value replaced by [`REDACTED`] when the normalized name
-//!   contains an entry of the deny list ([`DEFAULT_REDACT_KEYS`]), at any
-//!   depth. Entries of four characters or fewer match whole words of the key
-//!   only (`pin` matches `pin`, `userPin`, `pin_code`, not `shipping`); words
-//!   are split at separators, camelCase humps and between letters and
-//!   digits. A key is also read together with its parent's key, so
-//!   `{"card": {"number": ...}}` is redacted like `card_number`. Keys the
-//!   allow list names exactly (normalized, [`DEFAULT_REDACT_ALLOW_KEYS`]) are
-//!   never redacted by name; what they hold still is.
-//! - By value, whatever the key: payment card numbers (13–19 digits,
-//!   Luhn-valid, with a card network's first digits, also with spaces or
-//!   dashes), `Bearer` tokens, JWTs and PEM private keys, in strings and in
-//!   integers.
+//! sealed: by normalized key name (deny and allow lists) and by value
+//! (cards, bearer tokens, JWTs, private keys). The rules are documented in
+//! [the crate docs](crate#redaction).
 
 mod names;
 mod text;
