@@ -258,9 +258,9 @@ mod service;
 mod write_ahead;
 
 pub use body::{RequestBody, ResponseBody};
+pub use capture_only::CaptureOnlyService;
 pub use context::AuditContext;
 pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
-pub use capture_only::CaptureOnlyService;
 pub use fields::CaptureOnly;
 pub use future::ResponseFuture;
 pub use hook::OnEvent;

@@ -61,12 +61,23 @@ impl Name {
         }
     }
 
-    /// `parent` and `self` read as one name: `card` + `number` is
-    /// `cardnumber`.
-    fn joined(parent: &Name, child: &Name) -> Name {
+    /// `parent` and `child` read as one name: `card` + `number` is
+    /// `cardnumber`. Only the parent's tail is kept: a match inside the
+    /// parent alone would have redacted it, and one across the junction
+    /// needs fewer than `longest` of its characters and `WHOLE_WORD_MAX`
+    /// of its words. Bounded so that a huge key over many children costs
+    /// no more than the children.
+    fn joined(parent: &Name, child: &Name, longest: usize) -> Name {
+        let chars = parent.normalized.chars().count();
+        let tail: String = parent
+            .normalized
+            .chars()
+            .skip(chars.saturating_sub(longest.saturating_sub(1)))
+            .collect();
+        let words = &parent.words[parent.words.len().saturating_sub(WHOLE_WORD_MAX)..];
         Name {
-            normalized: format!("{}{}", parent.normalized, child.normalized),
-            words: parent.words.iter().chain(&child.words).cloned().collect(),
+            normalized: tail + &child.normalized,
+            words: words.iter().chain(&child.words).cloned().collect(),
         }
     }
 
@@ -176,7 +187,8 @@ impl Names {
         if self.allows(name) {
             return false;
         }
-        let joined = parent.map(|parent| Name::joined(parent, name));
+        let longest = self.deny.iter().map(|e| e.name.chars().count()).max();
+        let joined = parent.map(|parent| Name::joined(parent, name, longest.unwrap_or(0)));
         self.deny
             .iter()
             .any(|entry| entry.matches(name) || joined.as_ref().is_some_and(|j| entry.matches(j)))
@@ -258,6 +270,12 @@ mod tests {
         assert!(names.denies(&Name::new("number"), Some(&card)));
         assert!(!names.denies(&Name::new("holder"), Some(&card)));
         assert!(!names.denies(&Name::new("number"), Some(&Name::new("order"))));
+        // Across the junction of a long parent, by letters and by words.
+        let long = Name::new(&format!("{}Credit", "x".repeat(1000)));
+        assert!(names.denies(&Name::new("card"), Some(&long)));
+        let words = Name::new(&format!("{}_user", "a_".repeat(500)));
+        assert!(names.denies(&Name::new("pin"), Some(&words)));
+        assert!(!names.denies(&Name::new("ping"), Some(&words)));
     }
 
     #[test]

@@ -113,13 +113,14 @@ fn has_bearer_token(text: &str) -> bool {
         let token = rest[spaces..]
             .iter()
             .take_while(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(b))
+            .take(8)
             .count();
         spaces > 0 && token >= 8
     })
 }
 
 /// A JWT (or JWE): base64url segments `eyJ….eyJ….…`, the encoded JSON of
-/// its header and its payload.
+/// its header and its payload, starting a run of base64url characters.
 fn has_jwt(text: &str) -> bool {
     let bytes = text.as_bytes();
     let segment = |from: usize| {
@@ -129,6 +130,10 @@ fn has_jwt(text: &str) -> bool {
             .count()
     };
     text.match_indices("eyJ").any(|(at, _)| {
+        // At the start of a run only: each run is scanned once.
+        if at > 0 && segment(at - 1) > 0 {
+            return false;
+        }
         let header = segment(at);
         let dot = at + header;
         header >= 10
