@@ -57,6 +57,10 @@ pub const DEFAULT_REDACT_KEYS: &[&str] = &[
     "cvv",
     "cvc",
     "cvn",
+    // Short entries match whole words: these catch them run together.
+    "cardcvv",
+    "cardcvc",
+    "cardpin",
     "securitycode",
     "expiry",
     "expdate",

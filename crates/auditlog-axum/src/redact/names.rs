@@ -240,6 +240,7 @@ mod tests {
             "passphrase",
             "credentials",
             "exp_month",
+            "cardcvv",
         ] {
             assert!(denied(key), "{key} is not redacted");
         }
