@@ -104,9 +104,12 @@ impl<B: Body> std::fmt::Debug for ResponseBody<B> {
 }
 
 impl<B: Body> ResponseBody<B> {
-    pub(crate) fn new(inner: B, pending: Option<Pending>) -> Self {
+    /// `content_type`: the response's, for its capture.
+    pub(crate) fn new(inner: B, pending: Option<Pending>, content_type: Option<&str>) -> Self {
         let state = pending.map(|pending| BodyState {
-            capture: pending.capture_limit().map(Capture::new),
+            capture: pending
+                .capture_limit()
+                .map(|limit| Capture::new(limit, content_type)),
             pending,
         });
         ResponseBody {

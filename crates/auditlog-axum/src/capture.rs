@@ -1,12 +1,16 @@
-//! Copies of bodies (up to the cap) and how they become payloads.
+//! Copies of bodies (up to the cap) as they stream through, with their
+//! length, content type and, past the cap, a running SHA-256.
 
 use std::io::IoSlice;
 
-use auditlog_core::{parse_value, Map, Value};
 use bytes::Buf;
+use http::{header, HeaderMap};
+use sha2::{Digest, Sha256};
 
-/// What replaces a redacted value.
-pub const REDACTED: &str = "[REDACTED]";
+/// The `Content-Type` of a request or response, when it is text.
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::CONTENT_TYPE)?.to_str().ok()
+}
 
 /// The first `cap` bytes of a body, and how many passed in all.
 #[derive(Debug)]
@@ -15,15 +19,30 @@ pub(crate) struct Capture {
     cap: usize,
     total: u64,
     truncated: bool,
+    content_type: Option<String>,
+    /// Running over every byte once the body outgrew the cap (or from the
+    /// start for a body that is never stored); `None` while the copy holds
+    /// the whole body, which is then hashed off the request path.
+    hasher: Option<Sha256>,
+    /// Whether the hasher saw every byte (see [`for_each_chunk`]).
+    hashed_all: bool,
 }
 
 impl Capture {
-    pub(crate) fn new(cap: usize) -> Self {
+    /// A capture of up to `cap` bytes of a body of `content_type` (its
+    /// media type, lower-case, parameters dropped). Multipart bodies are
+    /// never stored: only hashed.
+    pub(crate) fn new(cap: usize, content_type: Option<&str>) -> Self {
+        let content_type = content_type.map(media_type);
+        let stored = !content_type.as_deref().is_some_and(is_multipart);
         Capture {
             bytes: Vec::new(),
-            cap,
+            cap: if stored { cap } else { 0 },
             total: 0,
             truncated: false,
+            content_type,
+            hasher: (!stored).then(Sha256::new),
+            hashed_all: true,
         }
     }
 
@@ -34,27 +53,23 @@ impl Capture {
         let room = self.cap - self.bytes.len();
         if remaining > room {
             self.truncated = true;
+            if self.hasher.is_none() {
+                self.hasher = Some(Sha256::new_with_prefix(&self.bytes));
+            }
+        }
+        if let Some(hasher) = &mut self.hasher {
+            self.hashed_all &= for_each_chunk(data, |chunk| hasher.update(chunk));
         }
         if room == 0 || remaining == 0 {
             return;
         }
-        let chunk = data.chunk();
-        if chunk.len() >= remaining.min(room) {
-            self.bytes.extend_from_slice(&chunk[..remaining.min(room)]);
-            return;
-        }
-        let mut slices = [IoSlice::new(&[]); 64];
-        let count = data.chunks_vectored(&mut slices);
         let mut copied = 0;
-        for slice in &slices[..count] {
-            let take = slice.len().min(room - copied);
-            self.bytes.extend_from_slice(&slice[..take]);
+        let whole = for_each_chunk(data, |chunk| {
+            let take = chunk.len().min(room - copied);
+            self.bytes.extend_from_slice(&chunk[..take]);
             copied += take;
-            if copied == room {
-                break;
-            }
-        }
-        if copied < remaining.min(room) {
+        });
+        if !whole && copied < remaining.min(room) {
             // More fragments than we look at: what we have is a prefix.
             self.truncated = true;
         }
@@ -64,8 +79,47 @@ impl Capture {
         Captured {
             bytes: self.bytes,
             truncated: self.truncated,
+            total: self.total,
+            content_type: self.content_type,
+            hasher: self.hasher,
+            hashed_all: self.hashed_all,
         }
     }
+}
+
+/// Calls `f` with each chunk of `data` in order, up to 64 fragments;
+/// returns whether those were all of it.
+fn for_each_chunk<D: Buf>(data: &D, mut f: impl FnMut(&[u8])) -> bool {
+    let remaining = data.remaining();
+    let chunk = data.chunk();
+    if chunk.len() >= remaining {
+        f(&chunk[..remaining]);
+        return true;
+    }
+    let mut slices = [IoSlice::new(&[]); 64];
+    let count = data.chunks_vectored(&mut slices);
+    let mut seen = 0;
+    for slice in &slices[..count] {
+        f(slice);
+        seen += slice.len();
+    }
+    seen == remaining
+}
+
+/// `Multipart/Form-Data; boundary=x` → `multipart/form-data`.
+fn media_type(content_type: &str) -> String {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    // Client text: bounded, and only what a media type is made of.
+    essence
+        .chars()
+        .take(100)
+        .filter(|c| c.is_ascii_graphic())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+fn is_multipart(media_type: &str) -> bool {
+    media_type.starts_with("multipart/")
 }
 
 /// A finished capture, turned into a payload off the request path.
@@ -73,74 +127,28 @@ impl Capture {
 pub(crate) struct Captured {
     pub(crate) bytes: Vec<u8>,
     pub(crate) truncated: bool,
+    /// Bytes that passed in all.
+    pub(crate) total: u64,
+    pub(crate) content_type: Option<String>,
+    hasher: Option<Sha256>,
+    hashed_all: bool,
 }
 
 impl Captured {
-    /// A JSON object as it is; other JSON as `{"_value": ...}`; anything
-    /// else (or a truncated body) as `{"_raw": "..."}` in lossy UTF-8, with
-    /// `"_truncated": true` when cut at the cap. Raw text that mentions a
-    /// redaction key anywhere is replaced whole: it cannot be redacted
-    /// field by field.
-    pub(crate) fn into_payload(self, redact: &[String]) -> Map {
-        let mut payload = Map::new();
-        if self.bytes.is_empty() && !self.truncated {
-            return payload;
-        }
-        if !self.truncated {
-            if let Some(value) = std::str::from_utf8(&self.bytes)
-                .ok()
-                .and_then(|text| parse_value(text).ok())
-            {
-                match value {
-                    Value::Object(map) => payload = map,
-                    other => {
-                        payload.insert("_value".into(), other);
-                    }
-                }
-                redact_map(&mut payload, redact);
-                return payload;
-            }
-        }
-        let text = String::from_utf8_lossy(&self.bytes);
-        let raw = if mentions_any(&text, redact) {
-            REDACTED.to_owned()
-        } else {
-            text.into_owned()
+    /// Whether the body is multipart (never stored).
+    pub(crate) fn is_multipart(&self) -> bool {
+        self.content_type.as_deref().is_some_and(is_multipart)
+    }
+
+    /// The SHA-256 of the whole body in lower-case hex, when every byte was
+    /// seen.
+    pub(crate) fn sha256(&self) -> Option<String> {
+        let digest = match &self.hasher {
+            Some(hasher) => self.hashed_all.then(|| hasher.clone().finalize())?,
+            None => Sha256::digest(&self.bytes),
         };
-        payload.insert("_raw".into(), Value::String(raw));
-        if self.truncated {
-            payload.insert("_truncated".into(), Value::Bool(true));
-        }
-        payload
+        Some(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
-}
-
-/// Replaces the value of every key equal to a redaction key (ASCII
-/// case-insensitive; `redact` holds lowercase keys) at any depth.
-pub(crate) fn redact_map(map: &mut Map, redact: &[String]) {
-    for (key, value) in map.iter_mut() {
-        if redact.iter().any(|r| key.eq_ignore_ascii_case(r)) {
-            *value = Value::String(REDACTED.to_owned());
-        } else {
-            redact_value(value, redact);
-        }
-    }
-}
-
-fn redact_value(value: &mut Value, redact: &[String]) {
-    match value {
-        Value::Object(map) => redact_map(map, redact),
-        Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, redact)),
-        _ => {}
-    }
-}
-
-fn mentions_any(text: &str, redact: &[String]) -> bool {
-    if redact.is_empty() {
-        return false;
-    }
-    let lower = text.to_ascii_lowercase();
-    redact.iter().any(|key| lower.contains(key.as_str()))
 }
 
 #[cfg(test)]
@@ -148,56 +156,41 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
-    fn keys() -> Vec<String> {
-        ["password", "token"].map(String::from).to_vec()
-    }
-
-    fn payload(body: &[u8], cap: usize) -> String {
-        let mut capture = Capture::new(cap);
-        capture.copy_from(&Bytes::copy_from_slice(body));
-        Value::Object(capture.finish().into_payload(&keys())).to_json()
-    }
-
-    #[test]
-    fn forms_of_captured_bodies() {
-        assert_eq!(payload(br#"{"a":1}"#, 64), r#"{"a":1}"#);
-        assert_eq!(payload(b"[1,2]", 64), r#"{"_value":[1,2]}"#);
-        assert_eq!(payload(b"\"s\"", 64), r#"{"_value":"s"}"#);
-        assert_eq!(payload(b"hello", 64), r#"{"_raw":"hello"}"#);
-        assert_eq!(payload(b"\xffok", 64), r#"{"_raw":"\ufffdok"}"#);
-        assert_eq!(payload(b"", 64), "{}");
-        assert_eq!(
-            payload(br#"{"a":"0123456789"}"#, 8),
-            r#"{"_raw":"{\"a\":\"01","_truncated":true}"#
-        );
-    }
-
-    #[test]
-    fn redaction_at_any_depth_any_case() {
-        assert_eq!(
-            payload(
-                br#"{"Password":"p","x":[{"TOKEN":{"a":1}}],"passwordHint":"h"}"#,
-                1024
-            ),
-            r#"{"Password":"[REDACTED]","passwordHint":"h","x":[{"TOKEN":"[REDACTED]"}]}"#
-        );
-        assert_eq!(
-            payload(br#"{"user":"u","password":"hunter2"}"#, 27),
-            r#"{"_raw":"[REDACTED]","_truncated":true}"#
-        );
-        assert_eq!(
-            payload(b"user=u&Password=x", 100),
-            r#"{"_raw":"[REDACTED]"}"#
-        );
-    }
+    const HELLO_SHA256: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
 
     #[test]
     fn fragmented_buffers_are_copied_in_order() {
         let data = Bytes::from_static(b"abc").chain(Bytes::from_static(b"defg"));
-        let mut capture = Capture::new(5);
+        let mut capture = Capture::new(5, None);
         capture.copy_from(&data);
         let captured = capture.finish();
         assert_eq!(captured.bytes, b"abcde");
         assert!(captured.truncated);
+        assert_eq!(captured.total, 7);
+    }
+
+    #[test]
+    fn the_digest_covers_the_whole_body_past_the_cap() {
+        let mut capture = Capture::new(2, Some("Text/Plain; charset=utf-8"));
+        capture.copy_from(&Bytes::from_static(b"hel"));
+        capture.copy_from(&Bytes::from_static(b"lo"));
+        let captured = capture.finish();
+        assert_eq!((captured.bytes.as_slice(), captured.total), (&b"he"[..], 5));
+        assert_eq!(captured.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(captured.sha256().as_deref(), Some(HELLO_SHA256));
+
+        let mut capture = Capture::new(64, None);
+        capture.copy_from(&Bytes::from_static(b"hello"));
+        assert_eq!(capture.finish().sha256().as_deref(), Some(HELLO_SHA256));
+    }
+
+    #[test]
+    fn multipart_bodies_are_hashed_never_stored() {
+        let mut capture = Capture::new(64, Some("multipart/form-data; boundary=x"));
+        capture.copy_from(&Bytes::from_static(b"hello"));
+        let captured = capture.finish();
+        assert!(captured.is_multipart());
+        assert!(captured.bytes.is_empty());
+        assert_eq!(captured.sha256().as_deref(), Some(HELLO_SHA256));
     }
 }

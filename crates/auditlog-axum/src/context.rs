@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use auditlog_core::{Map, Subject, Value};
 
+use crate::fields::CaptureOnly;
 use crate::write_ahead::WriteAhead;
 
 /// A handle on the audit event of the current request, put in the request
@@ -46,6 +47,7 @@ pub(crate) struct Enrichment {
     pub(crate) request_details: Map,
     pub(crate) response_details: Map,
     pub(crate) write_ahead: Option<WriteAhead>,
+    pub(crate) capture_only: Option<CaptureOnly>,
 }
 
 impl AuditContext {
@@ -134,6 +136,12 @@ impl AuditContext {
     /// handler returns its response.
     pub fn set_write_ahead(&self, write_ahead: WriteAhead) {
         self.with(|e| e.write_ahead = Some(write_ahead));
+    }
+
+    /// Captures only the named fields of this request's bodies, instead of
+    /// all of them; what the [`CaptureOnly`] route layer sets.
+    pub fn capture_only(&self, only: CaptureOnly) {
+        self.with(|e| e.capture_only = Some(only));
     }
 
     /// What [`set_write_ahead`](Self::set_write_ahead) set, if anything.

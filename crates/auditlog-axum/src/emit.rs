@@ -5,15 +5,16 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use auditlog_core::{AuditEvent, Map, Metadata, Outcome, Severity, Subject, Value};
+use auditlog_core::{AuditEvent, Metadata, Outcome, Severity, Subject, Value};
 use auditlog_sink::{AuditSink, SinkError};
 use http::StatusCode;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, Notify};
 
-use crate::capture::{redact_map, Capture, Captured};
+use crate::capture::{Capture, Captured};
 use crate::context::{AuditContext, Enrichment};
 use crate::layer::{AuditStats, Config};
+use crate::payload::Rules;
 use crate::queue::{event_bytes, map_bytes, Counters, Dropped, Failed, Metrics};
 use crate::unwind::CatchUnwind;
 use crate::write_ahead::WriteAhead;
@@ -433,7 +434,7 @@ impl PendingInner {
         }
         let request = self.request_capture.map(|capture| {
             let mut capture = capture.lock().unwrap_or_else(PoisonError::into_inner);
-            std::mem::replace(&mut *capture, Capture::new(0)).finish()
+            std::mem::replace(&mut *capture, Capture::new(0, None)).finish()
         });
         let record = Record {
             config: self.config,
@@ -512,18 +513,29 @@ impl Record {
             action.name = Some(name);
         }
 
-        let mut request_payload = payload(request, &config.redact);
-        let mut response_payload = payload(response, &config.redact);
-        request_payload.extend(e.request_details);
-        response_payload.extend(e.response_details);
+        // Bodies and handler details are redacted; markers, added last,
+        // are the middleware's own and never are.
+        let rules = Rules {
+            redaction: &config.redaction,
+            raw_text: config.raw_text,
+            only: e.capture_only.as_ref(),
+        };
+        let request = request.map(|c| rules.payload(c)).unwrap_or_default();
+        let response = response.map(|c| rules.payload(c)).unwrap_or_default();
+        let (mut request_details, mut response_details) = (e.request_details, e.response_details);
+        let redacted = request.redacted
+            | response.redacted
+            | config.redaction.redact_map(&mut request_details)
+            | config.redaction.redact_map(&mut response_details);
+        let (mut request_payload, mut response_payload) = (request.map, response.map);
+        request_payload.extend(request_details);
+        response_payload.extend(response_details);
         if let Some(note) = end.note() {
             response_payload.insert(INCOMPLETE_KEY.into(), Value::from(note));
         }
         if write_ahead && config.capture {
             response_payload.insert(WRITE_AHEAD_KEY.into(), Value::from(WRITE_AHEAD_NOTE));
         }
-        redact_map(&mut request_payload, &config.redact);
-        redact_map(&mut response_payload, &config.redact);
 
         if e.resource.is_some() || e.resource_id.is_some() {
             let objectref = event.objectref.get_or_insert_with(Default::default);
@@ -541,7 +553,8 @@ impl Record {
             event.subject.get_or_insert_with(Subject::default).userid = Some(user_id);
         }
 
-        let sensitive = e.sensitive.unwrap_or(config.sensitive);
+        // What needed redacting was sensitive, whatever the settings say.
+        let sensitive = redacted || e.sensitive.unwrap_or(config.sensitive);
         let category = e
             .compliance_category
             .or_else(|| config.compliance_category.clone());
@@ -558,8 +571,4 @@ impl Record {
         config.hook.on_event(&mut event);
         event
     }
-}
-
-fn payload(captured: Option<Captured>, redact: &[String]) -> Map {
-    captured.map_or_else(Map::new, |c| c.into_payload(redact))
 }

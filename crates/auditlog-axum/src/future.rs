@@ -8,6 +8,7 @@ use http::{Method, Response, StatusCode};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
+use crate::capture::content_type;
 use crate::emit::{End, Pending};
 use crate::write_ahead::{self, Confirmation};
 
@@ -61,7 +62,7 @@ where
                 let (output, _) = this.held.take().expect("held until confirmed");
                 // The event is recorded: the body carries none.
                 return Poll::Ready(output.map(|response| match confirmed {
-                    true => response.map(|body| ResponseBody::new(body, None)),
+                    true => response.map(|body| ResponseBody::new(body, None, None)),
                     false => service_unavailable(),
                 }));
             }
@@ -87,7 +88,9 @@ where
                     continue;
                 }
             }
-            return Poll::Ready(Ok(response.map(|body| ResponseBody::new(body, pending))));
+            let (parts, body) = response.into_parts();
+            let body = ResponseBody::new(body, pending, content_type(&parts.headers));
+            return Poll::Ready(Ok(Response::from_parts(parts, body)));
         }
     }
 }

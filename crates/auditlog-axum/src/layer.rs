@@ -11,6 +11,7 @@ use tower_layer::Layer;
 use crate::emit::Shared;
 use crate::hook::OnEvent;
 use crate::network::IpNetwork;
+use crate::redact::Redaction;
 use crate::service::Audit;
 use crate::write_ahead::WriteAhead;
 
@@ -24,18 +25,6 @@ pub const DEFAULT_SKIP_PATHS: &[&str] = &[
     "swagger",
     "api-docs",
     "favicon",
-];
-
-/// Payload keys whose values are redacted by default (any depth, ASCII
-/// case-insensitive).
-pub const DEFAULT_REDACT_KEYS: &[&str] = &[
-    "password",
-    "secret",
-    "token",
-    "authorization",
-    "apikey",
-    "api_key",
-    "cookie",
 ];
 
 /// The default cap on captured bytes per body: 64 KiB.
@@ -70,8 +59,9 @@ pub(crate) struct Config {
     /// The cap, when payload capture is on.
     pub(crate) capture_limit: usize,
     pub(crate) capture: bool,
-    /// Lowercase.
-    pub(crate) redact: Vec<String>,
+    pub(crate) redaction: Redaction,
+    /// Unparseable and truncated bodies stored as text (redacted).
+    pub(crate) raw_text: bool,
     pub(crate) identity_headers: IdentityHeaders,
     pub(crate) trusted_proxies: Vec<IpNetwork>,
     pub(crate) action_name: ActionName,
@@ -88,7 +78,8 @@ impl fmt::Debug for Config {
             .field("skip", &self.skip)
             .field("capture", &self.capture)
             .field("capture_limit", &self.capture_limit)
-            .field("redact", &self.redact)
+            .field("redaction", &self.redaction)
+            .field("raw_text", &self.raw_text)
             .field("identity_headers", &self.identity_headers)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("action_name", &self.action_name)
@@ -199,7 +190,8 @@ impl AuditLayer {
                 skip: Vec::new(),
                 capture_limit: DEFAULT_CAPTURE_LIMIT,
                 capture: false,
-                redact: DEFAULT_REDACT_KEYS.iter().map(|k| k.to_string()).collect(),
+                redaction: Redaction::default(),
+                raw_text: false,
                 identity_headers: IdentityHeaders::default(),
                 trusted_proxies: Vec::new(),
                 action_name: ActionName::default(),
@@ -260,28 +252,56 @@ impl AuditLayer {
     }
 
     /// The most bytes copied per body (64 KiB by default); a longer body is
-    /// recorded as a `{"_raw": ..., "_truncated": true}` prefix.
+    /// recorded by its length, content type and SHA-256 with
+    /// `"_truncated": true` (or as its text prefix with
+    /// [raw text](Self::capture_raw_text) on).
     pub fn capture_limit(self, bytes: usize) -> Self {
         self.config(|c| c.capture_limit = bytes)
     }
 
-    /// Replaces the keys whose values are redacted in payloads.
+    /// Stores bodies that are not JSON or a form, or that were truncated at
+    /// the cap, as text under `_raw` (off by default: they are described by
+    /// length, content type and SHA-256 only). The text is judged after
+    /// decoding its percent and JSON escapes and withheld whole
+    /// (`"[REDACTED]"`) if it names a redacted key or holds a
+    /// secret-looking value: it cannot be redacted field by field. Never on
+    /// a [`CaptureOnly`](crate::CaptureOnly) route.
+    pub fn capture_raw_text(self, on: bool) -> Self {
+        self.config(|c| c.raw_text = on)
+    }
+
+    /// Replaces the deny list of [redaction](crate#redaction)
+    /// ([`DEFAULT_REDACT_KEYS`](crate::DEFAULT_REDACT_KEYS) by default): a key
+    /// whose normalized name contains an entry is redacted (entries of four
+    /// characters or fewer: as whole words).
     pub fn redact_keys<I, K>(self, keys: I) -> Self
     where
         I: IntoIterator<Item = K>,
         K: AsRef<str>,
     {
-        let redact = keys
-            .into_iter()
-            .map(|k| k.as_ref().to_ascii_lowercase())
-            .collect();
-        self.config(|c| c.redact = redact)
+        self.config(|c| c.redaction.names.set_deny(keys))
     }
 
-    /// Adds a key to redact.
+    /// Adds an entry to the deny list.
     pub fn redact_key(self, key: impl AsRef<str>) -> Self {
-        let key = key.as_ref().to_ascii_lowercase();
-        self.config(|c| c.redact.push(key))
+        self.config(|c| c.redaction.names.deny(key.as_ref()))
+    }
+
+    /// Replaces the allow list of [redaction](crate#redaction)
+    /// ([`DEFAULT_REDACT_ALLOW_KEYS`](crate::DEFAULT_REDACT_ALLOW_KEYS) by
+    /// default): keys, compared normalized and exactly, never redacted by
+    /// name, for the deny list's false positives.
+    pub fn redact_allow_keys<I, K>(self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<str>,
+    {
+        self.config(|c| c.redaction.names.set_allow(keys))
+    }
+
+    /// Adds a key to the allow list.
+    pub fn redact_allow_key(self, key: impl AsRef<str>) -> Self {
+        self.config(|c| c.redaction.names.allow(key.as_ref()))
     }
 
     /// The header names identity (tenant, trace, transaction, user,
@@ -319,7 +339,8 @@ impl AuditLayer {
         self.config(|c| c.compliance_category = Some(category))
     }
 
-    /// `eventdata.metadata.issensitive` of every event.
+    /// `eventdata.metadata.issensitive` of every event; an event from which
+    /// anything was redacted is sensitive whatever this says.
     pub fn sensitive(self, sensitive: bool) -> Self {
         self.config(|c| c.sensitive = sensitive)
     }

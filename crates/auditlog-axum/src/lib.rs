@@ -68,11 +68,11 @@
 //! - `objectref.resource`: the first path segment.
 //! - `tenantid`, `traceid`, `transactionid` and `subject` from the identity
 //!   headers; `kubernetes` from the environment, read once per layer.
-//! - With capture on, `eventdata.requestpayload` / `responsepayload`: a JSON
-//!   object as it is, other JSON as `{"_value": ...}`, anything else as
-//!   `{"_raw": "..."}` (lossy UTF-8), a body longer than the cap as its
-//!   `_raw` prefix with `"_truncated": true`; values of the redaction keys
-//!   replaced by `"[REDACTED]"` at any depth, before sealing.
+//! - With capture on, `eventdata.requestpayload` / `responsepayload`: the
+//!   body [redacted](#redaction) before sealing — a JSON object or an
+//!   `application/x-www-form-urlencoded` form as its fields, other JSON as
+//!   `{"_value": ...}`; a multipart, unparseable or truncated body only
+//!   described ([`OMITTED_KEY`]); see [Payloads](#payloads).
 //! - An exchange that did not end normally carries
 //!   `responsepayload._incomplete` ([`INCOMPLETE_KEY`]) saying how it ended:
 //!   `client disconnected during the response body` (status from the
@@ -85,6 +85,68 @@
 //!   the response body, which was not sent yet.
 //!
 //! Handlers refine or suppress their event through [`AuditContext`].
+//!
+//! # Payloads
+//!
+//! A sealed event cannot be scrubbed afterwards without breaking its hash,
+//! its chain and the checkpoints over it, so what capture keeps is clean
+//! before it is sealed. Each captured body (up to the cap) becomes:
+//!
+//! | body | payload |
+//! |---|---|
+//! | a JSON object | its members, [redacted](#redaction) |
+//! | `application/x-www-form-urlencoded` | its fields (keys and values percent-decoded; a repeated key as an array), redacted |
+//! | other JSON | `{"_value": ...}`, redacted |
+//! | `multipart/*` | never stored: `{"_omitted": {"reason": "multipart", ...}}` |
+//! | anything else, or cut at the cap | `{"_omitted": {"reason": "unparseable" or "truncated", "length", "contenttype", "sha256"}}` (and `"_truncated": true`) |
+//!
+//! `_omitted` gives the body's length in bytes, its media type and the
+//! SHA-256 of all of it (a body past the cap is hashed as it streams).
+//! [`AuditLayer::capture_raw_text`] stores such bodies as `{"_raw": "..."}`
+//! text instead (lossy UTF-8, the prefix when truncated), withheld whole as
+//! `"[REDACTED]"` if, once its percent and JSON escapes are decoded, it
+//! names a redacted key or holds a secret-looking value. A route with
+//! [`CaptureOnly`] keeps only the fields it names.
+//!
+//! **Markers cannot be forged.** The middleware's markers (`_value`, `_raw`,
+//! `_truncated`, `_omitted`, `_incomplete`, `_writeahead`) are top-level
+//! payload keys that start with exactly one `_`. A top-level key of a body
+//! that starts with `_` is stored with one more `_` in front (`_raw` →
+//! `__raw`), so no client can make its data look like a marker; strip one
+//! `_` from a key starting with `__` to read it back. Keys the handler adds
+//! ([`AuditContext::request_detail`]) are the service's own and kept as
+//! given.
+//!
+//! # Redaction
+//!
+//! - **By name.** A key is normalized — lower-case, without `-`, `_`, `.`
+//!   and spaces — and its value (object and array included) replaced by
+//!   [`REDACTED`] when the normalized name *contains* an entry of the deny
+//!   list ([`DEFAULT_REDACT_KEYS`]: passwords and passphrases, secrets,
+//!   tokens, API and private keys, authorization, cookies and sessions,
+//!   credentials, payment card data, national identifiers): `access_token`,
+//!   `client_secret`, `newPassword`, `card_number`, `X-Api-Key`. Entries of
+//!   four characters or fewer match whole words only (`pin` matches `pin`,
+//!   `userPin`, `pin_code`, not `shipping`; words split at separators,
+//!   camelCase humps and between letters and digits). A key is also read
+//!   together with its parent's (`{"card": {"number": ...}}`). The allow
+//!   list ([`DEFAULT_REDACT_ALLOW_KEYS`], e.g. `tokenType`,
+//!   `passwordPolicy`) names keys, compared normalized and exactly, that are
+//!   never redacted by name. Extend or replace both on the layer
+//!   ([`redact_key`](AuditLayer::redact_key),
+//!   [`redact_keys`](AuditLayer::redact_keys),
+//!   [`redact_allow_key`](AuditLayer::redact_allow_key),
+//!   [`redact_allow_keys`](AuditLayer::redact_allow_keys)).
+//! - **By value**, whatever the key, in strings and integers: payment card
+//!   numbers (13–19 digits, Luhn-valid, first digits of a card network —
+//!   2221–2720, 3, 4, 5, 6 — also grouped with spaces or dashes, also
+//!   inside longer text), `Bearer` tokens, JWTs and PEM private keys. The
+//!   whole string is replaced.
+//! - Handler details ([`AuditContext::request_detail`]) are redacted the
+//!   same way; the middleware's markers are not.
+//! - When anything was redacted, `eventdata.metadata.issensitive` is
+//!   `true`, whatever [`AuditLayer::sensitive`] or the handler said.
+//! - Query strings and headers are never captured.
 //!
 //! # Never in the way
 //!
@@ -183,29 +245,37 @@
 
 mod body;
 mod capture;
+mod capture_only;
 mod context;
 mod emit;
+mod fields;
+mod form;
 mod future;
 mod hook;
 mod layer;
 mod network;
+mod payload;
 mod queue;
+mod redact;
 mod service;
 mod unwind;
 mod write_ahead;
 
 pub use body::{RequestBody, ResponseBody};
-pub use capture::REDACTED;
+pub use capture_only::CaptureOnlyService;
 pub use context::AuditContext;
 pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
+pub use fields::CaptureOnly;
 pub use future::ResponseFuture;
 pub use hook::OnEvent;
 pub use layer::{
     ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_BYTES,
-    DEFAULT_QUEUE_CAPACITY, DEFAULT_REDACT_KEYS, DEFAULT_SKIP_PATHS,
+    DEFAULT_QUEUE_CAPACITY, DEFAULT_SKIP_PATHS,
 };
 pub use network::{IpNetwork, ParseNetworkError};
+pub use payload::{OMITTED_KEY, RAW_KEY, TRUNCATED_KEY, VALUE_KEY};
 pub use queue::metric;
+pub use redact::{DEFAULT_REDACT_ALLOW_KEYS, DEFAULT_REDACT_KEYS, REDACTED};
 pub use service::Audit;
 pub use write_ahead::{
     WriteAhead, WriteAheadFailure, WriteAheadService, DEFAULT_WRITE_AHEAD_TIMEOUT,

@@ -12,7 +12,7 @@ use http::{header, Extensions, Request, Response};
 use tower_service::Service;
 
 use crate::body::RequestBody;
-use crate::capture::Capture;
+use crate::capture::{content_type, Capture};
 use crate::context::AuditContext;
 use crate::emit::{Pending, Shared};
 use crate::future::ResponseFuture;
@@ -125,7 +125,8 @@ impl<S> Audit<S> {
         }
         let capture = config
             .capture
-            .then(|| Arc::new(Mutex::new(Capture::new(config.capture_limit))));
+            .then(|| Capture::new(config.capture_limit, content_type(headers)))
+            .map(|capture| Arc::new(Mutex::new(capture)));
         let context = AuditContext::attached();
         request.extensions_mut().insert(context.clone());
         let pending = Pending::new(

@@ -6,6 +6,7 @@ mod support;
 mod capture;
 mod never_in_the_way;
 mod overload;
+mod redaction;
 mod request;
 mod tcp;
 mod write_ahead;

@@ -223,7 +223,8 @@ async fn handlers_enrich_their_event() {
         json!({
             "requestpayload": {"reason": "duplicate"},
             "responsepayload": {"password": "[REDACTED]"},
-            "metadata": {"compliancecategory": "SOX", "issensitive": false}
+            // Something was redacted: the event is sensitive.
+            "metadata": {"compliancecategory": "SOX", "issensitive": true}
         })
     );
 }

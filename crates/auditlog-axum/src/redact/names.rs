@@ -1,0 +1,291 @@
+//! Matching payload keys against the deny and allow lists by normalized
+//! name.
+
+/// Entries this short match whole words of a key only: `pin` must not hit
+/// `shipping`, nor `auth` hit `author`.
+const WHOLE_WORD_MAX: usize = 4;
+
+/// A key as the lists see it: lower-case, without `-`, `_`, `.` and spaces.
+pub(crate) fn normalize(key: &str) -> String {
+    key.chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The lower-case words of a key: split at anything not alphanumeric, at
+/// camelCase humps (`newPassword`, `userPINCode`) and between letters and
+/// digits (`cvv2`).
+fn words(key: &str) -> Vec<String> {
+    let chars: Vec<char> = key.chars().collect();
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        if let Some(prev) = prev.filter(|p| p.is_alphanumeric()) {
+            let next = chars.get(i + 1).copied();
+            let hump = prev.is_lowercase() && c.is_uppercase();
+            let acronym_end =
+                prev.is_uppercase() && c.is_uppercase() && next.is_some_and(char::is_lowercase);
+            let letter_digit = prev.is_alphabetic() != c.is_alphabetic();
+            if (hump || acronym_end || letter_digit) && !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+        }
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// A key prepared for matching.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Name {
+    normalized: String,
+    words: Vec<String>,
+}
+
+impl Name {
+    pub(crate) fn new(key: &str) -> Self {
+        Name {
+            normalized: normalize(key),
+            words: words(key),
+        }
+    }
+
+    /// `parent` and `child` read as one name: `card` + `number` is
+    /// `cardnumber`. Only the parent's tail is kept: a match inside the
+    /// parent alone would have redacted it, and one across the junction
+    /// needs fewer than `longest` of its characters and `WHOLE_WORD_MAX`
+    /// of its words. Bounded so that a huge key over many children costs
+    /// no more than the children.
+    fn joined(parent: &Name, child: &Name, longest: usize) -> Name {
+        let chars = parent.normalized.chars().count();
+        let tail: String = parent
+            .normalized
+            .chars()
+            .skip(chars.saturating_sub(longest.saturating_sub(1)))
+            .collect();
+        let words = &parent.words[parent.words.len().saturating_sub(WHOLE_WORD_MAX)..];
+        Name {
+            normalized: tail + &child.normalized,
+            words: words.iter().chain(&child.words).cloned().collect(),
+        }
+    }
+
+    /// Whether consecutive words of the name spell `entry` exactly.
+    fn has_words(&self, entry: &str) -> bool {
+        (0..self.words.len()).any(|start| {
+            let mut spelled = String::new();
+            for word in &self.words[start..] {
+                spelled.push_str(word);
+                if spelled.len() >= entry.len() {
+                    return spelled == entry;
+                }
+            }
+            false
+        })
+    }
+}
+
+/// One deny-list entry, normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    name: String,
+    whole_words: bool,
+}
+
+impl Entry {
+    fn new(raw: &str) -> Option<Self> {
+        let name = normalize(raw);
+        let whole_words = name.chars().count() <= WHOLE_WORD_MAX;
+        (!name.is_empty()).then_some(Entry { name, whole_words })
+    }
+
+    fn matches(&self, name: &Name) -> bool {
+        if self.whole_words {
+            name.has_words(&self.name)
+        } else {
+            name.normalized.contains(&self.name)
+        }
+    }
+}
+
+/// The deny list (normalized entries, matched anywhere in a normalized key,
+/// short ones as whole words) and the allow list (exact normalized keys
+/// that are never redacted by name).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Names {
+    deny: Vec<Entry>,
+    allow: Vec<String>,
+}
+
+impl Names {
+    pub(crate) fn new<D, A>(deny: D, allow: A) -> Self
+    where
+        D: IntoIterator,
+        D::Item: AsRef<str>,
+        A: IntoIterator,
+        A::Item: AsRef<str>,
+    {
+        let mut names = Names::default();
+        deny.into_iter().for_each(|d| names.deny(d.as_ref()));
+        allow.into_iter().for_each(|a| names.allow(a.as_ref()));
+        names
+    }
+
+    pub(crate) fn set_deny<I>(&mut self, deny: I)
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.deny.clear();
+        deny.into_iter().for_each(|d| self.deny(d.as_ref()));
+    }
+
+    pub(crate) fn set_allow<I>(&mut self, allow: I)
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.allow.clear();
+        allow.into_iter().for_each(|a| self.allow(a.as_ref()));
+    }
+
+    pub(crate) fn deny(&mut self, raw: &str) {
+        if let Some(entry) = Entry::new(raw) {
+            if !self.deny.contains(&entry) {
+                self.deny.push(entry);
+            }
+        }
+    }
+
+    pub(crate) fn allow(&mut self, raw: &str) {
+        let name = normalize(raw);
+        if !name.is_empty() && !self.allow.contains(&name) {
+            self.allow.push(name);
+        }
+    }
+
+    /// Whether the allow list names `name`.
+    pub(crate) fn allows(&self, name: &Name) -> bool {
+        self.allow.contains(&name.normalized)
+    }
+
+    /// Whether the value under `name` is redacted: the key is not allowed,
+    /// and it matches the deny list alone or read together with its
+    /// parent's key (`{"card": {"number": ...}}`).
+    pub(crate) fn denies(&self, name: &Name, parent: Option<&Name>) -> bool {
+        if self.allows(name) {
+            return false;
+        }
+        let longest = self.deny.iter().map(|e| e.name.chars().count()).max();
+        let joined = parent.map(|parent| Name::joined(parent, name, longest.unwrap_or(0)));
+        self.deny
+            .iter()
+            .any(|entry| entry.matches(name) || joined.as_ref().is_some_and(|j| entry.matches(j)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::{DEFAULT_REDACT_ALLOW_KEYS, DEFAULT_REDACT_KEYS};
+
+    fn defaults() -> Names {
+        Names::new(DEFAULT_REDACT_KEYS, DEFAULT_REDACT_ALLOW_KEYS)
+    }
+
+    fn denied(key: &str) -> bool {
+        defaults().denies(&Name::new(key), None)
+    }
+
+    #[test]
+    fn words_split_at_separators_humps_acronyms_and_digits() {
+        assert_eq!(words("newPassword"), ["new", "password"]);
+        assert_eq!(words("userPINCode"), ["user", "pin", "code"]);
+        assert_eq!(words("card_cvv2"), ["card", "cvv", "2"]);
+        assert_eq!(words("X-Api-Key"), ["x", "api", "key"]);
+        assert_eq!(words("shipping"), ["shipping"]);
+    }
+
+    #[test]
+    fn secrets_are_found_inside_longer_names() {
+        for key in [
+            "access_token",
+            "client_secret",
+            "refresh-token",
+            "newPassword",
+            "card_number",
+            "CVV",
+            "cardCvc",
+            "x-api-key",
+            "Set-Cookie",
+            "sessionId",
+            "privateKey",
+            "user.pin",
+            "PIN",
+            "ssn",
+            "national_id",
+            "Authorization",
+            "basicAuth",
+            "passphrase",
+            "credentials",
+            "exp_month",
+            "cardcvv",
+        ] {
+            assert!(denied(key), "{key} is not redacted");
+        }
+    }
+
+    #[test]
+    fn ordinary_words_and_allowed_names_are_kept() {
+        for key in [
+            "shipping",
+            "tokenType",
+            "token_type",
+            "passwordPolicy",
+            "author",
+            "spinner",
+            "company",
+            "item",
+            "quantity",
+            "description",
+        ] {
+            assert!(!denied(key), "{key} is redacted");
+        }
+    }
+
+    #[test]
+    fn a_parent_key_completes_its_child() {
+        let names = defaults();
+        let card = Name::new("card");
+        assert!(names.denies(&Name::new("number"), Some(&card)));
+        assert!(!names.denies(&Name::new("holder"), Some(&card)));
+        assert!(!names.denies(&Name::new("number"), Some(&Name::new("order"))));
+        // Across the junction of a long parent, by letters and by words.
+        let long = Name::new(&format!("{}Credit", "x".repeat(1000)));
+        assert!(names.denies(&Name::new("card"), Some(&long)));
+        let words = Name::new(&format!("{}_user", "a_".repeat(500)));
+        assert!(names.denies(&Name::new("pin"), Some(&words)));
+        assert!(!names.denies(&Name::new("ping"), Some(&words)));
+    }
+
+    #[test]
+    fn users_extend_both_lists() {
+        let mut names = defaults();
+        names.deny("order-note");
+        names.allow("session_count");
+        assert!(names.denies(&Name::new("orderNote"), None));
+        assert!(!names.denies(&Name::new("sessionCount"), None));
+        assert!(names.denies(&Name::new("sessionToken"), None));
+    }
+}
