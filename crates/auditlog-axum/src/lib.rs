@@ -185,6 +185,7 @@ mod context;
 mod emit;
 mod future;
 mod hook;
+mod identity;
 mod layer;
 mod network;
 mod service;
@@ -196,6 +197,7 @@ pub use context::AuditContext;
 pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
 pub use future::ResponseFuture;
 pub use hook::OnEvent;
+pub use identity::{AuditIdentity, IdentitySource, IDENTITY_KEY};
 pub use layer::{
     ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_REDACT_KEYS, DEFAULT_SKIP_PATHS,
