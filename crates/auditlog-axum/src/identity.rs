@@ -76,7 +76,7 @@ pub enum IdentitySource {
 ///         .attach_to(request.extensions_mut());
 ///     next.run(request).await
 /// }
-/// # let _ = axum::middleware::from_fn(authenticate);
+/// # let _: axum::Router = axum::Router::new().layer(axum::middleware::from_fn(authenticate));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

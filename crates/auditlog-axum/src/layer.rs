@@ -164,9 +164,10 @@ pub struct AuditStats {
     /// their response: a 503 went out instead, or the response anyway
     /// ([`WriteAheadFailure`](crate::WriteAheadFailure)).
     pub write_ahead_failed: u64,
-    /// Requests whose identity headers were ignored: the
-    /// [`IdentitySource`] does not believe headers from their peer (noted
-    /// under [`IDENTITY_KEY`](crate::IDENTITY_KEY) in the event).
+    /// Requests whose identity headers were present and not used: the
+    /// [`IdentitySource`] does not believe headers from their peer, or the
+    /// service had attached an [`AuditIdentity`](crate::AuditIdentity)
+    /// (noted under [`IDENTITY_KEY`](crate::IDENTITY_KEY) in the event).
     pub identity_ignored: u64,
     /// Requests with an identity header repeated with different values
     /// (left out of the event and noted under
