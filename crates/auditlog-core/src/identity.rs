@@ -14,6 +14,10 @@ pub struct Identity {
 }
 
 /// The header names identity is read from, matched case-insensitively.
+///
+/// Headers are claims of whoever sent them: read them only from a peer you
+/// trust to set them (a gateway that authenticates callers and replaces
+/// what a client sent). `auditlog-axum` does so only when told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityHeaders {
     pub tenant_id: String,
