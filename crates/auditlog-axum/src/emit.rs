@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::capture::{redact_map, Capture, Captured};
 use crate::context::{AuditContext, Enrichment};
+use crate::identity::IdentityCounters;
 use crate::layer::{AuditStats, Config};
 use crate::write_ahead::WriteAhead;
 
@@ -54,8 +55,7 @@ struct Counters {
     write_ahead: AtomicU64,
     write_ahead_failed: AtomicU64,
     write_ahead_in_flight: AtomicU64,
-    identity_ignored: AtomicU64,
-    identity_conflicts: AtomicU64,
+    identity: IdentityCounters,
 }
 
 /// What the background task publishes.
@@ -114,18 +114,8 @@ impl Shared {
         self.state.counters.skipped.fetch_add(1, Relaxed);
     }
 
-    /// Counts a request whose identity headers were not believed, or were
-    /// repeated with different values.
-    pub(crate) fn count_identity(&self, ignored: bool, conflict: bool) {
-        let counters = &self.state.counters;
-        if ignored {
-            let ignored = counters.identity_ignored.fetch_add(1, Relaxed) + 1;
-            tracing::debug!(target: "auditlog_axum", ignored, "identity headers from an unbelieved source ignored");
-        }
-        if conflict {
-            let conflicts = counters.identity_conflicts.fetch_add(1, Relaxed) + 1;
-            tracing::warn!(target: "auditlog_axum", conflicts, "identity header repeated with different values: left out of the event");
-        }
+    pub(crate) fn identity_counters(&self) -> &IdentityCounters {
+        &self.state.counters.identity
     }
 
     pub(crate) fn sink(&self) -> &Arc<dyn AuditSink> {
@@ -181,8 +171,8 @@ impl Shared {
             skipped: c.skipped.load(Relaxed),
             write_ahead: c.write_ahead.load(Relaxed),
             write_ahead_failed: c.write_ahead_failed.load(Relaxed),
-            identity_ignored: c.identity_ignored.load(Relaxed),
-            identity_conflicts: c.identity_conflicts.load(Relaxed),
+            identity_ignored: c.identity.ignored.load(Relaxed),
+            identity_conflicts: c.identity.conflicts.load(Relaxed),
         }
     }
 

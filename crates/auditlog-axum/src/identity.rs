@@ -2,6 +2,7 @@
 //! or what identity headers say when the peer may be believed.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use auditlog_core::{AuditEvent, HeaderIdentity, IdentityHeaders, Map, Subject, Value};
 use http::{Extensions, HeaderMap};
@@ -10,9 +11,11 @@ use crate::network::IpNetwork;
 
 /// The key in `eventdata.requestpayload` under which the middleware notes
 /// identity headers it did not believe: `{"ignored": [header names]}` for
-/// headers it did not take, `{"conflict": {header: [values]}}` for headers
-/// repeated with different values (their fields are left empty). Kept even
-/// when capture is off.
+/// the configured headers present but not used (names only: the claims are
+/// not worth sealing; `traceparent` is not listed), `{"conflict": {header:
+/// [values]}}` for headers repeated with different values (their fields
+/// are left empty; at most 16 values of 256 bytes each). Kept even when
+/// capture is off.
 pub const IDENTITY_KEY: &str = "_identity";
 
 /// The most values of one conflicting header written into the note, and the
@@ -174,6 +177,27 @@ pub(crate) struct Resolved {
     pub(crate) ignored: bool,
     /// Identity headers were repeated with different values.
     pub(crate) conflict: bool,
+}
+
+impl Resolved {
+    /// Counts (and logs) what was not believed.
+    pub(crate) fn count(&self, counters: &IdentityCounters) {
+        if self.ignored {
+            let ignored = counters.ignored.fetch_add(1, Relaxed) + 1;
+            tracing::debug!(target: "auditlog_axum", ignored, "identity headers present and not believed");
+        }
+        if self.conflict {
+            let conflicts = counters.conflicts.fetch_add(1, Relaxed) + 1;
+            tracing::warn!(target: "auditlog_axum", conflicts, "identity header repeated with different values: left out of the event");
+        }
+    }
+}
+
+/// Requests with identity headers not believed, and with conflicting ones.
+#[derive(Debug, Default)]
+pub(crate) struct IdentityCounters {
+    pub(crate) ignored: AtomicU64,
+    pub(crate) conflicts: AtomicU64,
 }
 
 /// The identity of a request, from an attached [`AuditIdentity`] or the

@@ -84,8 +84,7 @@ impl<S> Audit<S> {
             request.extensions(),
             peer,
         );
-        self.shared
-            .count_identity(identity.ignored, identity.conflict);
+        identity.count(self.shared.identity_counters());
         let path = request.uri().path();
         let name = match config.action_name {
             ActionName::RouteTemplate => matched_path(request.extensions()).unwrap_or(path),
