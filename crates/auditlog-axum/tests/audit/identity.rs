@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use auditlog_axum::{AuditIdentity, AuditLayer, IdentitySource, IpNetwork, IDENTITY_KEY};
+use auditlog_axum::{
+    AuditContext, AuditIdentity, AuditLayer, IdentitySource, IpNetwork, IDENTITY_KEY,
+};
 use auditlog_core::AuditEvent;
 use auditlog_kafka::{EmbeddedKafka, KafkaConfig, KafkaPublisher, StartAt, TopicReader};
 use axum::body::Body;
@@ -313,4 +315,23 @@ async fn only_a_trusted_tenant_keys_the_kafka_message() {
             (Some(b"acme".to_vec()), Some(b"acme".to_vec()))
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_has_the_last_word() {
+    let (sink, layer) = with(IdentitySource::default(), &[]);
+    let handler = |audit: AuditContext| async move {
+        audit.set_user_id("alice@acme.example");
+        "ok"
+    };
+    let app = Router::new()
+        .route("/orders/{id}", axum::routing::get(handler))
+        .layer(middleware::from_fn(authenticate))
+        .layer(layer.clone());
+    let headers = [("authorization", "Bearer alice-token")];
+    let (_, event) = one(&layer, &sink, app, &headers).await;
+    assert_eq!(event.tenantid.as_deref(), Some("acme"));
+    let subject = event.subject.unwrap();
+    assert_eq!(subject.userid.as_deref(), Some("alice@acme.example"));
+    assert_eq!(subject.groups, ["buyers"]);
 }
