@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use auditlog_axum::AuditLayer;
+use auditlog_axum::{AuditIdentity, AuditLayer};
 use auditlog_core::AuditEvent;
 use auditlog_sink::{AuditSink, SinkError};
 use axum::body::{Body, Bytes};
@@ -62,9 +62,9 @@ fn bench(c: &mut Criterion) {
     assert_eq!(order.len(), 1024);
 
     let get_request = || {
+        // The identity an authentication layer outside the audit layer attached.
         Request::get("/orders/1")
-            .header("tenantId", "acme")
-            .header("actionLogUserId", "alice")
+            .extension(AuditIdentity::new().tenant_id("acme").user_id("alice"))
             .header("user-agent", "bench")
             .body(Body::empty())
             .unwrap()
@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
     let post_request = || {
         Request::post("/orders")
             .header("content-type", "application/json")
-            .header("tenantId", "acme")
+            .extension(AuditIdentity::new().tenant_id("acme"))
             .body(Body::from(order.clone()))
             .unwrap()
     };

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use auditlog_core::{Map, Subject, Value};
 
 use crate::fields::CaptureOnly;
+use crate::identity::AuditIdentity;
 use crate::write_ahead::WriteAhead;
 
 /// A handle on the audit event of the current request, put in the request
@@ -48,6 +49,7 @@ pub(crate) struct Enrichment {
     pub(crate) response_details: Map,
     pub(crate) write_ahead: Option<WriteAhead>,
     pub(crate) capture_only: Option<CaptureOnly>,
+    pub(crate) identity: Option<AuditIdentity>,
 }
 
 impl AuditContext {
@@ -99,6 +101,16 @@ impl AuditContext {
     /// `subject.userid`, e.g. once the handler authenticated the caller.
     pub fn set_user_id(&self, user_id: impl Into<String>) {
         self.with(|e| e.user_id = Some(user_id.into()));
+    }
+
+    /// The identity the service vouches for, replacing what the request
+    /// arrived with (headers or an attached [`AuditIdentity`]);
+    /// [`set_subject`](Self::set_subject) and
+    /// [`set_user_id`](Self::set_user_id) still win over its subject.
+    /// [`AuditIdentity::attach_to`] calls it for an authentication layer
+    /// inside the audit layer.
+    pub fn set_identity(&self, identity: AuditIdentity) {
+        self.with(|e| e.identity = Some(identity));
     }
 
     /// The whole `subject`, replacing what the headers said.
@@ -156,6 +168,21 @@ impl AuditContext {
         let inner = self.inner.take()?;
         let mut guard = lock(&inner);
         Some(std::mem::take(&mut *guard))
+    }
+}
+
+// Here rather than in `identity`, so that module needs nothing of this one.
+impl AuditIdentity {
+    /// Hands this identity to the audit layer: inserts it into the request
+    /// `extensions` (where the audit layer reads it when the request
+    /// arrives, and handlers may too) and, when the audit layer already
+    /// saw the request (this code runs inside it), sets it on the request's
+    /// [`AuditContext`].
+    pub fn attach_to(self, extensions: &mut http::Extensions) {
+        if let Some(context) = extensions.get::<AuditContext>() {
+            context.set_identity(self.clone());
+        }
+        extensions.insert(self);
     }
 }
 

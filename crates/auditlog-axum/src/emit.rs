@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::capture::{Capture, Captured};
 use crate::context::{AuditContext, Enrichment};
+use crate::identity::IdentityCounters;
 use crate::layer::{AuditStats, Config};
 use crate::payload::Rules;
 use crate::queue::{event_bytes, map_bytes, Counters, Dropped, Failed, Metrics};
@@ -128,6 +129,10 @@ impl Shared {
         self.state.counters.skipped.fetch_add(1, Relaxed);
     }
 
+    pub(crate) fn identity_counters(&self) -> &IdentityCounters {
+        &self.state.counters.identity
+    }
+
     pub(crate) fn sink(&self) -> &Arc<dyn AuditSink> {
         &self.state.sink
     }
@@ -200,6 +205,8 @@ impl Shared {
             failed_panicked: c.failed_by(Failed::Panicked),
             queued_bytes: c.queued_bytes.load(Relaxed),
             peak_queued_bytes: c.peak_queued_bytes.load(Relaxed),
+            identity_ignored: c.identity.ignored.load(Relaxed),
+            identity_conflicts: c.identity.conflicts.load(Relaxed),
         }
     }
 
@@ -545,6 +552,9 @@ impl Record {
             if e.resource_id.is_some() {
                 objectref.resourceid = e.resource_id;
             }
+        }
+        if let Some(identity) = e.identity {
+            identity.apply(&mut event);
         }
         if let Some(subject) = e.subject {
             event.subject = Some(subject);

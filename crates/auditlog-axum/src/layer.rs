@@ -10,6 +10,7 @@ use tower_layer::Layer;
 
 use crate::emit::Shared;
 use crate::hook::OnEvent;
+use crate::identity::IdentitySource;
 use crate::network::IpNetwork;
 use crate::redact::Redaction;
 use crate::service::Audit;
@@ -63,6 +64,7 @@ pub(crate) struct Config {
     /// Unparseable and truncated bodies stored as text (redacted).
     pub(crate) raw_text: bool,
     pub(crate) identity_headers: IdentityHeaders,
+    pub(crate) identity_source: IdentitySource,
     pub(crate) trusted_proxies: Vec<IpNetwork>,
     pub(crate) action_name: ActionName,
     pub(crate) compliance_category: Option<String>,
@@ -81,6 +83,7 @@ impl fmt::Debug for Config {
             .field("redaction", &self.redaction)
             .field("raw_text", &self.raw_text)
             .field("identity_headers", &self.identity_headers)
+            .field("identity_source", &self.identity_source)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("action_name", &self.action_name)
             .field("compliance_category", &self.compliance_category)
@@ -176,13 +179,24 @@ pub struct AuditStats {
     /// The most bytes the queue held at once so far: never above
     /// [`queue_bytes`](AuditLayer::queue_bytes).
     pub peak_queued_bytes: u64,
+    /// Requests whose identity headers were present and not used: the
+    /// [`IdentitySource`] does not believe headers from their peer, or the
+    /// service had attached an [`AuditIdentity`](crate::AuditIdentity)
+    /// (noted under [`IDENTITY_KEY`](crate::IDENTITY_KEY) in the event).
+    pub identity_ignored: u64,
+    /// Requests with an identity header repeated with different values
+    /// (left out of the event and noted under
+    /// [`IDENTITY_KEY`](crate::IDENTITY_KEY)).
+    pub identity_conflicts: u64,
 }
 
 impl AuditLayer {
     /// A layer publishing to `sink` with the defaults: the default skip paths,
     /// capture off (64 KiB cap when turned on), the default redaction keys
-    /// and identity headers, no trusted proxies, route templates as action
-    /// names, and the `kubernetes` section read from the environment now.
+    /// and identity headers, identity from the service only
+    /// ([`IdentitySource::Extension`]), no trusted proxies, route templates
+    /// as action names, and the `kubernetes` section read from the
+    /// environment now.
     pub fn new(sink: impl AuditSink) -> Self {
         let kubernetes = Kubernetes::from_env();
         AuditLayer {
@@ -193,6 +207,7 @@ impl AuditLayer {
                 redaction: Redaction::default(),
                 raw_text: false,
                 identity_headers: IdentityHeaders::default(),
+                identity_source: IdentitySource::default(),
                 trusted_proxies: Vec::new(),
                 action_name: ActionName::default(),
                 compliance_category: None,
@@ -305,12 +320,23 @@ impl AuditLayer {
     }
 
     /// The header names identity (tenant, trace, transaction, user,
-    /// requester type) is read from.
+    /// requester type) is read from, when the
+    /// [identity source](Self::identity_source) believes headers.
     pub fn identity_headers(self, headers: IdentityHeaders) -> Self {
         self.config(|c| c.identity_headers = headers)
     }
 
-    /// Replaces the proxies whose `X-Forwarded-For` is believed. The peer
+    /// Where `tenantid`, `subject`, `traceid` and `transactionid` come
+    /// from: by default only from the [`AuditIdentity`](crate::AuditIdentity)
+    /// the service's authentication attached; with
+    /// [`IdentitySource::TrustedProxyHeaders`] also from identity headers of
+    /// [trusted proxies](Self::trusted_proxies). See [`IdentitySource`].
+    pub fn identity_source(self, source: IdentitySource) -> Self {
+        self.config(|c| c.identity_source = source)
+    }
+
+    /// Replaces the proxies whose `X-Forwarded-For` is believed (and whose
+    /// identity headers, with [`IdentitySource::TrustedProxyHeaders`]). The peer
     /// address comes from axum's `ConnectInfo<SocketAddr>` (serve with
     /// `into_make_service_with_connect_info::<SocketAddr>()`).
     pub fn trusted_proxies<I, N>(self, proxies: I) -> Self

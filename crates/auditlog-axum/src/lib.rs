@@ -12,15 +12,32 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! use auditlog_axum::{AuditContext, AuditLayer};
+//! use auditlog_axum::{AuditContext, AuditIdentity, AuditLayer};
 //! use auditlog_sink::MemorySink;
-//! use axum::{body::Body, http::Request, routing::delete, Router};
+//! use axum::extract::Request;
+//! use axum::middleware::{self, Next};
+//! use axum::response::{IntoResponse, Response};
+//! use axum::{body::Body, http::StatusCode, routing::delete, Router};
 //! use tower::ServiceExt;
 //! use tower_http::catch_panic::CatchPanicLayer;
 //!
 //! async fn delete_order(audit: AuditContext) -> &'static str {
 //!     audit.set_resource_id("42");
 //!     "deleted"
+//! }
+//!
+//! // Your authentication layer says who the caller is; the audit layer
+//! // believes it, not the caller's headers.
+//! async fn authenticate(mut request: Request, next: Next) -> Response {
+//!     let token = request.headers().get("authorization");
+//!     if token.is_none_or(|t| t != "Bearer alice-token") {
+//!         return StatusCode::UNAUTHORIZED.into_response(); // audited too
+//!     }
+//!     AuditIdentity::new()
+//!         .tenant_id("acme")
+//!         .user_id("alice")
+//!         .attach_to(request.extensions_mut());
+//!     next.run(request).await
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -31,11 +48,13 @@
 //!     .capture_payloads(true);
 //! let app = Router::new()
 //!     .route("/orders/{id}", delete(delete_order))
+//!     .layer(middleware::from_fn(authenticate)) // inside the audit layer
 //!     .layer(CatchPanicLayer::new()) // inside the audit layer: panics become 500s
 //!     .layer(audit.clone());
 //!
 //! let request = Request::delete("/orders/42")
-//!     .header("tenantId", "acme")
+//!     .header("authorization", "Bearer alice-token")
+//!     .header("tenantId", "globex") // a client's claim: ignored
 //!     .body(Body::empty())
 //!     .unwrap();
 //! let response = app.oneshot(request).await.unwrap();
@@ -49,6 +68,7 @@
 //! assert_eq!(action.method.as_deref(), Some("DELETE"));
 //! assert_eq!(action.status.as_deref(), Some("SUCCESS"));
 //! assert_eq!(event.tenantid.as_deref(), Some("acme"));
+//! assert_eq!(event.subject.unwrap().userid.as_deref(), Some("alice"));
 //! let objectref = event.objectref.as_ref().unwrap();
 //! assert_eq!(objectref.resource.as_deref(), Some("orders"));
 //! assert_eq!(objectref.resourceid.as_deref(), Some("42"));
@@ -66,8 +86,13 @@
 //! - `network`: `sourceip` (the peer, or what trusted proxies put in
 //!   `X-Forwarded-For`) and `useragent`.
 //! - `objectref.resource`: the first path segment.
-//! - `tenantid`, `traceid`, `transactionid` and `subject` from the identity
-//!   headers; `kubernetes` from the environment, read once per layer.
+//! - `tenantid`, `traceid`, `transactionid` and `subject` from the
+//!   [identity](#identity) the service vouches for (or, if you say so,
+//!   identity headers); `kubernetes` from the environment, read once per
+//!   layer.
+//! - `eventdata.requestpayload._identity` ([`IDENTITY_KEY`]) when identity
+//!   headers were present and not believed (`{"ignored": [names]}`), or
+//!   repeated with different values (`{"conflict": {name: [values]}}`).
 //! - With capture on, `eventdata.requestpayload` / `responsepayload`: the
 //!   body [redacted](#redaction) before sealing — a JSON object or an
 //!   `application/x-www-form-urlencoded` form as its fields, other JSON as
@@ -147,6 +172,37 @@
 //! - When anything was redacted, `eventdata.metadata.issensitive` is
 //!   `true`, whatever [`AuditLayer::sensitive`] or the handler said.
 //! - Query strings and headers are never captured.
+//!
+//! # Identity
+//!
+//! `tenantid` keys the event's Kafka message and `subject` says who acted,
+//! so a client must not be able to choose them. By default
+//! ([`IdentitySource::Extension`]) the middleware takes identity only from
+//! the [`AuditIdentity`] the service's authentication layer attaches to
+//! the request ([`AuditIdentity::attach_to`], as in the example above):
+//! read when the request arrives if that layer runs outside the audit
+//! layer, or handed to the request's [`AuditContext`] if it runs inside
+//! (then the requests it rejects are audited too, without an identity).
+//! Identity headers (`tenantId`, `actionLogUserId`, `RequesterType`,
+//! `x-b3-traceid`/`traceparent`, `X-Transaction-Id`; see
+//! [`AuditLayer::identity_headers`]) are ignored: the event notes their
+//! names under [`IDENTITY_KEY`] and [`AuditStats::identity_ignored`]
+//! counts them.
+//!
+//! Behind a gateway that authenticates callers and sets those headers
+//! (replacing any a client sent), [`IdentitySource::TrustedProxyHeaders`]
+//! believes them from the [trusted proxies](AuditLayer::trusted_proxies)
+//! only: the TCP peer must be one (serve with `ConnectInfo`). A header
+//! repeated with different values is never resolved, whatever the source:
+//! its field stays empty, the event records the values under
+//! [`IDENTITY_KEY`], [`AuditStats::identity_conflicts`] counts it, and the
+//! request goes on as usual. [`IdentitySource::UnverifiedHeadersFromAnyPeer`]
+//! is the Python library's behaviour — any client names any tenant — for
+//! services no client reaches except through a gateway that strips these
+//! headers.
+//!
+//! Handler calls ([`AuditContext::set_identity`], `set_subject`,
+//! `set_user_id`) win over all of these.
 //!
 //! # Never in the way
 //!
@@ -252,6 +308,7 @@ mod fields;
 mod form;
 mod future;
 mod hook;
+mod identity;
 mod layer;
 mod network;
 mod payload;
@@ -268,6 +325,7 @@ pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
 pub use fields::CaptureOnly;
 pub use future::ResponseFuture;
 pub use hook::OnEvent;
+pub use identity::{AuditIdentity, IdentitySource, IDENTITY_KEY};
 pub use layer::{
     ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_BYTES,
     DEFAULT_QUEUE_CAPACITY, DEFAULT_SKIP_PATHS,

@@ -94,6 +94,7 @@ pub(crate) struct Counters {
     /// Approximate bytes of the events in the queue now, and the most ever.
     pub(crate) queued_bytes: AtomicU64,
     pub(crate) peak_queued_bytes: AtomicU64,
+    pub(crate) identity: crate::identity::IdentityCounters,
 }
 
 impl Counters {

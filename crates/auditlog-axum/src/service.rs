@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use std::time::SystemTime;
 
-use auditlog_core::{Action, AuditEvent, Network, ObjectRef, Subject};
+use auditlog_core::{Action, AuditEvent, Network, ObjectRef};
 use auditlog_sink::AuditSink;
 use http::{header, Extensions, Request, Response};
 use tower_service::Service;
@@ -16,6 +16,7 @@ use crate::capture::{content_type, Capture};
 use crate::context::AuditContext;
 use crate::emit::{Pending, Shared};
 use crate::future::ResponseFuture;
+use crate::identity::{self, IDENTITY_KEY};
 use crate::layer::{path_segments, ActionName, AuditLayer, Config};
 use crate::network::client_ip;
 
@@ -74,11 +75,16 @@ impl<S> Audit<S> {
     fn start<B>(&self, request: &mut Request<B>) -> (Pending, Option<Arc<Mutex<Capture>>>) {
         let config = &self.config;
         let headers = request.headers();
-        let identity = config.identity_headers.extract(
-            headers
-                .iter()
-                .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+        let peer = peer_ip(request.extensions());
+        let identity = identity::resolve(
+            config.identity_source,
+            &config.identity_headers,
+            &config.trusted_proxies,
+            headers,
+            request.extensions(),
+            peer,
         );
+        identity.count(self.shared.identity_counters());
         let path = request.uri().path();
         let name = match config.action_name {
             ActionName::RouteTemplate => matched_path(request.extensions()).unwrap_or(path),
@@ -87,9 +93,6 @@ impl<S> Audit<S> {
         // Only what the request says, here; the id, the timestamp text and
         // the payloads are made on the background task.
         let mut event = Box::new(AuditEvent {
-            tenantid: identity.tenant_id,
-            traceid: identity.trace_id,
-            transactionid: identity.transaction_id,
             kubernetes: config.kubernetes.clone(),
             action: Some(Action {
                 name: Some(name.to_owned()),
@@ -98,20 +101,13 @@ impl<S> Audit<S> {
             }),
             ..AuditEvent::default()
         });
-        if identity.user_id.is_some() || identity.requester_type.is_some() {
-            event.subject = Some(Subject {
-                userid: identity.user_id,
-                user_type: identity.requester_type,
-                groups: Vec::new(),
-            });
-        }
+        identity.identity.apply(&mut event);
         if let Some(resource) = path_segments(path).next() {
             event.objectref = Some(ObjectRef {
                 resource: Some(resource.to_owned()),
                 ..ObjectRef::default()
             });
         }
-        let peer = peer_ip(request.extensions());
         let source_ip = client_ip(peer, headers, &config.trusted_proxies).map(|ip| ip.to_string());
         let user_agent = headers
             .get(header::USER_AGENT)
@@ -128,6 +124,9 @@ impl<S> Audit<S> {
             .then(|| Capture::new(config.capture_limit, content_type(headers)))
             .map(|capture| Arc::new(Mutex::new(capture)));
         let context = AuditContext::attached();
+        if let Some(note) = identity.note {
+            context.request_detail(IDENTITY_KEY, note);
+        }
         request.extensions_mut().insert(context.clone());
         let pending = Pending::new(
             self.shared.clone(),

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-use auditlog_axum::{AuditLayer, WriteAhead};
+use auditlog_axum::{AuditLayer, IdentitySource, WriteAhead};
 use auditlog_kafka::{EmbeddedKafka, KafkaConfig, KafkaPublisher, SpoolConfig};
 use auditlog_seal::SigningKey;
 use tokio::sync::mpsc;
@@ -153,11 +153,15 @@ async fn serve(
             false => WriteAhead::off(),
         };
         let layer = AuditLayer::new(publisher.clone())
+            // The default, said out loud: tenant and user come from the
+            // app's authentication (app.rs), never from a client's headers.
+            .identity_source(IdentitySource::Extension)
             .write_ahead(write_ahead)
             .capture_payloads(args.capture_payloads)
             // Beyond the defaults (password, secret, token, ...).
             .redact_key("card")
-            // The demo plays a service behind a local reverse proxy.
+            // The demo plays a service behind a local reverse proxy, whose
+            // X-Forwarded-For is believed (its identity headers are not).
             .trusted_proxies(
                 ["127.0.0.1", "::1"].map(|ip| ip.parse::<auditlog_axum::IpNetwork>().unwrap()),
             );
@@ -208,6 +212,11 @@ async fn serve(
         }
         None => println!("  audit     off (--no-audit): the same app without the layer"),
     }
+    if pipeline.is_some() {
+        println!(
+            "  identity  from the app's authentication (Bearer tokens), never from client headers"
+        );
+    }
     println!("  serving   http://{addr}");
 
     let server = axum::serve(
@@ -216,7 +225,7 @@ async fn serve(
     );
     let requests = if args.listen.is_some() {
         println!();
-        println!("Try: curl -i http://{addr}/orders/1   (Ctrl-C or SIGTERM stops, gracefully)");
+        println!("Try: curl -i -H 'Authorization: Bearer alice-token' http://{addr}/orders/1   (Ctrl-C or SIGTERM stops, gracefully)");
         if pipeline.is_some() {
             println!();
             println!("Events read back from Kafka, each verified:");

@@ -110,12 +110,19 @@ fn the_tour_publishes_reads_back_and_verifies_every_event() {
     assert_eq!(payment["card"].as_str(), Some("[REDACTED]"));
     assert_eq!(request["item"].as_str(), Some("coffee beans"));
     assert_eq!(data.responsepayload["id"].to_json(), "2");
-    // Text that is not JSON is kept raw.
+    // Text that is not JSON is described, not stored.
     let rejected = &events[4].eventdata.as_ref().unwrap().requestpayload;
-    assert_eq!(rejected["_raw"].as_str(), Some("two espressos, please"));
+    let omitted = rejected["_omitted"].as_object().unwrap();
+    assert_eq!(omitted["reason"].as_str(), Some("unparseable"));
+    assert!(!events[4].published_json().contains("espresso"));
     // A trusted proxy's X-Forwarded-For; a W3C traceparent.
     let proxied = events[9].network.as_ref().unwrap();
     assert_eq!(proxied.sourceip.as_deref(), Some("203.0.113.7"));
+    // Identity from the app's authentication: carol's token, not the
+    // tenantId header her request also carried (noted as ignored).
+    assert_eq!(events[9].tenantid.as_deref(), Some("globex"));
+    let noted = &events[9].eventdata.as_ref().unwrap().requestpayload;
+    assert_eq!(noted["_identity"].to_json(), r#"{"ignored":["tenantId"]}"#);
     assert_eq!(
         events[10].traceid.as_deref(),
         Some("4bf92f3577b34da6a3ce929d0e0e4736")
@@ -202,7 +209,8 @@ fn listen_serves_until_sigterm_then_drains_and_exits_zero() {
     }
     let addr = addr.unwrap();
     let order = r#"{"item":"tea"}"#;
-    let close = "Connection: close\r\nHost: demo\r\ntenantId: t-listen\r\n";
+    // A client claiming a tenant of its own: the token's tenant is recorded.
+    let close = "Connection: close\r\nHost: demo\r\nAuthorization: Bearer carol-token\r\ntenantId: t-listen\r\n";
     let statuses = [
         http(&addr, &format!("GET /orders/1 HTTP/1.1\r\n{close}\r\n")),
         http(&addr, &format!("GET /health HTTP/1.1\r\n{close}\r\n")),
@@ -250,5 +258,5 @@ fn listen_serves_until_sigterm_then_drains_and_exits_zero() {
     assert_eq!((got[2].1.as_str(), got[2].3.as_str()), ("/boom", "ERROR"));
     assert!(events
         .iter()
-        .all(|e| e.tenantid.as_deref() == Some("t-listen")));
+        .all(|e| e.tenantid.as_deref() == Some("globex")));
 }

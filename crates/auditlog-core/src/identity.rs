@@ -14,6 +14,10 @@ pub struct Identity {
 }
 
 /// The header names identity is read from, matched case-insensitively.
+///
+/// Headers are claims of whoever sent them: read them only from a peer you
+/// trust to set them (a gateway that authenticates callers and replaces
+/// what a client sent). `auditlog-axum` does so only when told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityHeaders {
     pub tenant_id: String,
@@ -35,10 +39,44 @@ impl Default for IdentityHeaders {
     }
 }
 
+/// An identity header repeated with different values: a client may have
+/// added its own next to the one a gateway set, so neither is believed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityConflict {
+    /// The header name as configured (e.g. `tenantId`), or `traceparent`.
+    pub header: String,
+    /// The distinct values, in the order they came (trimmed).
+    pub values: Vec<String>,
+}
+
+/// What the identity headers of one request said: the identity, and the
+/// headers left out of it because they were repeated with different values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderIdentity {
+    /// The fields whose headers agreed.
+    pub identity: Identity,
+    /// Headers repeated with different values; their fields are `None`.
+    pub conflicts: Vec<IdentityConflict>,
+}
+
 impl IdentityHeaders {
+    /// The five configured header names: tenant, trace, transaction, user,
+    /// requester type.
+    pub fn names(&self) -> [&str; 5] {
+        [
+            &self.tenant_id,
+            &self.trace_id,
+            &self.transaction_id,
+            &self.user_id,
+            &self.requester_type,
+        ]
+    }
+
     /// Reads identity from `(name, value)` pairs. The W3C `traceparent`
     /// supplies the trace id when the configured trace header is absent.
-    /// Empty values count as absent.
+    /// Empty values count as absent. A header repeated with different
+    /// values leaves its field `None` (see [`read`](Self::read) for the
+    /// conflicts); repeating the same value is fine.
     ///
     /// ```
     /// use auditlog_core::IdentityHeaders;
@@ -54,38 +92,87 @@ impl IdentityHeaders {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
-        let mut identity = Identity::default();
-        let mut traceparent = None;
+        self.read(headers).identity
+    }
+
+    /// As [`extract`](Self::extract), also reporting each header repeated
+    /// with different values. No value of such a header is picked: "first
+    /// wins" would let a client's header beat the one a gateway appended.
+    ///
+    /// ```
+    /// use auditlog_core::IdentityHeaders;
+    ///
+    /// let read = IdentityHeaders::default().read([
+    ///     ("tenantId", "evil"),
+    ///     ("tenantId", "acme"),
+    ///     ("actionLogUserId", "alice"),
+    ///     ("actionLogUserId", "alice"),
+    /// ]);
+    /// assert_eq!(read.identity.tenant_id, None);
+    /// assert_eq!(read.identity.user_id.as_deref(), Some("alice"));
+    /// assert_eq!(read.conflicts[0].header, "tenantId");
+    /// assert_eq!(read.conflicts[0].values, ["evil", "acme"]);
+    /// ```
+    pub fn read<'a, I>(&self, headers: I) -> HeaderIdentity
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        // Distinct values per header, in the order of `names()`, then
+        // traceparent.
+        let names = self.names();
+        let mut seen: [Vec<&'a str>; 6] = Default::default();
         for (name, value) in headers {
             let value = value.trim();
             if value.is_empty() {
                 continue;
             }
-            let slot = if name.eq_ignore_ascii_case(&self.tenant_id) {
-                &mut identity.tenant_id
-            } else if name.eq_ignore_ascii_case(&self.trace_id) {
-                &mut identity.trace_id
-            } else if name.eq_ignore_ascii_case(&self.transaction_id) {
-                &mut identity.transaction_id
-            } else if name.eq_ignore_ascii_case(&self.user_id) {
-                &mut identity.user_id
-            } else if name.eq_ignore_ascii_case(&self.requester_type) {
-                &mut identity.requester_type
-            } else {
-                if name.eq_ignore_ascii_case("traceparent") {
-                    traceparent = trace_id_from_traceparent(value);
+            let slot = names
+                .iter()
+                .position(|n| name.eq_ignore_ascii_case(n))
+                .or_else(|| name.eq_ignore_ascii_case(TRACEPARENT).then_some(5));
+            if let Some(values) = slot.map(|i| &mut seen[i]) {
+                if !values.contains(&value) {
+                    values.push(value);
                 }
-                continue;
-            };
-            // The first occurrence of a repeated header wins.
-            slot.get_or_insert_with(|| value.to_owned());
+            }
         }
-        if identity.trace_id.is_none() {
-            identity.trace_id = traceparent;
+        let mut conflicts = Vec::new();
+        let mut single = |i: usize, header: &str| match seen[i].as_slice() {
+            [] => None,
+            [value] => Some((*value).to_owned()),
+            values => {
+                conflicts.push(IdentityConflict {
+                    header: header.to_owned(),
+                    values: values.iter().map(|v| (*v).to_owned()).collect(),
+                });
+                None
+            }
+        };
+        let tenant_id = single(0, names[0]);
+        let mut trace_id = single(1, names[1]);
+        let transaction_id = single(2, names[2]);
+        let user_id = single(3, names[3]);
+        let requester_type = single(4, names[4]);
+        // A conflicting trace header is not replaced by traceparent: that
+        // would pick a value after all.
+        if trace_id.is_none() && seen[1].is_empty() {
+            trace_id = single(5, TRACEPARENT).and_then(|tp| trace_id_from_traceparent(&tp));
         }
-        identity
+        HeaderIdentity {
+            identity: Identity {
+                tenant_id,
+                trace_id,
+                transaction_id,
+                user_id,
+                requester_type,
+            },
+            conflicts,
+        }
     }
 }
+
+/// The W3C trace context header, read when the trace header is absent.
+const TRACEPARENT: &str = "traceparent";
 
 /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), if valid.
 pub fn trace_id_from_traceparent(value: &str) -> Option<String> {
@@ -194,6 +281,53 @@ mod tests {
         };
         let identity = headers.extract([("x-org", "o"), ("tenantId", "ignored")]);
         assert_eq!(identity.tenant_id.as_deref(), Some("o"));
+    }
+
+    #[test]
+    fn a_header_repeated_with_different_values_is_a_conflict() {
+        let read = IdentityHeaders::default().read([
+            ("tenantId", "acme"),
+            ("TENANTID", " acme "),
+            ("actionLogUserId", "alice"),
+            ("actionlogUserId", "mallory"),
+            ("x-b3-traceid", "b3-a"),
+            ("x-b3-traceid", "b3-b"),
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+            ("RequesterType", ""),
+        ]);
+        // The same value twice is no conflict.
+        assert_eq!(read.identity.tenant_id.as_deref(), Some("acme"));
+        assert_eq!(read.identity.user_id, None);
+        // A conflicting trace header does not fall back to traceparent.
+        assert_eq!(read.identity.trace_id, None);
+        assert_eq!(
+            read.conflicts,
+            [
+                IdentityConflict {
+                    header: "x-b3-traceid".into(),
+                    values: vec!["b3-a".into(), "b3-b".into()],
+                },
+                IdentityConflict {
+                    header: "actionLogUserId".into(),
+                    values: vec!["alice".into(), "mallory".into()],
+                },
+            ]
+        );
+        let two_traceparents = IdentityHeaders::default().read([
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+            (
+                "traceparent",
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+        ]);
+        assert_eq!(two_traceparents.identity.trace_id, None);
+        assert_eq!(two_traceparents.conflicts[0].header, "traceparent");
     }
 
     #[test]

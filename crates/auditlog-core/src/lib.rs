@@ -56,7 +56,9 @@ mod value;
 
 pub use builder::{format_timestamp, EventBuilder, Outcome, Severity};
 pub use error::{ParseError, ParseErrorKind, Result};
-pub use identity::{trace_id_from_traceparent, Identity, IdentityHeaders};
+pub use identity::{
+    trace_id_from_traceparent, HeaderIdentity, Identity, IdentityConflict, IdentityHeaders,
+};
 pub use model::{
     Action, AuditEvent, EventData, Kubernetes, Metadata, Network, ObjectRef, ParsedEvent, Security,
     Subject, SPEC_VERSION,

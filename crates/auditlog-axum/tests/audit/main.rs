@@ -4,6 +4,7 @@
 mod support;
 
 mod capture;
+mod identity;
 mod never_in_the_way;
 mod overload;
 mod redaction;

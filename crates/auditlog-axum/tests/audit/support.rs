@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auditlog_axum::{AuditContext, AuditLayer};
+use auditlog_axum::{AuditContext, AuditLayer, IdentitySource};
 use auditlog_core::AuditEvent;
 use auditlog_seal::SigningKey;
 use auditlog_sink::{AuditSink, SinkError};
@@ -200,12 +200,17 @@ impl AuditSink for Ledger {
     }
 }
 
+/// The layer most tests use. They tag requests with identity headers (a
+/// transaction id per request) from a test client, so it believes them from
+/// any peer; `identity.rs` tests the secure default.
 pub fn layer(sink: impl AuditSink) -> AuditLayer {
-    AuditLayer::new(sink).kubernetes(auditlog_core::Kubernetes {
-        namespacename: Some("shop".into()),
-        podname: Some("orders-7d9f".into()),
-        ..Default::default()
-    })
+    AuditLayer::new(sink)
+        .identity_source(IdentitySource::UnverifiedHeadersFromAnyPeer)
+        .kubernetes(auditlog_core::Kubernetes {
+            namespacename: Some("shop".into()),
+            podname: Some("orders-7d9f".into()),
+            ..Default::default()
+        })
 }
 
 async fn get_order(Path(id): Path<String>) -> Response {

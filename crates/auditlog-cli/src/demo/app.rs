@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use auditlog_axum::AuditContext;
+use auditlog_axum::{AuditContext, AuditIdentity};
+use auditlog_core::IdentityHeaders;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -47,8 +49,10 @@ impl Orders {
     }
 }
 
-/// The routes, with tower-http's `CatchPanicLayer` so a panicking handler
-/// answers 500. The audit layer goes on top, outside it.
+/// The routes, behind the demo's authentication, with tower-http's
+/// `CatchPanicLayer` so a panicking handler answers 500. The audit layer
+/// goes on top, outside both: the requests authentication refuses are
+/// audited too.
 pub fn routes(orders: Orders) -> Router {
     Router::new()
         .route("/orders", post(create_order))
@@ -57,7 +61,51 @@ pub fn routes(orders: Orders) -> Router {
         .route("/boom", get(boom))
         .route("/stream", get(stream))
         .with_state(orders)
+        .layer(middleware::from_fn(authenticate))
         .layer(CatchPanicLayer::new())
+}
+
+/// The demo's callers: bearer token, tenant, user, requester type.
+pub const CALLERS: &[(&str, &str, &str, &str)] = &[
+    ("alice-token", "acme", "alice", "USER"),
+    ("bob-token", "acme", "bob", "USER"),
+    ("carol-token", "globex", "carol", "USER"),
+    ("billing-token", "acme", "billing-service", "SERVICE"),
+];
+
+/// The demo's authentication: a known bearer token says who the caller is,
+/// and that identity — never the caller's own `tenantId` or
+/// `actionLogUserId` headers — is what the audit layer records. An unknown
+/// token is refused (401); no token at all is an anonymous caller.
+async fn authenticate(mut request: Request, next: Next) -> Response {
+    let Some(authorization) = request.headers().get(header::AUTHORIZATION) else {
+        return next.run(request).await;
+    };
+    let token = authorization
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(&(_, tenant, user, kind)) = CALLERS.iter().find(|c| Some(c.0) == token) else {
+        let error = json!({"error": "unknown bearer token"});
+        return (StatusCode::UNAUTHORIZED, Json(error)).into_response();
+    };
+    // Trace and transaction ids correlate, they grant nothing: the demo
+    // takes them from the request, as its tracing would (a repeated header
+    // with different values gives none).
+    let correlation = IdentityHeaders::default().extract(
+        request
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+    );
+    let mut identity = AuditIdentity::new()
+        .tenant_id(tenant)
+        .user_id(user)
+        .user_type(kind);
+    identity.trace_id = correlation.trace_id;
+    identity.transaction_id = correlation.transaction_id;
+    identity.attach_to(request.extensions_mut());
+    next.run(request).await
 }
 
 /// `POST /orders` with a JSON object: 201 and the stored order.

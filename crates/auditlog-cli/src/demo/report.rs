@@ -38,6 +38,9 @@ pub fn event_line(consumed: &Consumed) -> String {
     if let Some(note) = incomplete(event) {
         who.push(format!("({note})"));
     }
+    if let Some(note) = identity_note(event) {
+        who.push(format!("(identity headers: {note})"));
+    }
     format!(
         "  {verdict}  {:<7} {:<7}  {:<6} {:<13} {:<10} {}",
         action.severity.as_deref().unwrap_or("-"),
@@ -46,6 +49,16 @@ pub fn event_line(consumed: &Consumed) -> String {
         action.name.as_deref().unwrap_or("-"),
         resource,
         who.join(" ")
+    )
+}
+
+/// What the middleware noted about identity headers it did not believe.
+fn identity_note(event: &AuditEvent) -> Option<String> {
+    let data = event.eventdata.as_ref()?;
+    Some(
+        data.requestpayload
+            .get(auditlog_axum::IDENTITY_KEY)?
+            .to_json(),
     )
 }
 
