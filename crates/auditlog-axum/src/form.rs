@@ -7,13 +7,19 @@ use crate::redact::percent_decode;
 
 /// The fields of a form body, keys and values percent-decoded (`+` is a
 /// space); a repeated key holds the array of its values in order. `None`
-/// when the body is not UTF-8 or decodes to something that is not.
+/// when the body is not UTF-8 or decodes to something that is not, or when
+/// a key is not a field name: keys are redacted by name, never by value,
+/// so text that only splits like a form (JSON, a sentence with `=` in it)
+/// must not become keys.
 pub(crate) fn parse(body: &[u8]) -> Option<Map> {
     let text = std::str::from_utf8(body).ok()?;
     let mut map = Map::new();
     for pair in text.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let (key, value) = (decode(key)?, decode(value)?);
+        if !is_field_name(&key) {
+            return None;
+        }
         match map.get_mut(&key) {
             None => {
                 map.insert(key, Value::String(value));
@@ -26,6 +32,15 @@ pub(crate) fn parse(body: &[u8]) -> Option<Map> {
         }
     }
     Some(map)
+}
+
+/// At most 256 bytes, with no quote, brace, backslash, colon, comma or
+/// control character: what HTML forms and form encoders produce.
+fn is_field_name(key: &str) -> bool {
+    key.len() <= 256
+        && !key
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '"' | '\'' | '{' | '}' | '\\' | ':' | ','))
 }
 
 /// Percent-decoded text, or `None` when the bytes are not UTF-8: a lossy
@@ -55,6 +70,14 @@ mod tests {
         );
         assert_eq!(form(""), Some("{}".to_owned()));
         assert_eq!(form("a=%FF"), None, "not UTF-8 once decoded");
+        assert_eq!(
+            form("items[0]=1&user.name=x"),
+            Some(r#"{"items[0]":"1","user.name":"x"}"#.to_owned())
+        );
+        // Text that only splits like a form: no key may hold it.
+        assert_eq!(form(r#"{"user":"a","password":"hunter2"}"#), None);
+        assert_eq!(form(r#"{"next":"/a?b=c","password":"hunter2"}"#), None);
+        assert_eq!(form(&format!("{}=1", "k".repeat(257))), None);
         assert_eq!(parse(b"a=\xff"), None);
     }
 }

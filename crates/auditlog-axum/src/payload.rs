@@ -105,12 +105,19 @@ impl Rules<'_> {
     }
 }
 
-/// The body as a form (for that content type) or as JSON.
+/// The body as a form (for that content type) or as JSON. A "form" that
+/// is really JSON (`curl -d '{...}'` sends that content type) is read as
+/// JSON: as a form its keys would hold the JSON text, secrets and all.
 fn parse(captured: &Captured) -> Option<Value> {
+    let json = || parse_value(std::str::from_utf8(&captured.bytes).ok()?).ok();
     if captured.content_type.as_deref() == Some("application/x-www-form-urlencoded") {
+        let first = captured.bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if let Some(b'{' | b'[') = first {
+            return json();
+        }
         return form::parse(&captured.bytes).map(Value::Object);
     }
-    parse_value(std::str::from_utf8(&captured.bytes).ok()?).ok()
+    json()
 }
 
 /// `_key` → `__key` at the top level: markers stay the middleware's own.

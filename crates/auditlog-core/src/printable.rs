@@ -37,12 +37,24 @@ fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            // Zero-width and bidirectional formatting, line and paragraph
-            // separators, the BOM: they reorder or hide what is shown.
-            '\u{200b}'..='\u{200f}'
+            // Invisible, zero-width and bidirectional formatting characters,
+            // fillers, variation selectors and tags, line and paragraph
+            // separators, the BOM: they reorder, hide or fake what is shown.
+            '\u{ad}'
+                | '\u{34f}'
+                | '\u{61c}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{17b4}'..='\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
                 | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2069}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
                 | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e0fff}'
         )
 }
 
@@ -56,6 +68,19 @@ mod tests {
         assert_eq!(printable("\u{9b}31m"), "\\u{9b}31m");
         assert_eq!(printable("abc\u{202e}fed"), "abc\\u{202e}fed");
         assert_eq!(printable("\u{7f}"), "\\u{7f}");
+        for hidden in [
+            '\u{61c}',
+            '\u{ad}',
+            '\u{180e}',
+            '\u{e0041}',
+            '\u{3164}',
+            '\u{fe0f}',
+        ] {
+            assert_eq!(
+                printable(&format!("a{hidden}b")),
+                format!("a\\u{{{:x}}}b", u32::from(hidden))
+            );
+        }
         assert_eq!(printable("é 😀 tab-free"), "é 😀 tab-free");
         assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed(_)));
     }

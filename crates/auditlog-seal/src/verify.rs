@@ -162,6 +162,10 @@ impl std::error::Error for VerifyJsonError {
 /// Parses and verifies a published event, strictly: the text must be
 /// exactly the event's published form ([`Strictness::Strict`]).
 ///
+/// With `key` `None` only the hash is checked. Anyone can recompute a hash,
+/// so that says the event was not damaged, not who made it: authenticate
+/// with the key wherever one is to be had.
+///
 /// The chain members of `security` (`chain`, `seq`, `prev`, `kid`, `link`,
 /// `length`, `head`) are read, not checked: their `link` is checked by
 /// [`StreamVerifier`](crate::StreamVerifier), which needs the whole stream.

@@ -1,9 +1,15 @@
 //! Values that look like secrets whatever their key: payment card numbers,
-//! bearer tokens, JWTs and PEM private keys.
+//! bearer and basic credentials, JWTs, PEM private keys and URLs with a
+//! password in them.
 
 /// Whether `text` holds a secret-looking value anywhere in it.
 pub(crate) fn looks_secret(text: &str) -> bool {
-    has_card_number(text) || has_bearer_token(text) || has_jwt(text) || has_private_key(text)
+    has_card_number(text)
+        || has_credentials(text, "bearer")
+        || has_credentials(text, "basic")
+        || has_jwt(text)
+        || has_private_key(text)
+        || has_url_password(text)
 }
 
 /// Whether the digits of an integer are a payment card number.
@@ -98,24 +104,32 @@ fn card_in_groups(groups: &[&[u8]]) -> bool {
     })
 }
 
-/// `Bearer` (any case, as a word) followed by a token of 8 or more
-/// characters, as in an `Authorization` header.
-fn has_bearer_token(text: &str) -> bool {
+/// `scheme` (`bearer`, `basic`; any case, as a word) followed by a token
+/// of 8 or more characters, as in an `Authorization` header. A `basic`
+/// token must also look encoded (an upper-case letter, a digit or `=`), so
+/// that "basic information" stays prose.
+fn has_credentials(text: &str, scheme: &str) -> bool {
     let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();
-    lower.match_indices("bearer").any(|(at, word)| {
+    lower.match_indices(scheme).any(|(at, word)| {
         let before = at.checked_sub(1).map(|i| bytes[i]);
         if before.is_some_and(|b| b.is_ascii_alphanumeric()) {
             return false;
         }
         let rest = &bytes[at + word.len()..];
         let spaces = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        let token = rest[spaces..]
+        let start = at + word.len() + spaces;
+        let token: &[u8] = &text.as_bytes()[start..];
+        let length = token
             .iter()
             .take_while(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(b))
-            .take(8)
             .count();
-        spaces > 0 && token >= 8
+        let token = &token[..length];
+        let encoded = scheme != "basic"
+            || token
+                .iter()
+                .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'=');
+        spaces > 0 && length >= 8 && encoded
     })
 }
 
@@ -140,6 +154,19 @@ fn has_jwt(text: &str) -> bool {
             && bytes.get(dot) == Some(&b'.')
             && bytes[dot + 1..].starts_with(b"eyJ")
             && segment(dot + 1) >= 10
+    })
+}
+
+/// A URL with a password in its user info: `scheme://user:password@host`.
+fn has_url_password(text: &str) -> bool {
+    text.match_indices("://").any(|(at, sep)| {
+        let authority = &text[at + sep.len()..];
+        let end = authority
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(authority.len());
+        authority[..end]
+            .rsplit_once('@')
+            .is_some_and(|(user_info, _)| user_info.contains(':'))
     })
 }
 
@@ -192,10 +219,18 @@ mod tests {
             "-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----",
             "-----BEGIN PRIVATE KEY-----\nMIIE",
             "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "Basic dXNlcjpodW50ZXIy",
+            "authorization: basic YWxhZGRpbjpvcGVuc2VzYW1l",
+            "postgres://app:hunter2@db.internal:5432/orders",
+            "see https://user:pw@example.com/path?q=1",
         ] {
             assert!(looks_secret(text), "{text}");
         }
         for text in [
+            "basic information",
+            "https://example.com/a@b:c",
+            "mailto:ann@example.com",
+            "https://ann@example.com/",
             "the bearer of this letter",
             "Bearer short",
             "eyJ alone",

@@ -359,3 +359,58 @@ async fn users_extend_the_deny_and_allow_lists() {
         json!({"orderNote": "[REDACTED]", "sessionCount": 3, "sessionToken": "[REDACTED]", "item": "book"})
     );
 }
+
+#[tokio::test]
+async fn json_sent_with_the_form_content_type_is_read_as_json() {
+    // `curl -d '{...}'` labels JSON as a form: read as a form, the whole
+    // JSON text (password included) would become a key.
+    for body in [
+        r#"{"user":"ann","password":"hunter2n"}"#,
+        r#"{"next":"/a?b=c","password":"hunter2v"}"#,
+    ] {
+        let seen = over_http(|l| l, "application/x-www-form-urlencoded", "/echo", body).await;
+        assert_eq!(seen.data["requestpayload"]["password"], "[REDACTED]");
+        assert_absent(&seen, &["hunter2"]);
+    }
+    // Text that splits like a form but whose keys are no field names is
+    // described, not stored.
+    let body = "note: a=b, password is \"hunter2x\"";
+    let seen = over_http(|l| l, "application/x-www-form-urlencoded", "/echo", body).await;
+    assert_eq!(
+        seen.data["requestpayload"]["_omitted"]["reason"],
+        "unparseable"
+    );
+    assert_absent(&seen, &["hunter2"]);
+}
+
+#[tokio::test]
+async fn run_together_names_and_credentials_in_values_are_redacted() {
+    let body = json!({
+        "pincode": "4321", "userpass": "hunter2a", "newpwd": "hunter2b", "totp": "654321",
+        "mfa_code": "123456", "code_verifier": "hunter2c", "pw": "hunter2d",
+        "upstream": "postgres://app:hunter2e@db.internal/orders",
+        "header": "Basic dXNlcjpodW50ZXIy",
+        "shipping": "express", "zipcode": "10115"
+    });
+    let seen = over_http(|l| l, "application/json", "/echo", body.to_string()).await;
+    let request = &seen.data["requestpayload"];
+    for key in [
+        "pincode",
+        "userpass",
+        "newpwd",
+        "totp",
+        "mfa_code",
+        "code_verifier",
+        "pw",
+        "upstream",
+        "header",
+    ] {
+        assert_eq!(request[key], "[REDACTED]", "{key}: {request}");
+    }
+    assert_eq!(request["shipping"], "express");
+    assert_eq!(request["zipcode"], "10115");
+    assert_absent(
+        &seen,
+        &["hunter2", "4321", "654321", "123456", "dXNlcjpodW50ZXIy"],
+    );
+}
