@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use auditlog_axum::{AuditContext, WriteAhead, WriteAheadFailure, WRITE_AHEAD_KEY};
+use auditlog_axum::{
+    AuditContext, WriteAhead, WriteAheadFailure, WriteAheadLayer, WRITE_AHEAD_KEY,
+};
 use auditlog_core::AuditEvent;
 use auditlog_sink::JsonLinesSink;
 use axum::body::Body;
@@ -203,7 +205,10 @@ async fn only_the_marked_route_waits_for_its_event() {
     let ledger = Ledger::new(Durable::Gated);
     let layer = layer(ledger.clone());
     let app = routes()
-        .route("/transfers", post(transfer).layer(WriteAhead::required()))
+        .route(
+            "/transfers",
+            post(transfer).layer(WriteAheadLayer::required()),
+        )
         .layer(layer.clone());
     let addr = serve(app).await;
     let client = client();
@@ -244,7 +249,7 @@ async fn routes_and_handlers_override_the_layer() {
     let app = Router::new()
         .route(
             "/public",
-            routing::get(|| async { "public" }).layer(WriteAhead::off()),
+            routing::get(|| async { "public" }).layer(WriteAheadLayer::off()),
         )
         .route("/private", routing::get(|| async { "private" }))
         .layer(layer.clone());
@@ -337,8 +342,10 @@ async fn without_write_ahead_the_event_still_waits_for_the_body() {
 
 #[tokio::test]
 async fn a_route_layer_without_the_audit_layer_changes_nothing() {
-    let app: Router =
-        Router::new().route("/transfers", post(transfer).layer(WriteAhead::required()));
+    let app: Router = Router::new().route(
+        "/transfers",
+        post(transfer).layer(WriteAheadLayer::required()),
+    );
     let (status, body) = oneshot(
         &app,
         Request::post("/transfers").body(Body::empty()).unwrap(),
