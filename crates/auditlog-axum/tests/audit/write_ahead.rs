@@ -128,8 +128,8 @@ async fn each_response_arrives_after_its_event_is_in_the_file() {
 async fn a_sink_that_cannot_record_durably_fails_closed_or_open() {
     let client = client();
     for on_failure in [WriteAheadFailure::FailClosed, WriteAheadFailure::FailOpen] {
-        // Memory keeps the trait's default: publish_durable refuses.
-        let sink = Memory::default();
+        // MemorySink keeps the trait's default: publish_durable refuses.
+        let sink = memory();
         let write_ahead = WriteAhead::required().on_failure(on_failure);
         let layer = layer(sink.clone()).write_ahead(write_ahead);
         let addr = serve(app(layer.clone())).await;
@@ -160,7 +160,7 @@ async fn a_sink_that_cannot_record_durably_fails_closed_or_open() {
 
         // The refused event is still published, the ordinary way, once.
         layer.flush(FLUSH).await.unwrap();
-        let events = sink.events();
+        let events = sink.verified();
         assert_eq!(events.len(), 1, "{on_failure:?}");
         let value = json(&events[0]);
         assert_eq!(value["transactionid"], "refused");
