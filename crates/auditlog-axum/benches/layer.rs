@@ -3,6 +3,9 @@
 //! thread, the background task included (each request yields once so it
 //! runs), the sink sealing each event and discarding it.
 
+// `criterion_group!` defines `pub fn benches` without a doc.
+#![allow(missing_docs)]
+
 use std::time::Duration;
 
 use auditlog_axum::{AuditIdentity, AuditLayer};

@@ -9,7 +9,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use crate::capture::Capture;
-use crate::emit::{End, Pending};
+use crate::pending::PendingEvent;
+use crate::record::End;
 
 pin_project! {
     /// The request body as the inner service sees it: the original body,
@@ -91,7 +92,7 @@ pin_project! {
 }
 
 struct BodyState {
-    pending: Pending,
+    pending: PendingEvent,
     capture: Option<Capture>,
 }
 
@@ -105,7 +106,7 @@ impl<B: Body> std::fmt::Debug for ResponseBody<B> {
 
 impl<B: Body> ResponseBody<B> {
     /// `content_type`: the response's, for its capture.
-    pub(crate) fn new(inner: B, pending: Option<Pending>, content_type: Option<&str>) -> Self {
+    pub(crate) fn new(inner: B, pending: Option<PendingEvent>, content_type: Option<&str>) -> Self {
         let state = pending.map(|pending| BodyState {
             capture: pending
                 .capture_limit()

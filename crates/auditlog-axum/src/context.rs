@@ -6,7 +6,7 @@ use auditlog_core::{Map, Subject, Value};
 
 use crate::fields::CaptureOnly;
 use crate::identity::AuditIdentity;
-use crate::write_ahead::WriteAhead;
+use crate::write_ahead::setting::WriteAhead;
 
 /// A handle on the audit event of the current request, put in the request
 /// extensions by [`Audit`](crate::Audit).
@@ -144,7 +144,7 @@ impl AuditContext {
 
     /// Whether this request's response waits until its event is durably
     /// recorded, instead of what the layer says; what the
-    /// [`WriteAhead`] route layer sets. Takes effect when set before the
+    /// [`WriteAheadLayer`](crate::WriteAheadLayer) sets. Takes effect when set before the
     /// handler returns its response.
     pub fn set_write_ahead(&self, write_ahead: WriteAhead) {
         self.with(|e| e.write_ahead = Some(write_ahead));

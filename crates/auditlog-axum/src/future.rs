@@ -9,7 +9,8 @@ use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
 use crate::capture::content_type;
-use crate::emit::{End, Pending};
+use crate::pending::PendingEvent;
+use crate::record::End;
 use crate::write_ahead::{self, Confirmation};
 
 pin_project! {
@@ -20,7 +21,7 @@ pin_project! {
     pub struct ResponseFuture<F: Future> {
         #[pin]
         inner: F,
-        pending: Option<Pending>,
+        pending: Option<PendingEvent>,
         head: bool,
         // The response, waiting for its write-ahead.
         held: Option<(F::Output, Confirmation)>,
@@ -37,7 +38,7 @@ impl<F: Future> std::fmt::Debug for ResponseFuture<F> {
 }
 
 impl<F: Future> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, pending: Option<Pending>, method: &Method) -> Self {
+    pub(crate) fn new(inner: F, pending: Option<PendingEvent>, method: &Method) -> Self {
         ResponseFuture {
             inner,
             pending,
@@ -80,10 +81,10 @@ where
                 let status = response.status();
                 pending.responded(status, *this.head || has_no_body(status));
             }
-            if let Some(write_ahead) = pending.as_ref().and_then(Pending::write_ahead) {
-                let recorded = pending.take().and_then(Pending::into_write_ahead);
-                if let Some((shared, record)) = recorded {
-                    let confirmation = write_ahead::record(shared, record, write_ahead);
+            if let Some(write_ahead) = pending.as_ref().and_then(PendingEvent::write_ahead) {
+                let recorded = pending.take().and_then(PendingEvent::into_write_ahead);
+                if let Some((queue, record)) = recorded {
+                    let confirmation = write_ahead::record(queue, record, write_ahead);
                     *this.held = Some((Ok(response), confirmation));
                     continue;
                 }

@@ -8,106 +8,14 @@ use auditlog_core::{IdentityHeaders, Kubernetes};
 use auditlog_sink::{AuditSink, SinkError};
 use tower_layer::Layer;
 
-use crate::emit::Shared;
+use crate::config::{non_empty, skip_segments, ActionName, Config};
 use crate::hook::OnEvent;
 use crate::identity::IdentitySource;
 use crate::network::IpNetwork;
-use crate::redact::Redaction;
+use crate::queue::EventQueue;
 use crate::service::Audit;
+use crate::stats::AuditStats;
 use crate::write_ahead::WriteAhead;
-
-/// Paths not audited by default, matched as leading whole path segments.
-pub const DEFAULT_SKIP_PATHS: &[&str] = &[
-    "actuator",
-    "health",
-    "metrics",
-    "error",
-    "prometheus",
-    "swagger",
-    "api-docs",
-    "favicon",
-];
-
-/// The default cap on captured bytes per body: 64 KiB.
-pub const DEFAULT_CAPTURE_LIMIT: usize = 64 * 1024;
-
-/// The default number of finished events waiting for the sink before new
-/// ones are dropped (and counted).
-pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
-
-/// The default bound on what the queue of finished events holds, in bytes
-/// (approximate, captured bodies included): 64 MiB. Beyond it events are
-/// dropped and counted ([`AuditStats::dropped_queue_bytes`]).
-pub const DEFAULT_QUEUE_BYTES: usize = 64 * 1024 * 1024;
-
-/// Where `action.name` comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ActionName {
-    /// The route template (axum's `MatchedPath`, e.g. `/orders/{id}`); the
-    /// raw path where there is none (no route matched, or not axum).
-    #[default]
-    RouteTemplate,
-    /// The raw request path (`/orders/42`), query excluded.
-    RawPath,
-}
-
-/// The layer's settings, shared by every service it makes.
-#[derive(Clone)]
-pub(crate) struct Config {
-    /// Each skip path as its segments.
-    pub(crate) skip: Vec<Vec<String>>,
-    /// The cap, when payload capture is on.
-    pub(crate) capture_limit: usize,
-    pub(crate) capture: bool,
-    pub(crate) redaction: Redaction,
-    /// Unparseable and truncated bodies stored as text (redacted).
-    pub(crate) raw_text: bool,
-    pub(crate) identity_headers: IdentityHeaders,
-    pub(crate) identity_source: IdentitySource,
-    pub(crate) trusted_proxies: Vec<IpNetwork>,
-    pub(crate) action_name: ActionName,
-    pub(crate) compliance_category: Option<String>,
-    pub(crate) sensitive: bool,
-    pub(crate) kubernetes: Option<Kubernetes>,
-    pub(crate) hook: Arc<dyn OnEvent>,
-    pub(crate) write_ahead: WriteAhead,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("skip", &self.skip)
-            .field("capture", &self.capture)
-            .field("capture_limit", &self.capture_limit)
-            .field("redaction", &self.redaction)
-            .field("raw_text", &self.raw_text)
-            .field("identity_headers", &self.identity_headers)
-            .field("identity_source", &self.identity_source)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("action_name", &self.action_name)
-            .field("compliance_category", &self.compliance_category)
-            .field("sensitive", &self.sensitive)
-            .field("kubernetes", &self.kubernetes)
-            .field("write_ahead", &self.write_ahead)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Config {
-    /// Whether `path` starts with the segments of a skip path.
-    pub(crate) fn skips(&self, path: &str) -> bool {
-        self.skip.iter().any(|skip| {
-            let mut segments = path_segments(path);
-            skip.iter().all(|s| segments.next() == Some(s.as_str()))
-        })
-    }
-}
-
-/// The non-empty segments of a path.
-pub(crate) fn path_segments(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/').filter(|s| !s.is_empty())
-}
 
 /// Audits every request of the service it wraps: one event per request,
 /// handed to an [`AuditSink`] by a background task.
@@ -117,8 +25,8 @@ pub(crate) fn path_segments(path: &str) -> impl Iterator<Item = &str> {
 /// everything.
 #[derive(Clone)]
 pub struct AuditLayer {
-    pub(crate) config: Arc<Config>,
-    pub(crate) shared: Arc<Shared>,
+    config: Arc<Config>,
+    queue: Arc<EventQueue>,
 }
 
 impl fmt::Debug for AuditLayer {
@@ -130,66 +38,6 @@ impl fmt::Debug for AuditLayer {
     }
 }
 
-/// Counters of the layer's side channel; audit problems show up here and in
-/// `tracing` warnings (target `auditlog_axum`), never in responses, except
-/// with [write-ahead](crate#write-ahead-auditing).
-///
-/// `queued`, `published`, `failed` and `dropped` count the background
-/// queue; a write-ahead event that was durably recorded is only in
-/// `write_ahead`, one that failed is in `write_ahead_failed` and then queued
-/// like any other. `dropped` and `failed` are also counted by reason
-/// (`dropped_*`, `failed_*`, which add up to them), and exported with a
-/// `reason` label through the `metrics` facade (see [`metric`](crate::metric)).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AuditStats {
-    /// Events accepted into the queue.
-    pub queued: u64,
-    /// Events the sink accepted.
-    pub published: u64,
-    /// Events the sink refused or that failed to finish.
-    pub failed: u64,
-    /// Events dropped because the queue was full (in events or in bytes)
-    /// or no runtime ran the background task.
-    pub dropped: u64,
-    /// Requests whose handler suppressed the event.
-    pub suppressed: u64,
-    /// Requests on skipped paths.
-    pub skipped: u64,
-    /// Events durably recorded before their response was sent.
-    pub write_ahead: u64,
-    /// Events not durably recorded (refused, failed, timed out) before
-    /// their response: a 503 went out instead, or the response anyway
-    /// ([`WriteAheadFailure`](crate::WriteAheadFailure)).
-    pub write_ahead_failed: u64,
-    /// Of `dropped`: the queue held [`queue_capacity`](AuditLayer::queue_capacity) events.
-    pub dropped_queue_full: u64,
-    /// Of `dropped`: the event did not fit in what was left of
-    /// [`queue_bytes`](AuditLayer::queue_bytes).
-    pub dropped_queue_bytes: u64,
-    /// Of `dropped`: no tokio runtime ran the background task.
-    pub dropped_not_running: u64,
-    /// Of `failed`: the sink returned an error.
-    pub failed_sink_error: u64,
-    /// Of `failed`: finishing the event (the [`OnEvent`] hook) or the
-    /// sink's `publish` panicked.
-    pub failed_panicked: u64,
-    /// Approximate bytes held by the events in the queue now.
-    pub queued_bytes: u64,
-    /// The most bytes the queue held at once so far: never above
-    /// [`queue_bytes`](AuditLayer::queue_bytes).
-    pub peak_queued_bytes: u64,
-    /// Requests whose identity headers were present and not used: the
-    /// [`IdentitySource`] does not believe headers from their peer, or the
-    /// service had attached an [`AuditIdentity`](crate::AuditIdentity)
-    /// (noted under [`IDENTITY_KEY`](crate::IDENTITY_KEY) in the event).
-    pub identity_ignored: u64,
-    /// Requests with an identity header repeated with different values
-    /// (left out of the event and noted under
-    /// [`IDENTITY_KEY`](crate::IDENTITY_KEY)).
-    pub identity_conflicts: u64,
-}
-
 impl AuditLayer {
     /// A layer publishing to `sink` with the defaults: the default skip paths,
     /// capture off (64 KiB cap when turned on), the default redaction keys
@@ -198,31 +46,10 @@ impl AuditLayer {
     /// as action names, and the `kubernetes` section read from the
     /// environment now.
     pub fn new(sink: impl AuditSink) -> Self {
-        let kubernetes = Kubernetes::from_env();
         AuditLayer {
-            config: Arc::new(Config {
-                skip: Vec::new(),
-                capture_limit: DEFAULT_CAPTURE_LIMIT,
-                capture: false,
-                redaction: Redaction::default(),
-                raw_text: false,
-                identity_headers: IdentityHeaders::default(),
-                identity_source: IdentitySource::default(),
-                trusted_proxies: Vec::new(),
-                action_name: ActionName::default(),
-                compliance_category: None,
-                sensitive: false,
-                kubernetes: (!kubernetes.is_empty()).then_some(kubernetes),
-                hook: Arc::new(()),
-                write_ahead: WriteAhead::off(),
-            }),
-            shared: Arc::new(Shared::new(
-                Arc::new(sink),
-                DEFAULT_QUEUE_CAPACITY,
-                DEFAULT_QUEUE_BYTES as u64,
-            )),
+            config: Arc::new(Config::new()),
+            queue: Arc::new(EventQueue::new(sink)),
         }
-        .skip_paths(DEFAULT_SKIP_PATHS.iter().copied())
     }
 
     fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
@@ -242,20 +69,15 @@ impl AuditLayer {
     {
         let skip = paths
             .into_iter()
-            .map(|p| path_segments(p.as_ref()).map(String::from).collect())
-            .filter(|segments: &Vec<String>| !segments.is_empty())
+            .filter_map(|p| skip_segments(p.as_ref()))
             .collect();
         self.config(|c| c.skip = skip)
     }
 
     /// Adds a skip path.
     pub fn skip_path(self, path: impl AsRef<str>) -> Self {
-        let segments: Vec<String> = path_segments(path.as_ref()).map(String::from).collect();
-        self.config(|c| {
-            if !segments.is_empty() {
-                c.skip.push(segments)
-            }
-        })
+        let segments = skip_segments(path.as_ref());
+        self.config(|c| c.skip.extend(segments))
     }
 
     /// Turns capture of request and response bodies into
@@ -374,7 +196,7 @@ impl AuditLayer {
     /// The `kubernetes` section, instead of the one read from the
     /// environment when the layer was made.
     pub fn kubernetes(self, kubernetes: Kubernetes) -> Self {
-        let kubernetes = (!kubernetes.is_empty()).then_some(kubernetes);
+        let kubernetes = non_empty(kubernetes);
         self.config(|c| c.kubernetes = kubernetes)
     }
 
@@ -395,7 +217,7 @@ impl AuditLayer {
     /// beyond that they are dropped and counted, never waited for. Takes
     /// effect if set before the first request.
     pub fn queue_capacity(self, capacity: usize) -> Self {
-        self.shared.set_capacity(capacity.max(1));
+        self.queue.set_capacity(capacity.max(1));
         self
     }
 
@@ -406,20 +228,20 @@ impl AuditLayer {
     /// waited for. With capture on each event may hold two bodies of up to
     /// the [capture limit](Self::capture_limit). Takes effect at once.
     pub fn queue_bytes(self, bytes: usize) -> Self {
-        self.shared.set_queue_bytes(bytes as u64);
+        self.queue.set_queue_bytes(bytes as u64);
         self
     }
 
     /// The side-channel counters so far.
     pub fn stats(&self) -> AuditStats {
-        self.shared.stats()
+        self.queue.stats()
     }
 
     /// Waits until every queued event was handed to the sink, then flushes
     /// the sink, all within `timeout`. Call it on shutdown, after the server
     /// stopped taking requests.
     pub async fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
-        self.shared.flush(timeout).await
+        self.queue.flush(timeout).await
     }
 }
 
@@ -427,6 +249,14 @@ impl<S> Layer<S> for AuditLayer {
     type Service = Audit<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Audit::from_layer(inner, self)
+        Audit::from_parts(inner, self.config.clone(), self.queue.clone())
+    }
+}
+
+// Here rather than in `service`, so that module needs nothing of this one.
+impl<S> Audit<S> {
+    /// A layer publishing to `sink` (the same as [`AuditLayer::new`]).
+    pub fn layer(sink: impl AuditSink) -> AuditLayer {
+        AuditLayer::new(sink)
     }
 }

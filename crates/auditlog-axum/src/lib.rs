@@ -231,7 +231,7 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! use auditlog_axum::{AuditLayer, WriteAhead, WriteAheadFailure};
+//! use auditlog_axum::{AuditLayer, WriteAhead, WriteAheadFailure, WriteAheadLayer};
 //! use auditlog_sink::JsonLinesSink;
 //! use axum::{routing::{get, post}, Router};
 //!
@@ -239,12 +239,12 @@
 //! let audit = AuditLayer::new(sink); // write-ahead off for every route ...
 //! Router::new()
 //!     // ... but this one: its response waits for its event.
-//!     .route("/transfers", post(|| async { "moved" }).layer(WriteAhead::required()))
+//!     .route("/transfers", post(|| async { "moved" }).layer(WriteAheadLayer::required()))
 //!     .route("/balance", get(|| async { "42" }))
 //!     .layer(audit)
 //! # }
 //! // Or for every route, with its own timeout and failure policy; a route
-//! // opts out with `.layer(WriteAhead::off())`.
+//! // opts out with `.layer(WriteAheadLayer::off())`.
 //! # fn all(sink: JsonLinesSink) -> AuditLayer {
 //! AuditLayer::new(sink).write_ahead(
 //!     WriteAhead::required()
@@ -256,7 +256,7 @@
 //!
 //! The most specific setting wins whole: a request's
 //! ([`AuditContext::set_write_ahead`], called before the handler returns),
-//! else its route's ([`WriteAhead`] as the route's layer, inside the audit
+//! else its route's (a [`WriteAheadLayer`] on the route, inside the audit
 //! layer), else the layer's ([`AuditLayer::write_ahead`]).
 //!
 //! - When the inner service returns the response head, the event is
@@ -302,8 +302,8 @@
 mod body;
 mod capture;
 mod capture_only;
+mod config;
 mod context;
-mod emit;
 mod fields;
 mod form;
 mod future;
@@ -312,29 +312,31 @@ mod identity;
 mod layer;
 mod network;
 mod payload;
+mod pending;
 mod queue;
+mod record;
 mod redact;
 mod service;
+mod stats;
 mod unwind;
 mod write_ahead;
 
 pub use body::{RequestBody, ResponseBody};
 pub use capture_only::CaptureOnlyService;
+pub use config::{ActionName, DEFAULT_CAPTURE_LIMIT, DEFAULT_SKIP_PATHS};
 pub use context::AuditContext;
-pub use emit::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
 pub use fields::CaptureOnly;
 pub use future::ResponseFuture;
 pub use hook::OnEvent;
 pub use identity::{AuditIdentity, IdentitySource, IDENTITY_KEY};
-pub use layer::{
-    ActionName, AuditLayer, AuditStats, DEFAULT_CAPTURE_LIMIT, DEFAULT_QUEUE_BYTES,
-    DEFAULT_QUEUE_CAPACITY, DEFAULT_SKIP_PATHS,
-};
+pub use layer::AuditLayer;
 pub use network::{IpNetwork, ParseNetworkError};
 pub use payload::{OMITTED_KEY, RAW_KEY, TRUNCATED_KEY, VALUE_KEY};
-pub use queue::metric;
+pub use queue::{metric, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY};
+pub use record::{INCOMPLETE_KEY, WRITE_AHEAD_KEY};
 pub use redact::{DEFAULT_REDACT_ALLOW_KEYS, DEFAULT_REDACT_KEYS, REDACTED};
 pub use service::Audit;
+pub use stats::AuditStats;
 pub use write_ahead::{
-    WriteAhead, WriteAheadFailure, WriteAheadService, DEFAULT_WRITE_AHEAD_TIMEOUT,
+    WriteAhead, WriteAheadFailure, WriteAheadLayer, WriteAheadService, DEFAULT_WRITE_AHEAD_TIMEOUT,
 };

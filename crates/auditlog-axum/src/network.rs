@@ -75,10 +75,21 @@ impl From<IpAddr> for IpNetwork {
     }
 }
 
-/// A trusted proxy that is neither an address nor `address/prefix`.
+/// A trusted proxy that is neither an address nor `address/prefix`; its
+/// [`source`](std::error::Error::source) is the part that did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseNetworkError {
     text: String,
+    cause: Cause,
+}
+
+/// What was wrong with the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cause {
+    Address(std::net::AddrParseError),
+    Prefix(std::num::ParseIntError),
+    /// A number, but more bits than the address has.
+    PrefixTooLong,
 }
 
 impl fmt::Display for ParseNetworkError {
@@ -91,27 +102,37 @@ impl fmt::Display for ParseNetworkError {
     }
 }
 
-impl std::error::Error for ParseNetworkError {}
+impl std::error::Error for ParseNetworkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            Cause::Address(error) => Some(error),
+            Cause::Prefix(error) => Some(error),
+            Cause::PrefixTooLong => None,
+        }
+    }
+}
 
 impl FromStr for IpNetwork {
     type Err = ParseNetworkError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let error = || ParseNetworkError {
+        let error = |cause| ParseNetworkError {
             text: text.to_owned(),
+            cause,
         };
         let trimmed = text.trim();
-        match trimmed.split_once('/') {
-            None => trimmed
-                .parse::<IpAddr>()
-                .map(Into::into)
-                .map_err(|_| error()),
-            Some((addr, prefix)) => {
-                let addr = addr.parse::<IpAddr>().map_err(|_| error())?;
-                let prefix = prefix.parse::<u8>().map_err(|_| error())?;
-                IpNetwork::new(addr, prefix).ok_or_else(error)
-            }
-        }
+        let (addr, prefix) = match trimmed.split_once('/') {
+            None => (trimmed, None),
+            Some((addr, prefix)) => (addr, Some(prefix)),
+        };
+        let addr = addr
+            .parse::<IpAddr>()
+            .map_err(|e| error(Cause::Address(e)))?;
+        let Some(prefix) = prefix else {
+            return Ok(addr.into());
+        };
+        let prefix = prefix.parse::<u8>().map_err(|e| error(Cause::Prefix(e)))?;
+        IpNetwork::new(addr, prefix).ok_or_else(|| error(Cause::PrefixTooLong))
     }
 }
 
@@ -168,7 +189,26 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 
 #[cfg(test)]
 mod tests {
+    use std::error::Error;
+
     use super::*;
+
+    #[test]
+    fn a_parse_error_keeps_what_did_not_parse() {
+        let bad_address = "10.0.0.x/8".parse::<IpNetwork>().unwrap_err();
+        assert!(bad_address
+            .source()
+            .unwrap()
+            .is::<std::net::AddrParseError>());
+        let bad_prefix = "10.0.0.0/x".parse::<IpNetwork>().unwrap_err();
+        assert!(bad_prefix.source().unwrap().is::<std::num::ParseIntError>());
+        let too_long = "10.0.0.0/33".parse::<IpNetwork>().unwrap_err();
+        assert!(too_long.source().is_none());
+        assert_eq!(
+            too_long.to_string(),
+            "trusted proxy \"10.0.0.0/33\": expected an IP address or address/prefix"
+        );
+    }
 
     fn headers(xff: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -11,21 +11,23 @@ use auditlog_sink::AuditSink;
 use http::{header, Extensions, Request, Response};
 use tower_service::Service;
 
-use crate::body::RequestBody;
+use crate::body::{RequestBody, ResponseBody};
 use crate::capture::{content_type, Capture};
+use crate::config::{path_segments, ActionName, Config};
 use crate::context::AuditContext;
-use crate::emit::{Pending, Shared};
 use crate::future::ResponseFuture;
 use crate::identity::{self, IDENTITY_KEY};
-use crate::layer::{path_segments, ActionName, AuditLayer, Config};
 use crate::network::client_ip;
+use crate::pending::PendingEvent;
+use crate::queue::EventQueue;
 
-/// Audits each request to the wrapped service; made by [`AuditLayer`].
+/// Audits each request to the wrapped service; made by
+/// [`AuditLayer`](crate::AuditLayer).
 #[derive(Clone)]
 pub struct Audit<S> {
     inner: S,
     config: Arc<Config>,
-    shared: Arc<Shared>,
+    queue: Arc<EventQueue>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Audit<S> {
@@ -40,19 +42,19 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Audit<S> {
 impl<S> Audit<S> {
     /// Wraps `inner`, publishing to `sink` with the default settings.
     pub fn new(inner: S, sink: impl AuditSink) -> Self {
-        Self::from_layer(inner, &AuditLayer::new(sink))
+        Self::from_parts(
+            inner,
+            Arc::new(Config::new()),
+            Arc::new(EventQueue::new(sink)),
+        )
     }
 
-    /// A layer publishing to `sink` (the same as [`AuditLayer::new`]).
-    pub fn layer(sink: impl AuditSink) -> AuditLayer {
-        AuditLayer::new(sink)
-    }
-
-    pub(crate) fn from_layer(inner: S, layer: &AuditLayer) -> Self {
+    /// Wraps `inner` with a layer's settings and queue.
+    pub(crate) fn from_parts(inner: S, config: Arc<Config>, queue: Arc<EventQueue>) -> Self {
         Audit {
             inner,
-            config: layer.config.clone(),
-            shared: layer.shared.clone(),
+            config,
+            queue,
         }
     }
 
@@ -72,7 +74,7 @@ impl<S> Audit<S> {
     }
 
     /// The event as far as the request says, and the body capture.
-    fn start<B>(&self, request: &mut Request<B>) -> (Pending, Option<Arc<Mutex<Capture>>>) {
+    fn start<B>(&self, request: &mut Request<B>) -> (PendingEvent, Option<Arc<Mutex<Capture>>>) {
         let config = &self.config;
         let headers = request.headers();
         let peer = peer_ip(request.extensions());
@@ -84,7 +86,7 @@ impl<S> Audit<S> {
             request.extensions(),
             peer,
         );
-        identity.count(self.shared.identity_counters());
+        identity.count(self.queue.identity_counters());
         let path = request.uri().path();
         let name = match config.action_name {
             ActionName::RouteTemplate => matched_path(request.extensions()).unwrap_or(path),
@@ -128,8 +130,8 @@ impl<S> Audit<S> {
             context.request_detail(IDENTITY_KEY, note);
         }
         request.extensions_mut().insert(context.clone());
-        let pending = Pending::new(
-            self.shared.clone(),
+        let pending = PendingEvent::new(
+            self.queue.clone(),
             self.config.clone(),
             event,
             SystemTime::now(),
@@ -145,7 +147,7 @@ where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
     ResBody: http_body::Body,
 {
-    type Response = Response<crate::ResponseBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -156,11 +158,11 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let method = request.method().clone();
         if self.config.skips(request.uri().path()) {
-            self.shared.count_skipped();
+            self.queue.count_skipped();
             let request = request.map(|body| RequestBody::new(body, None));
             return ResponseFuture::new(self.inner.call(request), None, &method);
         }
-        self.shared.ensure_worker();
+        self.queue.ensure_worker();
         let (pending, capture) = self.start(&mut request);
         let request = request.map(|body| RequestBody::new(body, capture));
         ResponseFuture::new(self.inner.call(request), Some(pending), &method)

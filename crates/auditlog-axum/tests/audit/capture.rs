@@ -14,11 +14,11 @@ const FLUSH: Duration = Duration::from_secs(30);
 
 /// `eventdata` of the one event `request` yields.
 async fn eventdata(setup: impl FnOnce(AuditLayer) -> AuditLayer, request: Request<Body>) -> Value {
-    let sink = Memory::default();
+    let sink = memory();
     let layer = setup(layer(sink.clone()));
     oneshot(&app(layer.clone()), request).await;
     layer.flush(FLUSH).await.unwrap();
-    let events = sink.events();
+    let events = sink.verified();
     assert_eq!(events.len(), 1);
     json(&events[0])["eventdata"].clone()
 }

@@ -43,8 +43,8 @@ fn loopback() -> IpNetwork {
 }
 
 /// A layer with `source`, trusting `proxies`.
-fn with(source: IdentitySource, proxies: &[IpNetwork]) -> (Memory, AuditLayer) {
-    let sink = Memory::default();
+fn with(source: IdentitySource, proxies: &[IpNetwork]) -> (MemorySink, AuditLayer) {
+    let sink = memory();
     let layer = AuditLayer::new(sink.clone())
         .identity_source(source)
         .trusted_proxies(proxies.iter().copied());
@@ -55,7 +55,7 @@ fn with(source: IdentitySource, proxies: &[IpNetwork]) -> (Memory, AuditLayer) {
 /// repeated), over TCP; the status, and the one event it made.
 async fn one(
     layer: &AuditLayer,
-    sink: &Memory,
+    sink: &MemorySink,
     app: Router,
     headers: &[(&str, &str)],
 ) -> (StatusCode, AuditEvent) {
@@ -66,7 +66,7 @@ async fn one(
     }
     let (status, _, _) = send(&client(), request.body(Body::empty()).unwrap()).await;
     layer.flush(FLUSH).await.unwrap();
-    let mut events = sink.events();
+    let mut events = sink.verified();
     assert_eq!(events.len(), 1, "{:?}", sink.published());
     (status, events.pop().unwrap())
 }

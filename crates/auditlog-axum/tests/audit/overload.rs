@@ -127,8 +127,8 @@ async fn a_full_queue_is_counted_apart_from_a_full_byte_budget() {
 }
 
 /// Panics on the event of transaction `boom`, records the others.
-#[derive(Debug, Clone, Default)]
-struct PanicsOnce(Memory);
+#[derive(Debug, Clone)]
+struct PanicsOnce(MemorySink);
 
 #[async_trait]
 impl AuditSink for PanicsOnce {
@@ -146,7 +146,7 @@ impl AuditSink for PanicsOnce {
 
 #[tokio::test]
 async fn a_panicking_sink_loses_one_event_counted_not_the_later_ones() {
-    let sink = PanicsOnce::default();
+    let sink = PanicsOnce(memory());
     let layer = layer(sink.clone());
     let app = app(layer.clone());
     for tx in ["before", "boom", "after-1", "after-2"] {
@@ -157,7 +157,7 @@ async fn a_panicking_sink_loses_one_event_counted_not_the_later_ones() {
     }
     let recorded: Vec<_> = sink
         .0
-        .events()
+        .verified()
         .into_iter()
         .map(|e| e.transactionid.unwrap())
         .collect();

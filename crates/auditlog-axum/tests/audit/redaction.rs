@@ -34,7 +34,7 @@ async fn over_http(
     path: &str,
     body: impl Into<Body>,
 ) -> Seen {
-    let sink = Memory::default();
+    let sink = memory();
     let layer = setup(layer(sink.clone()).capture_payloads(true));
     let app = routes()
         .route(
@@ -49,7 +49,7 @@ async fn over_http(
         .unwrap();
     let (status, _, body) = send(&client(), request).await;
     layer.flush(FLUSH).await.unwrap();
-    let events = sink.events(); // each verified: hash and signature
+    let events = sink.verified(); // each verified: hash and signature
     assert_eq!(events.len(), 1);
     let line = sink.published().pop().unwrap();
     Seen {

@@ -18,11 +18,11 @@ async fn one(
     layer_setup: impl FnOnce(auditlog_axum::AuditLayer) -> auditlog_axum::AuditLayer,
     request: Request<Body>,
 ) -> (StatusCode, AuditEvent) {
-    let sink = Memory::default();
+    let sink = memory();
     let layer = layer_setup(layer(sink.clone()));
     let (status, _) = oneshot(&app(layer.clone()), request).await;
     layer.flush(FLUSH).await.unwrap();
-    let mut events = sink.events();
+    let mut events = sink.verified();
     assert_eq!(events.len(), 1, "{:?}", sink.published());
     (status, events.pop().unwrap())
 }
@@ -104,7 +104,7 @@ async fn unmatched_routes_and_raw_path_names() {
 
 #[tokio::test]
 async fn skip_paths_match_whole_leading_segments() {
-    let sink = Memory::default();
+    let sink = memory();
     let layer = layer(sink.clone());
     let app = app(layer.clone());
     for path in ["/health", "/health/live", "/actuator/info", "//health"] {
@@ -115,7 +115,7 @@ async fn skip_paths_match_whole_leading_segments() {
     }
     layer.flush(FLUSH).await.unwrap();
     let names: Vec<_> = sink
-        .events()
+        .verified()
         .into_iter()
         .map(|e| e.objectref.unwrap().resource.unwrap())
         .collect();
@@ -123,15 +123,15 @@ async fn skip_paths_match_whole_leading_segments() {
     assert_eq!(layer.stats().skipped, 4);
 
     // Custom skip paths replace the defaults.
-    let sink = Memory::default();
+    let sink = memory();
     let layer = super::support::layer(sink.clone()).skip_paths(["/orders"]);
     let app = super::support::app(layer.clone());
     oneshot(&app, get("/orders/1")).await;
     oneshot(&app, get("/health")).await;
     layer.flush(FLUSH).await.unwrap();
-    assert_eq!(sink.events().len(), 1);
+    assert_eq!(sink.verified().len(), 1);
     assert_eq!(
-        sink.events()[0].action.as_ref().unwrap().name.as_deref(),
+        sink.verified()[0].action.as_ref().unwrap().name.as_deref(),
         Some("/health")
     );
 }
@@ -231,12 +231,12 @@ async fn handlers_enrich_their_event() {
 
 #[tokio::test]
 async fn handlers_can_suppress_their_event() {
-    let sink = Memory::default();
+    let sink = memory();
     let layer = layer(sink.clone());
     let (status, body) = oneshot(&app(layer.clone()), get("/quiet")).await;
     assert_eq!((status, &body[..]), (StatusCode::OK, &b"not audited"[..]));
     layer.flush(FLUSH).await.unwrap();
-    assert!(sink.events().is_empty());
+    assert!(sink.verified().is_empty());
     assert_eq!(layer.stats().suppressed, 1);
 }
 
@@ -283,7 +283,7 @@ async fn head_requests_and_empty_responses_are_complete() {
 
 #[tokio::test]
 async fn a_request_dropped_before_its_response_is_marked() {
-    let sink = Memory::default();
+    let sink = memory();
     let layer = layer(sink.clone());
     let app = app(layer.clone());
     // The client gives up while the handler still works.
@@ -291,7 +291,7 @@ async fn a_request_dropped_before_its_response_is_marked() {
         tokio::time::timeout(Duration::from_millis(50), oneshot(&app, get("/slow"))).await;
     assert!(outcome.is_err());
     layer.flush(FLUSH).await.unwrap();
-    let events = sink.events();
+    let events = sink.verified();
     assert_eq!(events.len(), 1);
     let value = json(&events[0]);
     assert_eq!(value["action"]["severity"], "WARNING");

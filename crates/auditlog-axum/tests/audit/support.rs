@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use auditlog_axum::{AuditContext, AuditLayer, IdentitySource};
 use auditlog_core::AuditEvent;
 use auditlog_seal::SigningKey;
+pub(crate) use auditlog_sink::MemorySink;
 use auditlog_sink::{AuditSink, SinkError};
 use axum::body::{Body, Bytes};
 use axum::extract::Path;
@@ -20,37 +21,37 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub const KEY: &str = "test-signing-key";
+pub(crate) const KEY: &str = "test-signing-key";
 
-pub fn key() -> SigningKey {
+pub(crate) fn key() -> SigningKey {
     SigningKey::new(KEY).unwrap()
 }
 
-/// Seals each event as a real sink does and keeps its published JSON.
-#[derive(Debug, Clone, Default)]
-pub struct Memory {
-    published: Arc<Mutex<Vec<String>>>,
+/// The sink most tests publish to: the workspace's in-memory sink, sealing
+/// each event with [`key`] as a real sink does.
+pub(crate) fn memory() -> MemorySink {
+    MemorySink::new(Some(key()))
 }
 
-#[async_trait]
-impl AuditSink for Memory {
-    async fn publish(&self, mut event: AuditEvent) -> Result<(), SinkError> {
-        let json = auditlog_seal::seal_to_json(&mut event, Some(&key()));
-        self.published.lock().unwrap().push(json);
-        Ok(())
-    }
+/// What tests read from a [`MemorySink`]: its events as they went out,
+/// each checked in its published form.
+pub(crate) trait Published {
+    /// Every event so far, each parsed back from its published JSON and
+    /// verified against its hash and signature.
+    fn verified(&self) -> Vec<AuditEvent>;
 
-    async fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
-        Ok(())
-    }
+    /// The published JSON of every event so far.
+    fn published(&self) -> Vec<String>;
+
+    /// Waits (up to a minute) until `count` events arrived, then
+    /// [`verified`](Self::verified); for events that are emitted when the
+    /// server notices a client went away.
+    async fn wait_for(&self, count: usize) -> Vec<AuditEvent>;
 }
 
-impl Memory {
-    /// Every event so far, each verified against its hash and signature.
-    pub fn events(&self) -> Vec<AuditEvent> {
-        self.published
-            .lock()
-            .unwrap()
+impl Published for MemorySink {
+    fn verified(&self) -> Vec<AuditEvent> {
+        self.published()
             .iter()
             .map(|json| {
                 auditlog_seal::verify_json(json, Some(&key()))
@@ -60,26 +61,27 @@ impl Memory {
             .collect()
     }
 
-    pub fn published(&self) -> Vec<String> {
-        self.published.lock().unwrap().clone()
+    fn published(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .map(AuditEvent::published_json)
+            .collect()
     }
 
-    /// Waits (up to a minute) until `count` events arrived; for events that
-    /// are emitted when the server notices a client went away.
-    pub async fn wait_for(&self, count: usize) -> Vec<AuditEvent> {
+    async fn wait_for(&self, count: usize) -> Vec<AuditEvent> {
         for _ in 0..600 {
-            if self.published.lock().unwrap().len() >= count {
+            if self.len() >= count {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        self.events()
+        self.verified()
     }
 }
 
 /// Refuses everything.
 #[derive(Debug, Clone, Copy)]
-pub struct Failing;
+pub(crate) struct Failing;
 
 #[async_trait]
 impl AuditSink for Failing {
@@ -94,7 +96,7 @@ impl AuditSink for Failing {
 
 /// Never returns from `publish`: a sink stuck on a dead broker.
 #[derive(Debug, Clone, Copy)]
-pub struct Stuck;
+pub(crate) struct Stuck;
 
 #[async_trait]
 impl AuditSink for Stuck {
@@ -109,7 +111,7 @@ impl AuditSink for Stuck {
 
 /// What [`Ledger::publish_durable`] does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durable {
+pub(crate) enum Durable {
     /// Records the event at once.
     Records,
     /// Waits for [`Ledger::release`], then records it.
@@ -121,7 +123,7 @@ pub enum Durable {
 /// Keeps each event's transaction id by the way it came in: durably or
 /// by plain `publish`.
 #[derive(Debug, Clone)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     inner: Arc<LedgerInner>,
 }
 
@@ -135,7 +137,7 @@ struct LedgerInner {
 }
 
 impl Ledger {
-    pub fn new(mode: Durable) -> Self {
+    pub(crate) fn new(mode: Durable) -> Self {
         Ledger {
             inner: Arc::new(LedgerInner {
                 durable: Mutex::default(),
@@ -148,17 +150,17 @@ impl Ledger {
     }
 
     /// Transaction ids of the events recorded durably, in order.
-    pub fn durable(&self) -> Vec<String> {
+    pub(crate) fn durable(&self) -> Vec<String> {
         self.inner.durable.lock().unwrap().clone()
     }
 
     /// Transaction ids of the events published plainly, in order.
-    pub fn plain(&self) -> Vec<String> {
+    pub(crate) fn plain(&self) -> Vec<String> {
         self.inner.plain.lock().unwrap().clone()
     }
 
     /// Waits (up to a minute, then fails) until a durable publish started.
-    pub async fn entered(&self) {
+    pub(crate) async fn entered(&self) {
         let entered = self.inner.entered.acquire();
         let permit = tokio::time::timeout(Duration::from_secs(60), entered).await;
         permit
@@ -168,7 +170,7 @@ impl Ledger {
     }
 
     /// Lets one gated durable publish finish.
-    pub fn release(&self) {
+    pub(crate) fn release(&self) {
         self.inner.gate.add_permits(1);
     }
 }
@@ -203,7 +205,7 @@ impl AuditSink for Ledger {
 /// The layer most tests use. They tag requests with identity headers (a
 /// transaction id per request) from a test client, so it believes them from
 /// any peer; `identity.rs` tests the secure default.
-pub fn layer(sink: impl AuditSink) -> AuditLayer {
+pub(crate) fn layer(sink: impl AuditSink) -> AuditLayer {
     AuditLayer::new(sink)
         .identity_source(IdentitySource::UnverifiedHeadersFromAnyPeer)
         .kubernetes(auditlog_core::Kubernetes {
@@ -285,7 +287,7 @@ async fn boom() -> &'static str {
 }
 
 /// The app every test uses, without the audit layer.
-pub fn routes() -> Router {
+pub(crate) fn routes() -> Router {
     Router::new()
         .route("/orders", post(create_order))
         .route("/orders/{id}", routing::get(get_order))
@@ -307,24 +309,24 @@ pub fn routes() -> Router {
 }
 
 /// The app with `layer` applied.
-pub fn app(layer: AuditLayer) -> Router {
+pub(crate) fn app(layer: AuditLayer) -> Router {
     routes().layer(layer)
 }
 
 /// Sends one request through `app` with `oneshot` and reads the whole body.
-pub async fn oneshot(app: &Router, request: Request<Body>) -> (StatusCode, Bytes) {
+pub(crate) async fn oneshot(app: &Router, request: Request<Body>) -> (StatusCode, Bytes) {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, body)
 }
 
-pub fn get(uri: &str) -> Request<Body> {
+pub(crate) fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
 /// `method uri` with `X-Transaction-Id: tx`, no body.
-pub fn request_tx(method: &str, uri: &str, tx: &str) -> Request<Body> {
+pub(crate) fn request_tx(method: &str, uri: &str, tx: &str) -> Request<Body> {
     Request::builder()
         .method(method)
         .uri(uri)
@@ -333,7 +335,7 @@ pub fn request_tx(method: &str, uri: &str, tx: &str) -> Request<Body> {
         .unwrap()
 }
 
-pub fn post_json(uri: &str, json: &str) -> Request<Body> {
+pub(crate) fn post_json(uri: &str, json: &str) -> Request<Body> {
     Request::post(uri)
         .header("content-type", "application/json")
         .body(Body::from(json.to_owned()))
@@ -341,7 +343,7 @@ pub fn post_json(uri: &str, json: &str) -> Request<Body> {
 }
 
 /// Serves `app` on 127.0.0.1, port 0, with the peer address available.
-pub async fn serve(app: Router) -> SocketAddr {
+pub(crate) async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -355,17 +357,20 @@ pub async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
-pub type Client =
+pub(crate) type Client =
     hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Body>;
 
-pub fn client() -> Client {
+pub(crate) fn client() -> Client {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .pool_max_idle_per_host(64)
         .build_http()
 }
 
 /// Sends `request` over TCP and reads the whole response.
-pub async fn send(client: &Client, request: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
+pub(crate) async fn send(
+    client: &Client,
+    request: Request<Body>,
+) -> (StatusCode, HeaderMap, Bytes) {
     let response = client.request(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -373,6 +378,6 @@ pub async fn send(client: &Client, request: Request<Body>) -> (StatusCode, Heade
     (status, headers, body)
 }
 
-pub fn json(event: &AuditEvent) -> serde_json::Value {
+pub(crate) fn json(event: &AuditEvent) -> serde_json::Value {
     serde_json::from_str(&event.published_json()).unwrap()
 }

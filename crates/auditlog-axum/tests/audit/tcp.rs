@@ -13,7 +13,7 @@ const FLUSH: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_requests_yield_a_thousand_verified_events() {
-    let sink = Memory::default();
+    let sink = memory();
     let layer = layer(sink.clone()).capture_payloads(true);
     let addr = serve(app(layer.clone())).await;
     let client = client();
@@ -41,7 +41,7 @@ async fn a_thousand_concurrent_requests_yield_a_thousand_verified_events() {
 
     // Each response body was read to its end, so each event is queued.
     layer.flush(FLUSH).await.unwrap();
-    let events = sink.events(); // each verified: hash and signature
+    let events = sink.verified(); // each verified: hash and signature
     assert_eq!(events.len(), 1000);
     let mut seen = HashMap::new();
     for event in &events {
@@ -79,7 +79,7 @@ async fn exchange(client: &Client, request: Request<Body>) -> (StatusCode, Vec<S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_are_byte_identical_with_and_without_the_layer() {
-    let sink = Memory::default();
+    let sink = memory();
     let layer = layer(sink.clone())
         .capture_payloads(true)
         .capture_limit(1024);
@@ -130,7 +130,7 @@ async fn bodies_are_byte_identical_with_and_without_the_layer() {
         assert_eq!(with, without, "{uri}");
     }
     layer.flush(FLUSH).await.unwrap();
-    let events = sink.events();
+    let events = sink.verified();
     assert_eq!(events.len(), count);
     for event in &events {
         assert_eq!(
@@ -145,7 +145,7 @@ async fn bodies_are_byte_identical_with_and_without_the_layer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_gone_mid_body_yields_one_marked_event() {
-    let sink = Memory::default();
+    let sink = memory();
     let layer = layer(sink.clone());
     let addr = serve(app(layer.clone())).await;
 
@@ -177,16 +177,16 @@ async fn a_client_gone_mid_body_yields_one_marked_event() {
         "client disconnected during the response body"
     );
     layer.flush(FLUSH).await.unwrap();
-    assert_eq!(sink.events().len(), 1, "exactly once");
+    assert_eq!(sink.verified().len(), 1, "exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_over_tcp_from_a_trusted_local_proxy() {
-    let sink = Memory::default();
+    let sink = memory();
     let layer =
         layer(sink.clone()).trust_proxy("127.0.0.1".parse::<auditlog_axum::IpNetwork>().unwrap());
     let addr = serve(app(layer.clone())).await;
-    let untrusting = Memory::default();
+    let untrusting = memory();
     let plain_layer = super::support::layer(untrusting.clone());
     let plain_addr = serve(app(plain_layer.clone())).await;
     let client = client();
@@ -200,9 +200,9 @@ async fn forwarded_for_over_tcp_from_a_trusted_local_proxy() {
     }
     layer.flush(FLUSH).await.unwrap();
     plain_layer.flush(FLUSH).await.unwrap();
-    let trusted = sink.events()[0].network.clone().unwrap();
+    let trusted = sink.verified()[0].network.clone().unwrap();
     assert_eq!(trusted.sourceip.as_deref(), Some("198.51.100.23"));
     assert_eq!(trusted.useragent.as_deref(), Some("integration-test"));
-    let direct = untrusting.events()[0].network.clone().unwrap();
+    let direct = untrusting.verified()[0].network.clone().unwrap();
     assert_eq!(direct.sourceip.as_deref(), Some("127.0.0.1"));
 }

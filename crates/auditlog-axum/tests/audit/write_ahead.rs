@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use auditlog_axum::{AuditContext, WriteAhead, WriteAheadFailure, WRITE_AHEAD_KEY};
+use auditlog_axum::{
+    AuditContext, WriteAhead, WriteAheadFailure, WriteAheadLayer, WRITE_AHEAD_KEY,
+};
 use auditlog_core::AuditEvent;
 use auditlog_sink::JsonLinesSink;
 use axum::body::Body;
@@ -126,8 +128,8 @@ async fn each_response_arrives_after_its_event_is_in_the_file() {
 async fn a_sink_that_cannot_record_durably_fails_closed_or_open() {
     let client = client();
     for on_failure in [WriteAheadFailure::FailClosed, WriteAheadFailure::FailOpen] {
-        // Memory keeps the trait's default: publish_durable refuses.
-        let sink = Memory::default();
+        // MemorySink keeps the trait's default: publish_durable refuses.
+        let sink = memory();
         let write_ahead = WriteAhead::required().on_failure(on_failure);
         let layer = layer(sink.clone()).write_ahead(write_ahead);
         let addr = serve(app(layer.clone())).await;
@@ -158,7 +160,7 @@ async fn a_sink_that_cannot_record_durably_fails_closed_or_open() {
 
         // The refused event is still published, the ordinary way, once.
         layer.flush(FLUSH).await.unwrap();
-        let events = sink.events();
+        let events = sink.verified();
         assert_eq!(events.len(), 1, "{on_failure:?}");
         let value = json(&events[0]);
         assert_eq!(value["transactionid"], "refused");
@@ -203,7 +205,10 @@ async fn only_the_marked_route_waits_for_its_event() {
     let ledger = Ledger::new(Durable::Gated);
     let layer = layer(ledger.clone());
     let app = routes()
-        .route("/transfers", post(transfer).layer(WriteAhead::required()))
+        .route(
+            "/transfers",
+            post(transfer).layer(WriteAheadLayer::required()),
+        )
         .layer(layer.clone());
     let addr = serve(app).await;
     let client = client();
@@ -244,7 +249,7 @@ async fn routes_and_handlers_override_the_layer() {
     let app = Router::new()
         .route(
             "/public",
-            routing::get(|| async { "public" }).layer(WriteAhead::off()),
+            routing::get(|| async { "public" }).layer(WriteAheadLayer::off()),
         )
         .route("/private", routing::get(|| async { "private" }))
         .layer(layer.clone());
@@ -337,8 +342,10 @@ async fn without_write_ahead_the_event_still_waits_for_the_body() {
 
 #[tokio::test]
 async fn a_route_layer_without_the_audit_layer_changes_nothing() {
-    let app: Router =
-        Router::new().route("/transfers", post(transfer).layer(WriteAhead::required()));
+    let app: Router = Router::new().route(
+        "/transfers",
+        post(transfer).layer(WriteAheadLayer::required()),
+    );
     let (status, body) = oneshot(
         &app,
         Request::post("/transfers").body(Body::empty()).unwrap(),

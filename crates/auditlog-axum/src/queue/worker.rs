@@ -1,0 +1,111 @@
+//! The background task: takes finished exchanges off the queue, turns them
+//! into events and hands them to the sink.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use auditlog_core::AuditEvent;
+use auditlog_sink::AuditSink;
+use tokio::sync::{mpsc, Notify};
+
+use super::counters::{Counters, Failed, Metrics};
+use super::size::event_bytes;
+use crate::record::Record;
+use crate::unwind::CatchUnwind;
+
+/// What the background task needs; it holds no sender, so it ends when the
+/// last layer and service are gone.
+pub(crate) struct Worker {
+    pub(crate) sink: Arc<dyn AuditSink>,
+    pub(crate) counters: Counters,
+    pub(crate) metrics: Metrics,
+    /// Woken whenever the queue may have emptied, for `flush`.
+    pub(crate) idle: Notify,
+}
+
+/// What the background task publishes.
+// Records are the common case: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Work {
+    /// A finished exchange, to be turned into its event.
+    Record(Record),
+    /// An event already finished (a failed write-ahead).
+    Event(Box<AuditEvent>),
+}
+
+/// Work in the queue, with the bytes it holds of the queue's budget.
+pub(crate) struct Queued {
+    pub(crate) work: Work,
+    pub(crate) bytes: u64,
+}
+
+impl Work {
+    /// Roughly what it holds in memory: the event's strings and captures
+    /// (raw; escaping happens later, in the sink).
+    pub(crate) fn approx_bytes(&self) -> u64 {
+        match self {
+            Work::Record(record) => record.approx_bytes(),
+            Work::Event(event) => event_bytes(event),
+        }
+    }
+}
+
+/// The most events the background task takes from the queue at once.
+const PUBLISH_BATCH: usize = 64;
+
+impl Worker {
+    pub(crate) fn new(sink: Arc<dyn AuditSink>) -> Self {
+        Worker {
+            sink,
+            counters: Counters::default(),
+            metrics: Metrics::new(),
+            idle: Notify::new(),
+        }
+    }
+
+    /// Publishes what arrives until every sender is gone.
+    pub(crate) async fn run(self: Arc<Self>, mut receiver: mpsc::Receiver<Queued>) {
+        let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+        // Takes what is waiting in one go: fewer wake-ups under load.
+        while receiver.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+            for Queued { work, bytes } in batch.drain(..) {
+                self.publish_one(work).await;
+                // Held until the sink has it: the batch still holds it till then.
+                self.counters.release_bytes(bytes, &self.metrics);
+            }
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Finishes and publishes one event; a panic (in the hook or the sink)
+    /// loses that event, counted, not the task.
+    async fn publish_one(&self, work: Work) {
+        let (counters, metrics) = (&self.counters, &self.metrics);
+        let event = match work {
+            Work::Record(record) => match catch_unwind(AssertUnwindSafe(|| record.finish())) {
+                Ok(event) => event,
+                Err(_) => {
+                    let failed = counters.count_failed(Failed::Panicked, metrics);
+                    tracing::warn!(target: "auditlog_axum", failed, "audit event lost: finishing it panicked");
+                    return;
+                }
+            },
+            Work::Event(event) => event,
+        };
+        match CatchUnwind::new(self.sink.publish(*event)).await {
+            Ok(Ok(())) => {
+                counters.published.fetch_add(1, Relaxed);
+                metrics.published.increment(1);
+            }
+            Ok(Err(error)) => {
+                let failed = counters.count_failed(Failed::SinkError, metrics);
+                tracing::warn!(target: "auditlog_axum", failed, %error, "audit event not published");
+            }
+            Err(()) => {
+                let failed = counters.count_failed(Failed::Panicked, metrics);
+                tracing::error!(target: "auditlog_axum", failed, "audit event lost: the sink's publish panicked");
+            }
+        }
+    }
+}

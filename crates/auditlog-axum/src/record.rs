@@ -1,0 +1,181 @@
+//! Event assembly: a finished exchange ([`Record`]) and how it becomes its
+//! event, on the background task (or the write-ahead's).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use auditlog_core::{AuditEvent, Metadata, Outcome, Severity, Subject, Value};
+use http::StatusCode;
+use time::OffsetDateTime;
+
+use crate::capture::Captured;
+use crate::config::Config;
+use crate::context::Enrichment;
+use crate::payload::Rules;
+use crate::queue::{event_bytes, map_bytes};
+
+/// The key in `eventdata.responsepayload` that marks an event whose
+/// exchange did not end normally; its value says how it ended.
+pub const INCOMPLETE_KEY: &str = "_incomplete";
+
+/// The key in `eventdata.responsepayload` that marks a write-ahead event
+/// recorded with response capture on: its response body could not be in it.
+pub const WRITE_AHEAD_KEY: &str = "_writeahead";
+
+/// The value of [`WRITE_AHEAD_KEY`].
+const WRITE_AHEAD_NOTE: &str = "recorded before the response body was sent: body not captured";
+
+/// How the exchange ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// The response body was sent to its end.
+    Complete,
+    /// The response body was dropped before its end: the client went away.
+    DuringBody,
+    /// The response future was dropped: the client went away first.
+    BeforeResponse,
+    /// The handler panicked and nothing caught it.
+    Panicked,
+    /// The inner service returned an error.
+    ServiceError,
+    /// The response body yielded an error.
+    BodyError,
+}
+
+impl End {
+    fn note(self) -> Option<&'static str> {
+        Some(match self {
+            End::Complete => return None,
+            End::DuringBody => "client disconnected during the response body",
+            End::BeforeResponse => "client disconnected before the response",
+            End::Panicked => "handler panicked",
+            End::ServiceError => "service error",
+            End::BodyError => "response body error",
+        })
+    }
+}
+
+/// A finished exchange; the background task turns it into the event.
+pub(crate) struct Record {
+    pub(crate) config: Arc<Config>,
+    pub(crate) event: Box<AuditEvent>,
+    /// When the request arrived: the event's timestamp.
+    pub(crate) at: SystemTime,
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) end: End,
+    pub(crate) request: Option<Captured>,
+    pub(crate) response: Option<Captured>,
+    /// Recorded at the response head, before its body.
+    pub(crate) write_ahead: bool,
+    pub(crate) enrichment: Enrichment,
+}
+
+impl Record {
+    /// Roughly what it holds: the event's strings, the captured bodies (as
+    /// allocated) and the handler's details.
+    pub(crate) fn approx_bytes(&self) -> u64 {
+        let captured = |c: &Option<Captured>| c.as_ref().map_or(0, |c| c.bytes.capacity() as u64);
+        event_bytes(&self.event)
+            + captured(&self.request)
+            + captured(&self.response)
+            + map_bytes(&self.enrichment.request_details)
+            + map_bytes(&self.enrichment.response_details)
+    }
+
+    pub(crate) fn finish(self) -> Box<AuditEvent> {
+        let Record {
+            config,
+            mut event,
+            at,
+            status,
+            end,
+            request,
+            response,
+            write_ahead,
+            enrichment: e,
+        } = self;
+        let (severity, outcome) = match (end, status) {
+            (End::Complete | End::DuringBody, Some(status)) => (
+                Severity::from_http_status(status.as_u16()),
+                Outcome::from_http_status(status.as_u16()),
+            ),
+            // Like nginx's 499: the client closed the request.
+            (End::BeforeResponse, _) => (Severity::Warning, Outcome::Failure),
+            _ => (Severity::Error, Outcome::Failure),
+        };
+        // A fresh id (UUID v4), the spec version and the arrival time.
+        let envelope = AuditEvent::builder()
+            .timestamp_at(OffsetDateTime::from(at))
+            .build();
+        event.id = envelope.id;
+        event.specversion = envelope.specversion;
+        event.timestamp = envelope.timestamp;
+        let action = event.action.get_or_insert_with(Default::default);
+        action.severity = Some(severity.as_str().to_owned());
+        action.status = Some(outcome.as_str().to_owned());
+        if let Some(name) = e.action_name {
+            action.name = Some(name);
+        }
+
+        // Bodies and handler details are redacted; markers, added last,
+        // are the middleware's own and never are.
+        let rules = Rules {
+            redaction: &config.redaction,
+            raw_text: config.raw_text,
+            only: e.capture_only.as_ref(),
+        };
+        let request = request.map(|c| rules.payload(c)).unwrap_or_default();
+        let response = response.map(|c| rules.payload(c)).unwrap_or_default();
+        let (mut request_details, mut response_details) = (e.request_details, e.response_details);
+        let redacted = request.redacted
+            | response.redacted
+            | config.redaction.redact_map(&mut request_details)
+            | config.redaction.redact_map(&mut response_details);
+        let (mut request_payload, mut response_payload) = (request.map, response.map);
+        request_payload.extend(request_details);
+        response_payload.extend(response_details);
+        if let Some(note) = end.note() {
+            response_payload.insert(INCOMPLETE_KEY.into(), Value::from(note));
+        }
+        if write_ahead && config.capture {
+            response_payload.insert(WRITE_AHEAD_KEY.into(), Value::from(WRITE_AHEAD_NOTE));
+        }
+
+        if e.resource.is_some() || e.resource_id.is_some() {
+            let objectref = event.objectref.get_or_insert_with(Default::default);
+            if e.resource.is_some() {
+                objectref.resource = e.resource;
+            }
+            if e.resource_id.is_some() {
+                objectref.resourceid = e.resource_id;
+            }
+        }
+        if let Some(identity) = e.identity {
+            identity.apply(&mut event);
+        }
+        if let Some(subject) = e.subject {
+            event.subject = Some(subject);
+        }
+        if let Some(user_id) = e.user_id {
+            event.subject.get_or_insert_with(Subject::default).userid = Some(user_id);
+        }
+
+        // What needed redacting was sensitive, whatever the settings say.
+        let sensitive = redacted || e.sensitive.unwrap_or(config.sensitive);
+        let category = e
+            .compliance_category
+            .or_else(|| config.compliance_category.clone());
+        let metadata = (sensitive || category.is_some()).then_some(Metadata {
+            issensitive: sensitive,
+            compliancecategory: category,
+        });
+        if metadata.is_some() || !request_payload.is_empty() || !response_payload.is_empty() {
+            let data = event.eventdata.get_or_insert_with(Default::default);
+            data.requestpayload = request_payload;
+            data.responsepayload = response_payload;
+            data.metadata = metadata;
+        }
+        config.hook.on_event(&mut event);
+        event
+    }
+}
