@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 use auditlog_core::{AuditEvent, Map, Value};
 use auditlog_seal::{
-    ChainKey, ChainSealer, Failure, Keyring, Report, SigningKey, StreamVerifier, Strictness, Unmet,
-    VerifyError,
+    ChainKey, ChainSealer, Duplicated, Keyring, LineFailure, SigningKey, StreamReport,
+    StreamVerifier, Strictness, Unauthenticated, Unmet, VerifyError,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -70,7 +70,7 @@ fn sealed(n: usize, every: u64, key: ChainKey) -> Stream {
     stream
 }
 
-fn verify(keys: &Keyring, events: &[String], checkpoints: &[String]) -> Report {
+fn verify(keys: &Keyring, events: &[String], checkpoints: &[String]) -> StreamReport {
     verify_with(StreamVerifier::new(keys), events, checkpoints)
 }
 
@@ -78,7 +78,7 @@ fn verify_with(
     mut verifier: StreamVerifier<'_>,
     events: &[String],
     checkpoints: &[String],
-) -> Report {
+) -> StreamReport {
     for (line, text) in (1..).zip(events.iter().chain(checkpoints)) {
         verifier.feed(line, text);
     }
@@ -132,19 +132,31 @@ fn each_kind_of_damage_is_named() {
     assert_eq!(chain.missing, [5..=5]);
     assert_eq!(chain.truncated, Some(11..=12));
     assert_eq!(chain.reordered.len(), 1);
-    assert!([8, 9].contains(&chain.reordered[0].0), "{report}");
+    assert!([8, 9].contains(&chain.reordered[0].seq), "{report}");
     // Event 1 arrived twice more (the copy with the foreign member is still
     // event 1), event 2 once more.
-    assert_eq!(chain.duplicated, [(1, 1), (2, 1)]);
+    assert_eq!(
+        chain.duplicated,
+        [
+            Duplicated { seq: 1, extra: 1 },
+            Duplicated { seq: 2, extra: 1 }
+        ]
+    );
     assert_eq!(report.invalid.len(), 1, "{report}");
     assert_eq!(report.invalid[0].line, 3);
     assert_eq!(report.invalid[0].seq, Some(3));
     assert_eq!(
         report.invalid[0].failure,
-        Failure::Seal(VerifyError::HashMismatch)
+        LineFailure::Seal(VerifyError::HashMismatch)
     );
     assert_eq!(report.unchained, [11]);
-    assert_eq!(report.unauthenticated, [(12, vec!["approved".to_owned()])]);
+    assert_eq!(
+        report.unauthenticated,
+        [Unauthenticated {
+            line: 12,
+            fields: vec!["approved".to_owned()]
+        }]
+    );
     let json = report.to_json();
     for expected in [
         r#""missing":[[5,5]]"#,
@@ -185,7 +197,7 @@ fn changed_chain_fields_break_the_link() {
     for (i, edited) in cases.iter().enumerate() {
         assert_ne!(edited, second);
         let report = verify(&keys, std::slice::from_ref(edited), &[]);
-        assert_eq!(report.invalid[0].failure, Failure::Link, "case {i}");
+        assert_eq!(report.invalid[0].failure, LineFailure::Link, "case {i}");
     }
     // prev pointing elsewhere: replace its first hex digit.
     let security = AuditEvent::from_json(second).unwrap().security.unwrap();
@@ -197,18 +209,18 @@ fn changed_chain_fields_break_the_link() {
     );
     let edited = second.replace(&prev, &flipped);
     let report = verify(&keys, &[edited], &[]);
-    assert_eq!(report.invalid[0].failure, Failure::Link);
+    assert_eq!(report.invalid[0].failure, LineFailure::Link);
 
     // A link without a key id, or with an id the keyring does not know.
     let no_kid = second.replace(r#""kid":"k1","#, "");
     assert_eq!(
         verify(&keys, &[no_kid], &[]).invalid[0].failure,
-        Failure::MissingField("security.kid")
+        LineFailure::MissingField("security.kid")
     );
     let other_kid = second.replace(r#""kid":"k1""#, r#""kid":"k9""#);
     assert_eq!(
         verify(&keys, &[other_kid], &[]).invalid[0].failure,
-        Failure::UnknownKey
+        LineFailure::UnknownKey
     );
 }
 
@@ -235,7 +247,7 @@ fn rotated_keys_verify_old_events_and_going_back_is_reported() {
     assert!(report
         .invalid
         .iter()
-        .all(|i| i.failure == Failure::UnknownKey));
+        .all(|i| i.failure == LineFailure::UnknownKey));
 
     // Sealing with the old key again after the new one was in use.
     sealer.rotate(k1);
@@ -245,7 +257,7 @@ fn rotated_keys_verify_old_events_and_going_back_is_reported() {
     assert_eq!(report.invalid[0].line, 7);
     assert_eq!(
         report.invalid[0].failure,
-        Failure::KeyRollback {
+        LineFailure::KeyRollback {
             newer: "2026-11".into()
         }
     );
@@ -267,7 +279,7 @@ fn ed25519_chains_verify_with_the_public_key_alone() {
     let report = verify(&keys, &[tampered], &[]);
     assert_eq!(
         report.invalid[0].failure,
-        Failure::Seal(VerifyError::HashMismatch)
+        LineFailure::Seal(VerifyError::HashMismatch)
     );
 
     // Nothing checks a `signature` under an Ed25519 key: it is reported.
@@ -279,7 +291,10 @@ fn ed25519_chains_verify_with_the_public_key_alone() {
     let report = verify(&keys, &[with_signature], &[]);
     assert_eq!(
         report.unauthenticated,
-        [(1, vec!["security.signature".to_owned()])]
+        [Unauthenticated {
+            line: 1,
+            fields: vec!["security.signature".to_owned()]
+        }]
     );
     assert!(report.invalid.is_empty());
 
@@ -296,12 +311,12 @@ fn ed25519_chains_verify_with_the_public_key_alone() {
         .unwrap();
     assert_eq!(
         verify(&other, &stream.events[..1], &[]).invalid[0].failure,
-        Failure::Link
+        LineFailure::Link
     );
     let hmac_same_id = ring(&[&hmac_key("ed-1", "secret")]);
     assert_eq!(
         verify(&hmac_same_id, &stream.events[..1], &[]).invalid[0].failure,
-        Failure::Link
+        LineFailure::Link
     );
 }
 
@@ -322,9 +337,9 @@ fn two_histories_under_one_key_are_conflicts_not_duplicates() {
     lines.push(rewritten[2].clone());
     let report = verify(&keys, &lines, &[other_checkpoint]);
     assert_eq!(report.invalid.len(), 2, "{report}");
-    assert_eq!(report.invalid[0].failure, Failure::Conflict);
+    assert_eq!(report.invalid[0].failure, LineFailure::Conflict);
     assert_eq!(report.invalid[0].line, 5);
-    assert_eq!(report.invalid[1].failure, Failure::CheckpointMismatch);
+    assert_eq!(report.invalid[1].failure, LineFailure::CheckpointMismatch);
 
     // Checkpoints of two histories, with the events they vouch for cut off.
     let honest_checkpoint = &honest.checkpoints[0];
@@ -341,7 +356,11 @@ fn two_histories_under_one_key_are_conflicts_not_duplicates() {
         .iter()
         .map(|i| (i.line, &i.failure))
         .collect();
-    assert_eq!(failures, [(4, &Failure::CheckpointMismatch)], "{report}");
+    assert_eq!(
+        failures,
+        [(4, &LineFailure::CheckpointMismatch)],
+        "{report}"
+    );
     assert_eq!(report.chains[CHAIN].truncated, Some(3..=4));
 
     // Spliced histories: event 3 of the other chain in place of the honest 3.
@@ -355,7 +374,7 @@ fn two_histories_under_one_key_are_conflicts_not_duplicates() {
         .collect();
     assert_eq!(
         failures,
-        [(3, &Failure::Fork), (4, &Failure::Fork)],
+        [(3, &LineFailure::Fork), (4, &LineFailure::Fork)],
         "{report}"
     );
 }
@@ -368,7 +387,7 @@ fn checkpoints_are_authenticated_too() {
     let checkpoint = &stream.checkpoints[0];
     let longer = checkpoint.replace(r#""length":3"#, r#""length":30"#);
     let report = verify(&keys, &stream.events, &[longer]);
-    assert_eq!(report.invalid[0].failure, Failure::Link);
+    assert_eq!(report.invalid[0].failure, LineFailure::Link);
     assert_eq!(report.chains[CHAIN].truncated, None);
 }
 
@@ -430,7 +449,7 @@ fn clean_stream_raises_no_alarm(
     let report = verify(&keys, &events, &stream.checkpoints);
     prop_assert!(report.is_clean(), "{}", report);
     let chain = &report.chains[CHAIN];
-    let extra: u64 = chain.duplicated.iter().map(|(_, n)| n).sum();
+    let extra: u64 = chain.duplicated.iter().map(|d| d.extra).sum();
     prop_assert_eq!(extra as usize, events.len() - n);
     prop_assert_eq!(
         report.valid as usize,
@@ -453,7 +472,7 @@ proptest! {
     }
 }
 
-fn no_damage_but(report: &Report) -> (bool, bool, bool, bool, bool) {
+fn no_damage_but(report: &StreamReport) -> (bool, bool, bool, bool, bool) {
     let chain = report.chains.get(CHAIN).cloned().unwrap_or_default();
     (
         !chain.missing.is_empty(),
@@ -527,7 +546,7 @@ proptest! {
                 let report = verify(&keys, &events, &stream.checkpoints);
                 let chain = &report.chains[CHAIN];
                 prop_assert_eq!(chain.reordered.len(), 1, "{}", report);
-                let seq = chain.reordered[0].0 as usize - 1;
+                let seq = chain.reordered[0].seq as usize - 1;
                 prop_assert!(seq == from || (from.abs_diff(to) == 1 && seq == to), "{}", report);
                 expected = (false, false, true, false, false);
             }
@@ -537,7 +556,7 @@ proptest! {
                 let report = verify(&keys, &events, &stream.checkpoints);
                 prop_assert_eq!(report.invalid.len(), 1);
                 prop_assert_eq!(report.invalid[0].line, i as u64 + 1);
-                prop_assert_eq!(&report.invalid[0].failure, &Failure::Seal(VerifyError::HashMismatch));
+                prop_assert_eq!(&report.invalid[0].failure, &LineFailure::Seal(VerifyError::HashMismatch));
                 expected = (false, false, false, true, false);
             }
             Damage::Reposition(i) => {
@@ -549,8 +568,8 @@ proptest! {
                 // The first event has no `prev`, so moved elsewhere it lacks one.
                 let failure = &report.invalid[0].failure;
                 prop_assert!(
-                    *failure == Failure::Link
-                        || (i == 0 && *failure == Failure::MissingField("security.prev")),
+                    *failure == LineFailure::Link
+                        || (i == 0 && *failure == LineFailure::MissingField("security.prev")),
                     "{}", report
                 );
                 // Its real place is now empty: missing, or a cut-off tail.
@@ -567,7 +586,7 @@ proptest! {
                 let report = verify(&keys, &events, &stream.checkpoints);
                 prop_assert_eq!(report.invalid.len(), 1);
                 prop_assert_eq!(report.invalid[0].line, at as u64 + 1);
-                prop_assert_eq!(&report.invalid[0].failure, &Failure::Link);
+                prop_assert_eq!(&report.invalid[0].failure, &LineFailure::Link);
                 expected = (false, false, false, true, false);
             }
         }
@@ -797,7 +816,7 @@ proptest! {
         let expected_gaps: Vec<u64> = (1..=n as u64).filter(|s| !present.contains(s)).collect();
         prop_assert_eq!(gaps, expected_gaps, "{:?}\n{}", ops, report);
         // Duplicates are counted exactly: valid copies beyond the first.
-        let extra: u64 = chain.duplicated.iter().map(|(_, k)| k).sum();
+        let extra: u64 = chain.duplicated.iter().map(|d| d.extra).sum();
         prop_assert_eq!(extra as usize, arrivals.len() - distinct.len());
     }
 }
@@ -890,8 +909,8 @@ fn strictly_read_a_line_must_be_its_published_form() {
         matches!(
             failures.as_slice(),
             [
-                (1, Failure::NotPublishedForm { offset: 2 }),
-                (2, Failure::NotPublishedForm { .. })
+                (1, LineFailure::NotPublishedForm { offset: 2 }),
+                (2, LineFailure::NotPublishedForm { .. })
             ]
         ),
         "{report}"
@@ -904,7 +923,13 @@ fn strictly_read_a_line_must_be_its_published_form() {
     let lenient = StreamVerifier::new(&keys).strictness(Strictness::Lenient);
     let report = verify_with(lenient, &events, &stream.checkpoints);
     assert!(report.invalid.is_empty(), "{report}");
-    assert_eq!(report.unauthenticated, [(1, vec!["traceid".to_owned()])]);
+    assert_eq!(
+        report.unauthenticated,
+        [Unauthenticated {
+            line: 1,
+            fields: vec!["traceid".to_owned()]
+        }]
+    );
 }
 
 #[test]
