@@ -9,7 +9,7 @@
 //!   Python library does it).
 //! - A stream: [`ChainSealer`] numbers and links a publisher's events and
 //!   writes checkpoints; [`StreamVerifier`] checks a received stream against a
-//!   [`Keyring`] and reports what is missing, reordered, duplicated,
+//!   [`Keyring`] and reports ([`StreamReport`]) what is missing, reordered, duplicated,
 //!   truncated or invalid. See the [`chain`] module for the wire layout and
 //!   [`integrity`] for the threat model.
 //!
