@@ -76,7 +76,7 @@ impl<'k> StreamVerifier<'k> {
     /// latest offset): each chain is checked from the first position seen,
     /// and the positions before it are not reported missing. The report
     /// says where each chain started and whether a checkpoint vouches for
-    /// what came before ([`ChainReport::anchored`]).
+    /// what came before ([`ChainReport::anchored`](crate::ChainReport::anchored)).
     #[must_use]
     pub fn from_the_middle(mut self) -> Self {
         self.from_the_middle = true;
