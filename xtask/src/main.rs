@@ -53,7 +53,7 @@ fn parse_args(args: &[String]) -> Result<Task, String> {
             match (file, key_env) {
                 (Some(file), key_env) => Task::ConformanceEvents {
                     file,
-                    key_env: key_env.unwrap_or_else(|| "AUDITLOG_SIGNING_KEY".to_owned()),
+                    key_env: key_env.unwrap_or_else(|| auditlog_seal::DEFAULT_KEY_ENV.to_owned()),
                 },
                 (None, Some(_)) => return Err("--key-env goes with --events".to_owned()),
                 (None, None) => Task::Conformance,

@@ -6,7 +6,7 @@ use std::path::Path;
 use auditlog_seal::{Keyring, SigningKey};
 
 /// The default variable holding the signing key.
-pub const DEFAULT_KEY_ENV: &str = "AUDITLOG_SIGNING_KEY";
+pub use auditlog_seal::DEFAULT_KEY_ENV;
 
 /// `--key-env NAME`: where the key is. A variable named on the command line
 /// must be set: a typo never silently turns signing or checking off.

@@ -383,7 +383,7 @@ fn publish(args: Args) -> Result<ExitCode, String> {
 fn refusal(error: SinkError) -> String {
     match error {
         SinkError::QueueFull => "no room in the queue in time".to_owned(),
-        SinkError::SpoolFull => "no room in the spool in time".to_owned(),
+        SinkError::Full { store } => format!("no room in the {store} in time"),
         other => other.to_string(),
     }
 }

@@ -14,9 +14,13 @@ use crate::value::Map;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Severity {
+    /// `INFO`: the action went as expected.
     Info,
+    /// `WARNING`: refused or failed on the caller's side (4xx).
     Warning,
+    /// `ERROR`: failed on the service's side (5xx).
     Error,
+    /// `CRITICAL`: a security event that needs attention.
     Critical,
 }
 
@@ -55,7 +59,9 @@ impl Severity {
 /// Whether the action succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
+    /// `SUCCESS`.
     Success,
+    /// `FAILURE`.
     Failure,
 }
 
@@ -181,16 +187,19 @@ impl EventBuilder {
         self.timestamp(format_timestamp(at))
     }
 
+    /// Sets `tenantid`.
     pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
         self.event.tenantid = Some(tenant_id.into());
         self
     }
 
+    /// Sets `traceid`.
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
         self.event.traceid = Some(trace_id.into());
         self
     }
 
+    /// Sets `transactionid`.
     pub fn transaction_id(mut self, transaction_id: impl Into<String>) -> Self {
         self.event.transactionid = Some(transaction_id.into());
         self
@@ -247,6 +256,7 @@ impl EventBuilder {
         self
     }
 
+    /// Sets the whole `subject` section.
     pub fn subject(mut self, subject: Subject) -> Self {
         self.event.subject = Some(subject);
         self
@@ -258,16 +268,19 @@ impl EventBuilder {
         self
     }
 
+    /// Sets the whole `objectref` section.
     pub fn objectref(mut self, objectref: ObjectRef) -> Self {
         self.event.objectref = Some(objectref);
         self
     }
 
+    /// Sets the whole `action` section.
     pub fn action(mut self, action: Action) -> Self {
         self.event.action = Some(action);
         self
     }
 
+    /// Sets the whole `network` section.
     pub fn network(mut self, network: Network) -> Self {
         self.event.network = Some(network);
         self

@@ -24,17 +24,29 @@ pub mod category {
 /// Action names of the catalogue. Events whose name starts with
 /// `security.`, `auth.`, `apikey.` or `permission.` are security events.
 pub mod action {
+    /// A user signed in.
     pub const LOGIN: &str = "auth.login";
+    /// A user signed out.
     pub const LOGOUT: &str = "auth.logout";
+    /// An API key was created.
     pub const API_KEY_CREATE: &str = "apikey.create";
+    /// An API key was deleted.
     pub const API_KEY_DELETE: &str = "apikey.delete";
+    /// A permission was granted.
     pub const PERMISSION_GRANT: &str = "permission.grant";
+    /// A permission was revoked.
     pub const PERMISSION_REVOKE: &str = "permission.revoke";
+    /// Business data was created, changed or deleted.
     pub const DATA_CHANGE: &str = "data.change";
+    /// A security incident or detection.
     pub const SECURITY_EVENT: &str = "security.event";
+    /// System configuration was changed.
     pub const CONFIG_CHANGE: &str = "config.change";
+    /// A budget or quota was exceeded.
     pub const BUDGET_EXCEEDED: &str = "budget.exceeded";
+    /// A module was turned on.
     pub const MODULE_ENABLE: &str = "module.enable";
+    /// A module was turned off.
     pub const MODULE_DISABLE: &str = "module.disable";
 }
 

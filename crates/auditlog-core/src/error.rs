@@ -8,11 +8,11 @@ use std::fmt;
 /// [`path`](ParseError::path) names the field (`eventdata.requestpayload.items[0]`);
 /// `Display` starts with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(Box<Inner>);
+pub struct ParseError(Box<Details>);
 
 /// Boxed so that `Result<T, ParseError>` stays small on the parser's hot path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Inner {
+struct Details {
     path: String,
     kind: ParseErrorKind,
 }
@@ -22,28 +22,55 @@ struct Inner {
 #[non_exhaustive]
 pub enum ParseErrorKind {
     /// Not JSON; `column` is 1-based, in characters of the text given.
-    Syntax { message: String, column: usize },
+    Syntax {
+        /// What the JSON reader objected to.
+        message: String,
+        /// Where, 1-based, in characters.
+        column: usize,
+    },
     /// `NaN`, `Infinity` or `-Infinity`: accepted by Python's `json`, not JSON.
-    NotFinite { token: &'static str },
+    NotFinite {
+        /// The token as written.
+        token: &'static str,
+    },
     /// A number with a fraction or exponent that is too large for a double.
-    NumberOverflow { text: String },
+    NumberOverflow {
+        /// The number as written.
+        text: String,
+    },
     /// A `\uXXXX` escape for half of a surrogate pair without its other half.
-    LoneSurrogate { escape: String },
+    LoneSurrogate {
+        /// The escape as written (`\ud83d`).
+        escape: String,
+    },
     /// A value of the wrong JSON type for the field.
     ExpectedType {
+        /// The JSON type the field needs.
         expected: &'static str,
+        /// The JSON type the text holds.
         found: &'static str,
     },
     /// Objects and arrays nested deeper than the parser allows.
-    TooDeep { limit: usize },
+    TooDeep {
+        /// The deepest nesting allowed.
+        limit: usize,
+    },
     /// A key that appears twice in one object: JSON readers disagree on
     /// which value counts (Python takes the last, others the first).
     DuplicateKey,
     /// A number token with more digits than every reader accepts (Python's
     /// `int` refuses more than 4,300).
-    TooManyDigits { digits: usize, limit: usize },
+    TooManyDigits {
+        /// Digits in the token.
+        digits: usize,
+        /// The most digits allowed.
+        limit: usize,
+    },
     /// An exponent so large that parsers saturate it, each differently.
-    ExponentOutOfRange { text: String },
+    ExponentOutOfRange {
+        /// The number as written.
+        text: String,
+    },
 }
 
 /// Shorthand for results of parsing.
@@ -51,7 +78,7 @@ pub type Result<T, E = ParseError> = std::result::Result<T, E>;
 
 impl ParseError {
     pub(crate) fn new(kind: ParseErrorKind) -> Self {
-        ParseError(Box::new(Inner {
+        ParseError(Box::new(Details {
             path: String::new(),
             kind,
         }))

@@ -6,10 +6,15 @@ use crate::model::Kubernetes;
 /// Who is behind a request, as the platform's headers say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
+    /// The tenant the request is for.
     pub tenant_id: Option<String>,
+    /// Distributed trace id.
     pub trace_id: Option<String>,
+    /// Business transaction id.
     pub transaction_id: Option<String>,
+    /// The authenticated user or service.
     pub user_id: Option<String>,
+    /// `USER`, `SERVICE`, ...: what kind of caller it is.
     pub requester_type: Option<String>,
 }
 
@@ -20,10 +25,15 @@ pub struct Identity {
 /// what a client sent). `auditlog-axum` does so only when told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityHeaders {
+    /// Header holding the tenant id.
     pub tenant_id: String,
+    /// Header holding the trace id (`traceparent` is read too).
     pub trace_id: String,
+    /// Header holding the transaction id.
     pub transaction_id: String,
+    /// Header holding the user id.
     pub user_id: String,
+    /// Header holding the requester type.
     pub requester_type: String,
 }
 

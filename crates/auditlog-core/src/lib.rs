@@ -47,12 +47,14 @@ mod builder;
 mod canonical;
 pub mod catalogue;
 mod error;
+mod escape;
 mod float;
 mod identity;
 mod model;
 mod parse;
 mod printable;
 mod value;
+mod writer;
 
 pub use builder::{format_timestamp, EventBuilder, Outcome, Severity};
 pub use error::{ParseError, ParseErrorKind, Result};

@@ -11,17 +11,29 @@ pub const SPEC_VERSION: &str = "1.0";
 /// result. Field names are the wire names (`tenantid`, `sourceip`, ...).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditEvent {
+    /// Unique event id, a UUID v4 by default.
     pub id: Option<String>,
+    /// Version of the wire format the event follows (`1.0`).
     pub specversion: Option<String>,
+    /// When it happened: RFC 3339 with microseconds and an offset.
     pub timestamp: Option<String>,
+    /// Distributed trace id (W3C `traceparent`), to join the event to its trace.
     pub traceid: Option<String>,
+    /// Id of the business transaction the request belongs to.
     pub transactionid: Option<String>,
+    /// The tenant the action was done for.
     pub tenantid: Option<String>,
+    /// Who acted.
     pub subject: Option<Subject>,
+    /// Where the emitting workload runs.
     pub kubernetes: Option<Kubernetes>,
+    /// What was acted upon.
     pub objectref: Option<ObjectRef>,
+    /// What was done and how it ended.
     pub action: Option<Action>,
+    /// Where the request came from.
     pub network: Option<Network>,
+    /// Payloads and their classification.
     pub eventdata: Option<EventData>,
     /// Hash and signature; never part of the canonical (hashed) text.
     pub security: Option<Security>,
@@ -30,33 +42,44 @@ pub struct AuditEvent {
 /// Who acted.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Subject {
+    /// The acting user's or service's id.
     pub userid: Option<String>,
     /// Wire name `type`, e.g. `USER` or `SERVICE`.
     pub user_type: Option<String>,
+    /// Groups or roles the subject acted with.
     pub groups: Vec<String>,
 }
 
 /// Where the emitting workload runs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Kubernetes {
+    /// Kubernetes namespace of the pod.
     pub namespacename: Option<String>,
+    /// Name of the pod.
     pub podname: Option<String>,
+    /// Name of the container in the pod.
     pub containername: Option<String>,
+    /// Name of the node the pod runs on.
     pub nodename: Option<String>,
 }
 
 /// What was acted upon.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObjectRef {
+    /// Kind of resource, e.g. `orders`.
     pub resource: Option<String>,
+    /// Id of the resource instance.
     pub resourceid: Option<String>,
+    /// API version the resource was addressed with.
     pub apiversion: Option<String>,
 }
 
 /// What was done and how it ended.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Action {
+    /// Action name, e.g. `orders.create` or an HTTP route template.
     pub name: Option<String>,
+    /// HTTP method, when the action came from a request.
     pub method: Option<String>,
     /// `INFO`, `WARNING` or `ERROR` (see [`Severity`](crate::Severity)).
     pub severity: Option<String>,
@@ -67,15 +90,20 @@ pub struct Action {
 /// Where the request came from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Network {
+    /// Client address, as the service saw it.
     pub sourceip: Option<String>,
+    /// Client `User-Agent`.
     pub useragent: Option<String>,
 }
 
 /// Payloads and their classification.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventData {
+    /// What the request carried (already redacted by the emitter).
     pub requestpayload: Map,
+    /// What the response carried (already redacted by the emitter).
     pub responsepayload: Map,
+    /// Classification of the payloads.
     pub metadata: Option<Metadata>,
 }
 
@@ -84,6 +112,7 @@ pub struct EventData {
 pub struct Metadata {
     /// Always written when `metadata` is present, `false` included.
     pub issensitive: bool,
+    /// Compliance regime the data falls under, e.g. `FINANCIAL`.
     pub compliancecategory: Option<String>,
 }
 
@@ -99,6 +128,7 @@ pub struct Metadata {
 pub struct Security {
     /// Chain id: which publisher's chain the event (or checkpoint) belongs to.
     pub chain: Option<String>,
+    /// Lowercase hex SHA-256 of the canonical text.
     pub hash: Option<String>,
     /// On a checkpoint: the `hash` of the chain's event number `length`.
     pub head: Option<String>,
@@ -112,12 +142,14 @@ pub struct Security {
     pub prev: Option<String>,
     /// Position in the chain, from 1.
     pub seq: Option<u64>,
+    /// Lowercase hex HMAC-SHA256 of `hash` under the signing key, when one is configured.
     pub signature: Option<String>,
 }
 
 /// An event parsed from JSON together with what the model does not know.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedEvent {
+    /// The event, with what the model knows.
     pub event: AuditEvent,
     /// Paths of members the v1 model has no field for (`action.extra`). They
     /// are dropped, as the Python library drops them, so no hash covers them.

@@ -13,11 +13,17 @@ pub type Map = BTreeMap<String, Value>;
 /// is finite, so every `Value` has a canonical form.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// JSON `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// An exact integer or a finite double.
     Number(Number),
+    /// A string of Unicode scalar values.
     String(String),
+    /// An ordered list.
     Array(Vec<Value>),
+    /// Members by key, sorted (the canonical order).
     Object(Map),
 }
 

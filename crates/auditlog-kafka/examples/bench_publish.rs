@@ -41,7 +41,7 @@ fn main() {
         .map_or(auditlog_kafka::DEFAULT_CAPACITY, |c| {
             c.parse().expect("capacity")
         });
-    let key = auditlog_seal::SigningKey::from_env("AUDITLOG_SIGNING_KEY").expect("key");
+    let key = auditlog_seal::SigningKey::from_env(auditlog_seal::DEFAULT_KEY_ENV).expect("key");
     let mut config = KafkaConfig::new(cluster.bootstrap_servers())
         .signing_key(key)
         .capacity(capacity)

@@ -26,7 +26,7 @@ pub mod env {
     /// Topic (default `audit-logs`).
     pub const TOPIC: &str = "AUDITLOG_KAFKA_TOPIC";
     /// Signing key (HMAC-SHA256 secret); unset: events are hashed, not signed.
-    pub const SIGNING_KEY: &str = "AUDITLOG_SIGNING_KEY";
+    pub const SIGNING_KEY: &str = auditlog_seal::DEFAULT_KEY_ENV;
     /// Queue capacity (events accepted and not yet delivered).
     pub const CAPACITY: &str = "AUDITLOG_KAFKA_QUEUE_CAPACITY";
     /// Queue capacity in bytes of sealed JSON (default 128 MiB).

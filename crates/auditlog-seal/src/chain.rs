@@ -50,84 +50,17 @@
 //! assert_eq!(report.chains["orders-api-0"].missing, [2..=2]);
 //! ```
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use auditlog_core::{AuditEvent, Security};
 
-use crate::keyring::{checked_id, ChainKey};
-use crate::{hash_hex, sign, CANONICAL};
+pub use crate::error::ChainError;
+use crate::keyring::{ChainKey, Keyring};
+use crate::seal::{compute_hash, hash_hex, seal_with, sign};
+use crate::wire::{checked_id, checkpoint_message, is_hash, link_message};
 
 /// `action.name` of checkpoint events.
 pub const CHECKPOINT_ACTION: &str = "auditlog.checkpoint";
-
-/// Something about a chain, a key or a keyring is not usable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ChainError {
-    /// A chain id or key id outside the allowed alphabet or length.
-    InvalidId { what: &'static str },
-    /// Key material that is not a key.
-    InvalidKey { reason: &'static str },
-    /// A keyring file entry (1-based; 0 for the file as a whole) is wrong.
-    Keyring { entry: usize, reason: String },
-    /// Resuming needs the hash of the last event, and only then.
-    InvalidResume,
-    /// The checkpoint to resume after does not verify.
-    InvalidCheckpoint { reason: &'static str },
-}
-
-impl fmt::Display for ChainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ChainError::InvalidId { what } => write!(
-                f,
-                "invalid {what}: use 1 to 128 of A-Z a-z 0-9 . _ : @ / + = -"
-            ),
-            ChainError::InvalidKey { reason } => write!(f, "invalid key: {reason}"),
-            ChainError::Keyring { entry: 0, reason } => write!(f, "keyring: {reason}"),
-            ChainError::Keyring { entry, reason } => {
-                write!(f, "keyring entry {entry}: {reason}")
-            }
-            ChainError::InvalidCheckpoint { reason } => {
-                write!(f, "cannot resume after this checkpoint: {reason}")
-            }
-            ChainError::InvalidResume => f.write_str(
-                "resuming a chain needs the hash of its last event exactly when it has events",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ChainError {}
-
-pub(crate) fn link_message(
-    chain: &str,
-    seq: u64,
-    prev: Option<&str>,
-    hash: &str,
-    kid: &str,
-) -> Vec<u8> {
-    format!(
-        "auditlog.link.v1\n{chain}\n{seq}\n{}\n{hash}\n{kid}",
-        prev.unwrap_or("")
-    )
-    .into_bytes()
-}
-
-pub(crate) fn checkpoint_message(
-    chain: &str,
-    length: u64,
-    head: Option<&str>,
-    hash: &str,
-    kid: &str,
-) -> Vec<u8> {
-    format!(
-        "auditlog.checkpoint.v1\n{chain}\n{length}\n{}\n{hash}\n{kid}",
-        head.unwrap_or("")
-    )
-    .into_bytes()
-}
 
 /// Seals one publisher's events into a chain, in the order they are
 /// published. Not `Sync`-shared: a chain has one writer; run one sealer per
@@ -182,7 +115,7 @@ impl ChainSealer {
     /// hash and link against `keys`.
     pub fn resume_after(
         checkpoint: &AuditEvent,
-        keys: &crate::Keyring,
+        keys: &Keyring,
         key: ChainKey,
     ) -> Result<Self, ChainError> {
         let bad = |reason: &'static str| ChainError::InvalidCheckpoint { reason };
@@ -201,7 +134,7 @@ impl ChainSealer {
                 "not a checkpoint: chain, length, kid, link or hash missing",
             ));
         };
-        if crate::compute_hash(checkpoint) != hash {
+        if compute_hash(checkpoint) != hash {
             return Err(bad("hash mismatch"));
         }
         let (_, verifier) = keys
@@ -242,10 +175,12 @@ impl ChainSealer {
         self.key = key;
     }
 
+    /// The chain id written to `security.chain`.
     pub fn chain_id(&self) -> &str {
         &self.chain
     }
 
+    /// The key that seals the next event.
     pub fn key(&self) -> &ChainKey {
         &self.key
     }
@@ -288,17 +223,15 @@ impl ChainSealer {
 
     /// Seals `event` as the next in the chain.
     pub fn seal(&mut self, event: &mut AuditEvent) {
-        let hash = crate::compute_hash(event);
+        let hash = compute_hash(event);
         event.security = Some(self.next_security(hash));
     }
 
     /// Seals `event` as the next in the chain and appends its published form
     /// to `out`, serializing it once.
     pub fn seal_into(&mut self, event: &mut AuditEvent, out: &mut Vec<u8>) {
-        CANONICAL.with(|scratch| {
-            event.seal_with(&mut scratch.borrow_mut(), out, |canonical| {
-                self.next_security(hash_hex(canonical))
-            });
+        seal_with(event, out, |canonical| {
+            self.next_security(hash_hex(canonical))
         });
     }
 
@@ -334,7 +267,7 @@ impl ChainSealer {
             .resource("auditlog.chain")
             .resource_id(self.chain.clone())
             .build();
-        let hash = crate::compute_hash(&event);
+        let hash = compute_hash(&event);
         let link = self.key.authenticate(&checkpoint_message(
             &self.chain,
             self.length,
@@ -358,14 +291,10 @@ impl ChainSealer {
     }
 }
 
-/// 64 lowercase hex digits.
-pub(crate) fn is_hash(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StreamVerifier;
     use crate::{verify, SigningKey};
 
     fn key() -> ChainKey {
@@ -437,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_chain_resumes_after_its_checkpoint_and_verifies_as_one() {
-        let mut keys = crate::Keyring::new();
+        let mut keys = Keyring::new();
         keys.add(key()).unwrap();
         let mut first = ChainSealer::new("c", key()).unwrap();
         let mut lines = vec![first.seal_to_json(&mut AuditEvent::builder().build())];
@@ -445,7 +374,7 @@ mod tests {
         lines.push(checkpoint.published_json());
         let mut second = ChainSealer::resume_after(&checkpoint, &keys, key()).unwrap();
         lines.push(second.seal_to_json(&mut AuditEvent::builder().build()));
-        let mut verifier = crate::StreamVerifier::new(&keys);
+        let mut verifier = StreamVerifier::new(&keys);
         for (number, line) in (1..).zip(&lines) {
             verifier.feed(number, line);
         }

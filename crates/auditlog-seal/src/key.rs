@@ -4,6 +4,8 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+use crate::error::KeyError;
+
 /// An HMAC-SHA256 signing key: the UTF-8 bytes of the configured secret.
 ///
 /// `Debug` shows no part of it and its bytes are zeroized on drop. An empty
@@ -23,11 +25,11 @@ impl SigningKey {
     /// The key in environment variable `name`; `None` when unset or empty.
     /// A value that is not UTF-8 is refused, as the Python library could not
     /// read it either.
-    pub fn from_env(name: &str) -> Result<Option<Self>, crate::KeyError> {
+    pub fn from_env(name: &str) -> Result<Option<Self>, KeyError> {
         match std::env::var(name) {
             Ok(value) => Ok(Self::new(Zeroizing::new(value).as_bytes())),
             Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(crate::KeyError::NotUnicode {
+            Err(std::env::VarError::NotUnicode(_)) => Err(KeyError::NotUnicode {
                 variable: name.to_owned(),
             }),
         }
@@ -43,6 +45,10 @@ impl fmt::Debug for SigningKey {
         f.write_str("SigningKey(<redacted>)")
     }
 }
+
+/// The environment variable the signing key is read from unless told
+/// otherwise, by the CLI, the Kafka publisher and the conformance suite alike.
+pub const DEFAULT_KEY_ENV: &str = "AUDITLOG_SIGNING_KEY";
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::SigningKey;
+use crate::key::SigningKey;
 
 const BLOCK: usize = 64;
 
@@ -57,21 +57,17 @@ mod tests {
     use hmac::Mac;
     use proptest::prelude::*;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
     #[test]
     fn rfc_4231_vectors() {
         let key = SigningKey::new("Jefe").unwrap();
         assert_eq!(
-            hex(&hmac_sha256(&key, b"what do ya want for nothing?")),
+            hex::encode(hmac_sha256(&key, b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         // A key longer than a block is hashed first (test case 6).
         let long = SigningKey::new(vec![0xaa; 131]).unwrap();
         assert_eq!(
-            hex(&hmac_sha256(
+            hex::encode(hmac_sha256(
                 &long,
                 b"Test Using Larger Than Block-Size Key - Hash Key First"
             )),

@@ -14,14 +14,32 @@ pub enum Unmet {
     /// No chained event at all: an empty or emptied stream proves nothing.
     NoEvents,
     /// A chain that was expected is not in the stream.
-    ChainAbsent { chain: String },
+    ChainAbsent {
+        /// The chain id.
+        chain: String,
+    },
     /// A chain with no valid checkpoint: a cut-off tail would go unnoticed.
-    NoCheckpoint { chain: String },
+    NoCheckpoint {
+        /// The chain id.
+        chain: String,
+    },
     /// Events past the chain's last checkpoint, which nothing vouches for
     /// (a tail cut after them would go unnoticed).
-    Uncheckpointed { chain: String, from: u64, to: u64 },
+    Uncheckpointed {
+        /// The chain id.
+        chain: String,
+        /// The first position after the last checkpoint.
+        from: u64,
+        /// The last position seen.
+        to: u64,
+    },
     /// The chain does not start at seq 1 (read without `from_the_middle`).
-    NotAnchored { chain: String, first: u64 },
+    NotAnchored {
+        /// The chain id.
+        chain: String,
+        /// The first position seen.
+        first: u64,
+    },
 }
 
 impl Unmet {

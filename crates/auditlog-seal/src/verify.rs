@@ -6,7 +6,9 @@ use std::fmt;
 use auditlog_core::{AuditEvent, ParseError};
 use subtle::ConstantTimeEq;
 
-use crate::{compute_hash, SigningKey};
+use crate::key::SigningKey;
+use crate::seal::compute_hash;
+use crate::wire::decode_hex;
 
 /// Why an event did not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,22 +69,6 @@ pub fn verify(event: &AuditEvent, key: Option<&SigningKey>) -> Result<(), Verify
     Ok(())
 }
 
-/// Lowercase hex only, as the wire format writes it.
-pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let digit = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
-    };
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
-}
-
 /// How closely received text must match the published form of the event it
 /// holds: the canonical JSON with the `security` block, as both this crate
 /// and the Python library write it.
@@ -107,6 +93,7 @@ pub enum Strictness {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Verified {
+    /// The event, as read from the text that verified.
     pub event: AuditEvent,
 }
 
@@ -120,10 +107,16 @@ pub enum VerifyJsonError {
     Seal(VerifyError),
     /// Strict: the text is not the event's published form; `offset` is the
     /// first byte where it differs.
-    NotPublishedForm { offset: usize },
+    NotPublishedForm {
+        /// The first byte where the text differs.
+        offset: usize,
+    },
     /// Lenient: members that no hash covers (unknown to the model, or pruned
     /// from the canonical form), by path.
-    Unauthenticated { fields: Vec<String> },
+    Unauthenticated {
+        /// Paths of the uncovered members.
+        fields: Vec<String>,
+    },
 }
 
 impl fmt::Display for VerifyJsonError {

@@ -22,10 +22,6 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use sha2::{Digest, Sha256};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A signing key: any non-empty text, non-ASCII included.
 fn secret() -> impl Strategy<Value = String> {
     "\\PC{1,16}"
@@ -49,10 +45,10 @@ proptest! {
     #[test]
     fn hash_and_signature_are_what_the_spec_says(e in event(), secret in secret()) {
         let hash = compute_hash(&e);
-        prop_assert_eq!(&hash, &hex(&Sha256::digest(e.canonical_json().as_bytes())));
+        prop_assert_eq!(&hash, &hex::encode(Sha256::digest(e.canonical_json().as_bytes())));
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(hash.as_bytes());
-        let signature = hex(&mac.finalize().into_bytes());
+        let signature = hex::encode(mac.finalize().into_bytes());
         prop_assert_eq!(sign(&hash, &signing_key(&secret)), signature.clone());
         let e = sealed(&e, Some(&signing_key(&secret)));
         let security = e.security.unwrap();

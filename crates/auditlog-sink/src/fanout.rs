@@ -31,6 +31,7 @@ impl fmt::Debug for FanOut {
 }
 
 impl FanOut {
+    /// Publishes to every sink of `sinks`, in that order.
     pub fn new(sinks: Vec<Arc<dyn AuditSink>>) -> Self {
         let failures = sinks.iter().map(|_| AtomicU64::new(0)).collect();
         FanOut {
@@ -176,7 +177,7 @@ mod tests {
     #[async_trait]
     impl AuditSink for FullSpool {
         async fn publish(&self, _event: AuditEvent) -> Result<(), SinkError> {
-            Err(SinkError::SpoolFull)
+            Err(SinkError::Full { store: "spool" })
         }
 
         async fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
@@ -184,7 +185,7 @@ mod tests {
         }
 
         async fn publish_durable(&self, _event: AuditEvent) -> Result<(), SinkError> {
-            Err(SinkError::SpoolFull)
+            Err(SinkError::Full { store: "spool" })
         }
     }
 
@@ -246,7 +247,7 @@ mod tests {
         ]);
         assert_eq!(
             fan.publish_durable(tenant("t-1")).await,
-            Err(SinkError::SpoolFull)
+            Err(SinkError::Full { store: "spool" })
         );
         assert_eq!(tenants_in(&path), ["t-1"]);
         assert_eq!(memory.len(), 1);

@@ -144,7 +144,7 @@ impl Lines {
             }
             Err(e) => {
                 self.failed.fetch_add(1, Relaxed);
-                Err(SinkError::Io(e.to_string()))
+                Err(SinkError::from(e))
             }
         }
     }
@@ -160,8 +160,8 @@ impl Lines {
         let mut out = self.lock();
         if self.sync_failed.load(Relaxed) {
             self.failed.fetch_add(1, Relaxed);
-            return Err(SinkError::Io(
-                "an earlier fdatasync failed: durability can no longer be promised".into(),
+            return Err(SinkError::io(
+                "an earlier fdatasync failed: durability can no longer be promised",
             ));
         }
         let result = out.write_all(&line).and_then(|()| out.flush());
@@ -183,7 +183,7 @@ impl AuditSink for JsonLinesSink {
     /// Writes out the buffer (a local write: the timeout is not needed).
     async fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
         let mut out = self.lines.lock();
-        out.flush().map_err(|e| SinkError::Io(e.to_string()))
+        out.flush().map_err(SinkError::from)
     }
 
     /// Writes the event through to its file and fdatasyncs it, see
@@ -198,7 +198,7 @@ impl AuditSink for JsonLinesSink {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => runtime.spawn_blocking(write).await.unwrap_or_else(|e| {
                 self.lines.failed.fetch_add(1, Relaxed);
-                Err(SinkError::Io(format!("durable write did not finish: {e}")))
+                Err(SinkError::io(format!("durable write did not finish: {e}")))
             }),
             Err(_) => write(),
         }
@@ -271,11 +271,11 @@ mod tests {
         let big = "x".repeat(70_000);
         let event = AuditEvent::builder().tenant_id(big).build();
         assert!(
-            matches!(sink.publish(event).await, Err(SinkError::Io(m)) if m.contains("disk full"))
+            matches!(sink.publish(event).await, Err(SinkError::Io(m)) if m.to_string().contains("disk full"))
         );
         assert_eq!(sink.failed(), 1);
         assert!(
-            matches!(sink.flush(Duration::from_secs(1)).await, Err(SinkError::Io(m)) if m.contains("disk full"))
+            matches!(sink.flush(Duration::from_secs(1)).await, Err(SinkError::Io(m)) if m.to_string().contains("disk full"))
         );
     }
 
@@ -393,10 +393,10 @@ mod tests {
         let out = Shared::default();
         let sink = JsonLinesSink::with_output(Box::new(SyncFails(out.clone())), None);
         assert!(
-            matches!(sink.publish_durable(tenant("a")).await, Err(SinkError::Io(m)) if m.contains("EIO"))
+            matches!(sink.publish_durable(tenant("a")).await, Err(SinkError::Io(m)) if m.to_string().contains("EIO"))
         );
         assert!(
-            matches!(sink.publish_durable(tenant("b")).await, Err(SinkError::Io(m)) if m.contains("earlier fdatasync failed"))
+            matches!(sink.publish_durable(tenant("b")).await, Err(SinkError::Io(m)) if m.to_string().contains("earlier fdatasync failed"))
         );
         assert_eq!((sink.written(), sink.failed()), (0, 2));
         // The line whose sync failed reached the writer; the next did not.

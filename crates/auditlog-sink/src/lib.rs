@@ -43,6 +43,7 @@
 //! |---|---|---|
 //! | (none) | | the crate has no optional parts |
 
+mod error;
 mod fanout;
 mod json_lines;
 mod memory;
@@ -50,12 +51,12 @@ mod output;
 pub mod owner_only;
 mod rotating;
 
-use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use auditlog_core::AuditEvent;
 
+pub use error::SinkError;
 pub use fanout::FanOut;
 pub use json_lines::JsonLinesSink;
 pub use memory::MemorySink;
@@ -89,49 +90,6 @@ pub trait AuditSink: Send + Sync + 'static {
         Err(SinkError::NotDurable)
     }
 }
-
-/// Why a sink refused or could not deliver an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SinkError {
-    /// The queue is full and the overflow policy refused the event (counted).
-    QueueFull,
-    /// The sink is shut down and accepts nothing more.
-    Closed,
-    /// `flush` ran out of time with this many events still undelivered.
-    Timeout { undelivered: u64 },
-    /// Writing or delivering failed; the message says why.
-    Io(String),
-    /// [`AuditSink::publish_durable`] on a sink that cannot make an event
-    /// durable before returning; the event was not accepted.
-    NotDurable,
-    /// The durable spool is at its size bound and its policy refused the
-    /// event (counted).
-    SpoolFull,
-}
-
-impl fmt::Display for SinkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SinkError::QueueFull => {
-                f.write_str("audit queue full: event refused by the overflow policy")
-            }
-            SinkError::Closed => f.write_str("audit sink is closed"),
-            SinkError::Timeout { undelivered } => {
-                write!(f, "timed out with {undelivered} audit events undelivered")
-            }
-            SinkError::Io(message) => write!(f, "audit sink failed: {message}"),
-            SinkError::NotDurable => f.write_str(
-                "audit sink cannot record events durably (write-ahead needs a spool or a file)",
-            ),
-            SinkError::SpoolFull => {
-                f.write_str("audit spool full: event refused by the spool's policy")
-            }
-        }
-    }
-}
-
-impl std::error::Error for SinkError {}
 
 #[async_trait]
 impl<S: AuditSink + ?Sized> AuditSink for std::sync::Arc<S> {

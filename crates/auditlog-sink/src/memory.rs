@@ -53,10 +53,12 @@ impl MemorySink {
         std::mem::take(&mut *self.lock())
     }
 
+    /// How many events it holds.
     pub fn len(&self) -> usize {
         self.lock().len()
     }
 
+    /// True when it holds no event.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

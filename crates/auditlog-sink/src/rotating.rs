@@ -24,6 +24,8 @@ pub struct RotatingFile {
 }
 
 impl RotatingFile {
+    /// Opens `path` for appending (created owner-only), rotating as the type
+    /// says.
     pub fn open(path: impl AsRef<Path>, max_bytes: u64, keep: usize) -> io::Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = open(&path)?;

@@ -1,6 +1,9 @@
 //! Insert and query on a 1,000,000-event store.
 //! `cargo bench -p auditlog-store --bench store`; figures in docs/performance.md.
 
+// criterion_group! defines a `pub fn` it gives no docs; a bench has no API.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use auditlog_core::{catalogue, AuditEvent, Severity};

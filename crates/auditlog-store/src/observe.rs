@@ -62,6 +62,7 @@ impl<S> fmt::Debug for ObservedBuilder<S> {
 }
 
 impl<S: AuditSink> Observed<S> {
+    /// Starts wrapping `inner`; add hooks, then [`build`](ObservedBuilder::build).
     pub fn builder(inner: S) -> ObservedBuilder<S> {
         ObservedBuilder {
             inner,
@@ -84,6 +85,7 @@ impl<S: AuditSink> Observed<S> {
             .map_or(0, |h| h.failures.load(Ordering::Relaxed))
     }
 
+    /// The wrapped sink.
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
@@ -102,6 +104,7 @@ impl<S: AuditSink> ObservedBuilder<S> {
         self
     }
 
+    /// The sink with its hooks; they run on a thread of their own.
     pub fn build(self) -> Observed<S> {
         let hooks = (!self.hooks.is_empty()).then(|| spawn_hooks(self.hooks, self.queue));
         Observed {

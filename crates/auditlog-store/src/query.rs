@@ -9,14 +9,23 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Query {
+    /// `tenantid` equals this.
     pub tenant: Option<String>,
+    /// `subject.userid` equals this.
     pub user: Option<String>,
+    /// `action.name` equals this.
     pub action: Option<String>,
+    /// `objectref.resource` equals this.
     pub resource: Option<String>,
+    /// `action.status` equals this (`SUCCESS`, `FAILURE`).
     pub status: Option<String>,
+    /// Severity at least this.
     pub min_severity: Option<Severity>,
+    /// Severity at most this.
     pub max_severity: Option<Severity>,
+    /// Timestamp at or after this.
     pub since: Option<OffsetDateTime>,
+    /// Timestamp before this.
     pub until: Option<OffsetDateTime>,
     /// At most this many results, the newest first.
     pub limit: Option<usize>,
@@ -45,26 +54,31 @@ impl Query {
         Self::default()
     }
 
+    /// Only events of this tenant.
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());
         self
     }
 
+    /// Only events of this user.
     pub fn user(mut self, user: impl Into<String>) -> Self {
         self.user = Some(user.into());
         self
     }
 
+    /// Only events with this action name.
     pub fn action(mut self, action: impl Into<String>) -> Self {
         self.action = Some(action.into());
         self
     }
 
+    /// Only events about this kind of resource.
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
         self.resource = Some(resource.into());
         self
     }
 
+    /// Only events with this outcome (`SUCCESS`, `FAILURE`).
     pub fn status(mut self, status: impl Into<String>) -> Self {
         self.status = Some(status.into());
         self
@@ -76,6 +90,7 @@ impl Query {
         self
     }
 
+    /// Severities up to `max`; events with an unknown severity never match.
     pub fn max_severity(mut self, max: Severity) -> Self {
         self.max_severity = Some(max);
         self
@@ -93,6 +108,7 @@ impl Query {
         self
     }
 
+    /// At most `limit` results, the newest first.
     pub fn limit(mut self, limit: usize) -> Self {
         self.limit = Some(limit);
         self

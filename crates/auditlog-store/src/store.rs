@@ -23,11 +23,11 @@ use crate::Query;
 /// when they assert "this request emitted this event".
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
-    inner: Arc<Inner>,
+    inner: Arc<StoreState>,
 }
 
 #[derive(Debug)]
-struct Inner {
+struct StoreState {
     capacity: usize,
     key: Option<SigningKey>,
     events: RwLock<VecDeque<Arc<AuditEvent>>>,
@@ -46,6 +46,7 @@ struct Subscriber {
 
 /// Counters of a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoreStats {
     /// Events held now.
     pub len: usize,
@@ -72,7 +73,7 @@ impl MemoryStore {
     fn build(capacity: usize, key: Option<SigningKey>) -> Self {
         let capacity = capacity.max(1);
         MemoryStore {
-            inner: Arc::new(Inner {
+            inner: Arc::new(StoreState {
                 capacity,
                 key,
                 events: RwLock::new(VecDeque::with_capacity(capacity.min(1 << 16))),
@@ -143,14 +144,17 @@ impl MemoryStore {
         read(&self.inner.events).iter().cloned().collect()
     }
 
+    /// How many events it holds.
     pub fn len(&self) -> usize {
         read(&self.inner.events).len()
     }
 
+    /// True when it holds no event.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Counters, for metrics and tests.
     pub fn stats(&self) -> StoreStats {
         StoreStats {
             len: self.len(),
@@ -238,7 +242,7 @@ pub struct Subscription {
     id: u64,
     receiver: Receiver<Arc<AuditEvent>>,
     dropped: Arc<AtomicU64>,
-    store: Weak<Inner>,
+    store: Weak<StoreState>,
 }
 
 impl Subscription {

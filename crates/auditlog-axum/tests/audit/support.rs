@@ -86,11 +86,11 @@ pub(crate) struct Failing;
 #[async_trait]
 impl AuditSink for Failing {
     async fn publish(&self, _event: AuditEvent) -> Result<(), SinkError> {
-        Err(SinkError::Io("broker unreachable".into()))
+        Err(SinkError::io("broker unreachable"))
     }
 
     async fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
-        Err(SinkError::Io("broker unreachable".into()))
+        Err(SinkError::io("broker unreachable"))
     }
 }
 

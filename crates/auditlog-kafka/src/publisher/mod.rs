@@ -322,7 +322,7 @@ fn after(timeout: Duration) -> Instant {
 }
 
 fn spool_error(error: std::io::Error) -> SinkError {
-    SinkError::Io(format!("audit spool: {error}"))
+    SinkError::io_in("audit spool", error)
 }
 
 thread_local! {
@@ -435,7 +435,7 @@ impl Inner {
     /// Counts an event refused because its key function panicked.
     fn key_panicked(&self) -> SinkError {
         self.shared.record_drop(Dropped::KeyPanicked);
-        SinkError::Io("the message key function panicked: audit event dropped".into())
+        SinkError::io("the message key function panicked: audit event dropped")
     }
 
     fn checkpoint_if_due(&self, order: &mut Order) {
@@ -519,7 +519,7 @@ impl Inner {
                     shared.bytes.give_back(json.len() as u64);
                 }
                 shared.in_flight_gauge();
-                Err(SinkError::Io(error.to_string()))
+                Err(SinkError::io(error))
             }
         }
     }
@@ -759,7 +759,7 @@ impl AuditSink for KafkaPublisher {
             }
         })
         .await
-        .map_err(|e| SinkError::Io(e.to_string()))?
+        .map_err(SinkError::io)?
     }
 
     /// With a spool: returns once the event is written to it and fsynced

@@ -210,11 +210,8 @@ impl Inner {
                     shared.bytes.give_back(bytes);
                 }
                 let (refusal, reason) = match error {
-                    AppendError::Full => (SinkError::SpoolFull, Dropped::SpoolFull),
-                    AppendError::Io(e) => (
-                        SinkError::Io(format!("audit spool: {e}")),
-                        Dropped::SpoolError,
-                    ),
+                    AppendError::Full => (SinkError::Full { store: "spool" }, Dropped::SpoolFull),
+                    AppendError::Io(e) => (SinkError::io_in("audit spool", e), Dropped::SpoolError),
                 };
                 shared.record_drop(reason);
                 Err(refusal)
@@ -236,7 +233,7 @@ impl Inner {
             }
         }
         self.shared.record_drop(Dropped::SpoolFull);
-        Err(SinkError::SpoolFull)
+        Err(SinkError::Full { store: "spool" })
     }
 
     /// Publishes `event` around the spool (not durable), if it can go now.

@@ -194,7 +194,7 @@ async fn a_full_spool_does_what_its_policy_says() {
     for n in 0..400 {
         match failing.publish(event("t", n)).await {
             Ok(()) => {}
-            Err(SinkError::SpoolFull) => refused += 1,
+            Err(SinkError::Full { .. }) => refused += 1,
             Err(other) => panic!("unexpected {other}"),
         }
     }
@@ -212,7 +212,7 @@ async fn a_full_spool_does_what_its_policy_says() {
     );
     let mut refused = 0;
     for n in 0..400 {
-        if waiting.publish(event("t", n)).await == Err(SinkError::SpoolFull) {
+        if let Err(SinkError::Full { .. }) = waiting.publish(event("t", n)).await {
             refused += 1;
         }
     }
@@ -231,7 +231,7 @@ async fn a_full_spool_does_what_its_policy_says() {
     );
     for n in 0..400 {
         match dropping.publish(event("t", n)).await {
-            Ok(()) | Err(SinkError::SpoolFull) => {}
+            Ok(()) | Err(SinkError::Full { .. }) => {}
             Err(other) => panic!("unexpected {other}"),
         }
     }

@@ -1,0 +1,93 @@
+//! The text forms a chain authenticates: ids, hashes, hex tags and the link
+//! and checkpoint messages. Kept in one place so that sealing and verifying
+//! read and write them the same way.
+
+use crate::error::ChainError;
+
+/// The message an event's `link` authenticates:
+/// `auditlog.link.v1\n{chain}\n{seq}\n{prev}\n{hash}\n{kid}`.
+pub(crate) fn link_message(
+    chain: &str,
+    seq: u64,
+    prev: Option<&str>,
+    hash: &str,
+    kid: &str,
+) -> Vec<u8> {
+    format!(
+        "auditlog.link.v1\n{chain}\n{seq}\n{}\n{hash}\n{kid}",
+        prev.unwrap_or("")
+    )
+    .into_bytes()
+}
+
+/// The message a checkpoint's `link` authenticates:
+/// `auditlog.checkpoint.v1\n{chain}\n{length}\n{head}\n{hash}\n{kid}`.
+pub(crate) fn checkpoint_message(
+    chain: &str,
+    length: u64,
+    head: Option<&str>,
+    hash: &str,
+    kid: &str,
+) -> Vec<u8> {
+    format!(
+        "auditlog.checkpoint.v1\n{chain}\n{length}\n{}\n{hash}\n{kid}",
+        head.unwrap_or("")
+    )
+    .into_bytes()
+}
+
+/// 64 lowercase hex digits.
+pub(crate) fn is_hash(text: &str) -> bool {
+    text.len() == 64 && is_lower_hex(text)
+}
+
+fn is_lower_hex(text: &str) -> bool {
+    text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Lowercase hex only, as the wire format writes it: an uppercase tag is a
+/// different tag.
+pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !is_lower_hex(text) {
+        return None;
+    }
+    hex::decode(text).ok()
+}
+
+/// A hash already checked with [`is_hash`], as bytes.
+pub(crate) fn hash_bytes(hash: &str) -> [u8; 32] {
+    let mut bytes = [0; 32];
+    hex::decode_to_slice(hash, &mut bytes).expect("checked to be 64 hex digits");
+    bytes
+}
+
+/// Chain ids and key ids end up in the authenticated messages, one per line,
+/// so they are kept to a safe alphabet: 1 to 128 of `A-Z a-z 0-9 . _ : @ / + = -`.
+pub(crate) fn checked_id(id: String, what: &'static str) -> Result<String, ChainError> {
+    if is_valid_id(&id) {
+        Ok(id)
+    } else {
+        Err(ChainError::InvalidId { what })
+    }
+}
+
+/// True when `id` is 1 to 128 characters of the id alphabet.
+pub(crate) fn is_valid_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:@/+=-".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_read_in_lowercase_only() {
+        assert_eq!(decode_hex("0aff"), Some(vec![0x0a, 0xff]));
+        assert_eq!(decode_hex("0AFF"), None);
+        assert_eq!(decode_hex("0af"), None);
+        assert!(is_hash(&"a".repeat(64)) && !is_hash(&"A".repeat(64)));
+    }
+}
