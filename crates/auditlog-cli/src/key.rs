@@ -6,12 +6,12 @@ use std::path::Path;
 use auditlog_seal::{Keyring, SigningKey};
 
 /// The default variable holding the signing key.
-pub const DEFAULT_KEY_ENV: &str = "AUDITLOG_SIGNING_KEY";
+pub(crate) const DEFAULT_KEY_ENV: &str = "AUDITLOG_SIGNING_KEY";
 
 /// `--key-env NAME`: where the key is. A variable named on the command line
 /// must be set: a typo never silently turns signing or checking off.
 #[derive(Debug, Default, clap::Args)]
-pub struct KeyEnv {
+pub(crate) struct KeyEnv {
     /// Environment variable holding the HMAC key [default: AUDITLOG_SIGNING_KEY].
     /// When named here it must be set.
     #[arg(id = "key_env", long = "key-env", value_name = "NAME")]
@@ -20,14 +20,14 @@ pub struct KeyEnv {
 
 impl KeyEnv {
     /// The variable read.
-    pub fn variable(&self) -> &str {
+    pub(crate) fn variable(&self) -> &str {
         self.name.as_deref().unwrap_or(DEFAULT_KEY_ENV)
     }
 
     /// The key, or `None` (with a note on stderr saying `without_key`) when
     /// the default variable is unset or empty. A variable named with
     /// `--key-env` that is unset, or a value that is not UTF-8, is an error.
-    pub fn load(&self, without_key: &str) -> Result<Option<SigningKey>, String> {
+    pub(crate) fn load(&self, without_key: &str) -> Result<Option<SigningKey>, String> {
         let variable = self.variable();
         match self.read()? {
             Some(key) => Ok(Some(key)),
@@ -43,7 +43,7 @@ impl KeyEnv {
 
     /// The key to verify with: required, unless `hash_only`, where no key is
     /// read and nothing will be authenticated.
-    pub fn for_verifying(&self, hash_only: bool) -> Result<Option<SigningKey>, String> {
+    pub(crate) fn for_verifying(&self, hash_only: bool) -> Result<Option<SigningKey>, String> {
         if hash_only {
             eprintln!("auditlog: --hash-only: hashes are checked, signatures are not: nothing is authenticated");
             return Ok(None);
@@ -68,13 +68,13 @@ impl KeyEnv {
 /// keys a chain is verified with. A ring of public keys alone is refused
 /// too: one rule, no guess about the content (`--public-key` takes a single
 /// public key from any file).
-pub fn keyring(path: &Path) -> Result<Keyring, String> {
+pub(crate) fn keyring(path: &Path) -> Result<Keyring, String> {
     owner_only(path, "a keyring holds secret keys")?;
     Keyring::from_file(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// An error when group or others may read or write `path` (Unix).
-pub fn owner_only(path: &Path, why: &str) -> Result<(), String> {
+pub(crate) fn owner_only(path: &Path, why: &str) -> Result<(), String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

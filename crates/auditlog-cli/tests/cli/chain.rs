@@ -1,8 +1,6 @@
 //! `auditlog seal --chain` and `auditlog verify --chain`, run as a user runs them.
 
-mod common;
-
-use common::{auditlog, text};
+use crate::support::{auditlog, text};
 use std::path::PathBuf;
 
 const KEY: (&str, &str) = ("AUDITLOG_SIGNING_KEY", "k");
