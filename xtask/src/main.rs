@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 mod ci;
 mod conformance;
+#[cfg(test)]
 mod tidy;
 
 const USAGE: &str = "usage: cargo xtask <task>
@@ -88,7 +89,7 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root (xtask lives one level below it).
-pub fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask is inside the workspace")
