@@ -11,7 +11,6 @@ use std::process::ExitCode;
 
 mod ci;
 mod conformance;
-#[cfg(test)]
 mod tidy;
 
 const USAGE: &str = "usage: cargo xtask <task>

@@ -4,6 +4,8 @@
 //!
 //! Every failure names the files at fault and what fixes them.
 
+#![cfg(test)]
+
 use std::path::{Component, Path, PathBuf};
 
 use crate::project_root;

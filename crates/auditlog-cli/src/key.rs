@@ -69,12 +69,15 @@ impl KeyEnv {
 /// too: one rule, no guess about the content (`--public-key` takes a single
 /// public key from any file).
 pub(crate) fn keyring(path: &Path) -> Result<Keyring, String> {
-    owner_only(path, "a keyring holds secret keys")?;
+    check_owner_only_mode(path, "a keyring holds secret keys")?;
     Keyring::from_file(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// An error when group or others may read or write `path` (Unix).
-pub(crate) fn owner_only(path: &Path, why: &str) -> Result<(), String> {
+/// An error when group or others may read or write `path` (Unix), naming
+/// its mode and `why` that matters. `auditlog_sink::owner_only` does not
+/// fit: it creates files `0600` and refuses links and other owners, while
+/// this judges by mode a file the user wrote, to refuse it or warn.
+pub(crate) fn check_owner_only_mode(path: &Path, why: &str) -> Result<(), String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -90,7 +90,7 @@ fn properties(text: &str) -> Result<Properties, String> {
 fn properties_file(path: &Path) -> Result<Vec<(String, String)>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the properties file {}: {e}", path.display()))?;
-    if let Err(warning) = crate::key::owner_only(path, "it may hold passwords") {
+    if let Err(warning) = crate::key::check_owner_only_mode(path, "it may hold passwords") {
         eprintln!("auditlog: warning: {warning}");
     }
     let mut found = Vec::new();
