@@ -71,7 +71,7 @@ const STEPS: &[Step] = &[
 ];
 
 /// Runs every step; the first failure stops the run with what fixes it.
-pub fn run() -> Result<(), String> {
+pub(crate) fn run() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for step in STEPS {
         eprintln!("==> {} (cargo {})", step.name, step.args.join(" "));

@@ -88,7 +88,7 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root (xtask lives one level below it).
-pub fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask is inside the workspace")

@@ -29,7 +29,7 @@ use kafka::{Consumed, Reader};
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Serve on this address until SIGINT or SIGTERM instead of running the
     /// scripted tour.
     #[arg(long, value_name = "ADDR")]
@@ -61,7 +61,7 @@ pub struct Args {
     write_ahead: bool,
 }
 
-pub fn run(args: Args) -> ExitCode {
+pub(crate) fn run(args: Args) -> ExitCode {
     match demo(args) {
         Ok(code) => code,
         Err(message) => {
@@ -320,10 +320,10 @@ struct Collector {
 }
 
 #[derive(Debug, Default)]
-pub struct Collected {
-    pub events: Vec<Consumed>,
-    pub verified: u64,
-    pub failed: u64,
+pub(crate) struct Collected {
+    pub(crate) events: Vec<Consumed>,
+    pub(crate) verified: u64,
+    pub(crate) failed: u64,
 }
 
 impl Collector {

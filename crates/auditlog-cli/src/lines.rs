@@ -8,13 +8,13 @@ use std::thread;
 
 /// How a run over the input went.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Tally {
-    pub ok: u64,
-    pub failed: u64,
+pub(crate) struct Tally {
+    pub(crate) ok: u64,
+    pub(crate) failed: u64,
 }
 
 impl Tally {
-    pub fn exit_code(self) -> ExitCode {
+    pub(crate) fn exit_code(self) -> ExitCode {
         if self.failed == 0 {
             ExitCode::SUCCESS
         } else {
@@ -25,7 +25,7 @@ impl Tally {
 
 /// One raw input line (its `\n` optional) as text: `None` when blank, an
 /// error message when not UTF-8. A trailing `\r` is dropped (CRLF files).
-pub fn decode(raw: &[u8]) -> Option<Result<&str, String>> {
+pub(crate) fn decode(raw: &[u8]) -> Option<Result<&str, String>> {
     let line = raw.strip_suffix(b"\n").unwrap_or(raw);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match std::str::from_utf8(line) {
@@ -42,7 +42,7 @@ pub fn decode(raw: &[u8]) -> Option<Result<&str, String>> {
 const BATCH_BYTES: usize = 1 << 20;
 
 /// The longest line read by default; a longer one is reported and skipped.
-pub const MAX_LINE_BYTES: usize = 16 << 20;
+pub(crate) const MAX_LINE_BYTES: usize = 16 << 20;
 
 /// What a line longer than `max_line` is reported as.
 fn too_long(length: usize, max_line: usize) -> String {
@@ -53,7 +53,7 @@ fn too_long(length: usize, max_line: usize) -> String {
 /// the line, and the output buffer to append to. Output keeps input order; an
 /// `Err` is printed to stderr as `line N: error`. Lines longer than
 /// `max_line` bytes are reported and skipped without being held in memory.
-pub fn for_each_line<H>(max_line: usize, handle: H) -> io::Result<Tally>
+pub(crate) fn for_each_line<H>(max_line: usize, handle: H) -> io::Result<Tally>
 where
     H: Fn(u64, &str, &mut Vec<u8>) -> Result<(), String> + Sync,
 {
@@ -73,7 +73,7 @@ where
 /// (`tail -f ... | auditlog seal --chain`) comes out as it goes in. Line
 /// numbers start after `first`. A line longer than `max_line` bytes is
 /// handed over as an error, without being held in memory.
-pub fn for_each_line_in_order<H>(
+pub(crate) fn for_each_line_in_order<H>(
     input: impl Read,
     out: &mut impl Write,
     first: u64,
@@ -360,7 +360,7 @@ where
 }
 
 /// Reports an I/O failure of the run itself (not of a line) and exits 2.
-pub fn finish(result: io::Result<Tally>, summary: impl FnOnce(Tally)) -> ExitCode {
+pub(crate) fn finish(result: io::Result<Tally>, summary: impl FnOnce(Tally)) -> ExitCode {
     match result {
         Ok(tally) => {
             summary(tally);

@@ -1,4 +1,8 @@
 //! `auditlog`: canonicalize, seal and verify audit events read as JSON lines.
+//!
+//! Operators' subcommands always; `publish` and `tail` with the `kafka`
+//! feature; `demo` with the `demo` feature, on by default for `cargo run`
+//! and left out of the binary you ship (see the library target's docs).
 
 use std::process::ExitCode;
 

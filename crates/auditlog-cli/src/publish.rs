@@ -90,7 +90,7 @@ fn properties(text: &str) -> Result<Properties, String> {
 fn properties_file(path: &Path) -> Result<Vec<(String, String)>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the properties file {}: {e}", path.display()))?;
-    if let Err(warning) = crate::key::owner_only(path, "it may hold passwords") {
+    if let Err(warning) = crate::key::check_owner_only_mode(path, "it may hold passwords") {
         eprintln!("auditlog: warning: {warning}");
     }
     let mut found = Vec::new();
@@ -108,7 +108,7 @@ fn properties_file(path: &Path) -> Result<Vec<(String, String)>, String> {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     connection: Connection,
     #[command(flatten)]
@@ -174,7 +174,7 @@ pub(crate) fn timeout(seconds: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("--timeout {seconds}: not a duration"))
 }
 
-pub fn run(args: Args) -> ExitCode {
+pub(crate) fn run(args: Args) -> ExitCode {
     match publish(args) {
         Ok(code) => code,
         Err(message) => {

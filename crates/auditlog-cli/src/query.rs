@@ -10,7 +10,7 @@ use auditlog_core::{AuditEvent, Severity};
 use auditlog_store::{parse_timestamp, Query};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// `tenantid` equals T.
     #[arg(long, value_name = "T")]
     tenant: Option<String>,
@@ -66,7 +66,7 @@ impl Args {
     }
 }
 
-pub fn run(args: Args) -> ExitCode {
+pub(crate) fn run(args: Args) -> ExitCode {
     let query = args.query();
     let mut out = BufWriter::new(io::stdout().lock());
     let mut newest = args.limit.map(VecDeque::with_capacity);

@@ -14,7 +14,7 @@ use crate::key::{self, KeyEnv};
 use crate::lines::{finish, for_each_line, for_each_line_in_order, MAX_LINE_BYTES};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     key_env: KeyEnv,
     /// Seal into a chain with this id (a new UUID when none is given): number
@@ -47,7 +47,7 @@ pub struct Args {
     resume: bool,
 }
 
-pub fn run(args: Args) -> ExitCode {
+pub(crate) fn run(args: Args) -> ExitCode {
     if args.chain.is_some() {
         return match run_chain(args) {
             Ok(code) => code,

@@ -13,7 +13,7 @@ use crate::key::KeyEnv;
 use crate::publish::{timeout, Connection};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     connection: Connection,
     #[command(flatten)]
@@ -38,7 +38,7 @@ pub struct Args {
 /// How long to wait for the brokers' metadata at the start.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub fn run(args: Args) -> ExitCode {
+pub(crate) fn run(args: Args) -> ExitCode {
     match tail(args) {
         Ok(code) => code,
         // A closed pipe (`| head`) is the reader's choice.

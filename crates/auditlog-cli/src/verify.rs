@@ -16,7 +16,7 @@ use crate::key::{self, KeyEnv};
 use crate::lines::{finish, for_each_line, for_each_line_in_order, Tally, MAX_LINE_BYTES};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     key_env: KeyEnv,
     /// Check hashes only, without a key: says whether events changed by
@@ -72,7 +72,7 @@ pub struct Args {
     files: Vec<PathBuf>,
 }
 
-pub fn run(args: Args) -> ExitCode {
+pub(crate) fn run(args: Args) -> ExitCode {
     if args.chain {
         return match run_chain(&args) {
             Ok(code) => code,

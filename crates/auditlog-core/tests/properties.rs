@@ -3,10 +3,8 @@
 //! the published form round-trips; parsing never panics, and every error
 //! names a path that exists in the input.
 
-mod common;
-
 use auditlog_core::{parse_value, AuditEvent, Map, ParseError, ParseErrorKind, Value};
-use common::{event, event_with_security, prunes_away, security, value};
+use auditlog_testkit::strategies::{event, event_with_security, prunes_away, security, value};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 

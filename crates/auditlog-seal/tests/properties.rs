@@ -3,20 +3,19 @@
 //! value, adding a non-empty field or removing a present one breaks the
 //! hash; adding an empty one does not (it is pruned).
 //!
-//! The event strategies are auditlog-core's (`tests/common`).
+//! The event strategies are auditlog-testkit's.
 
 // Fields are addressed by number (closures capture it), names only shown.
 #![allow(clippy::needless_range_loop)]
-
-#[path = "../../auditlog-core/tests/common/mod.rs"]
-mod common;
 
 use auditlog_core::{AuditEvent, Map, Value};
 use auditlog_seal::{
     compute_hash, seal, sign, verify, verify_json, verify_json_as, SigningKey, Strictness,
     VerifyError, VerifyJsonError,
 };
-use common::{empty_value, event, key, leaf, metadata, non_empty_text, prunes_away, text, value};
+use auditlog_testkit::strategies::{
+    empty_value, event, key, leaf, metadata, non_empty_text, prunes_away, text, value,
+};
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 use proptest::sample::Index;

@@ -21,7 +21,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 const MAX_ORDERS: usize = 10_000;
 
 #[derive(Debug, Clone)]
-pub struct Orders {
+pub(crate) struct Orders {
     inner: Arc<Mutex<Store>>,
 }
 
@@ -33,7 +33,7 @@ struct Store {
 
 impl Orders {
     /// The store with order 1 in it.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut orders = BTreeMap::new();
         orders.insert(
             1,
@@ -53,7 +53,7 @@ impl Orders {
 /// `CatchPanicLayer` so a panicking handler answers 500. The audit layer
 /// goes on top, outside both: the requests authentication refuses are
 /// audited too.
-pub fn routes(orders: Orders) -> Router {
+pub(crate) fn routes(orders: Orders) -> Router {
     Router::new()
         .route("/orders", post(create_order))
         .route("/orders/{id}", get(get_order).delete(delete_order))
@@ -66,7 +66,7 @@ pub fn routes(orders: Orders) -> Router {
 }
 
 /// The demo's callers: bearer token, tenant, user, requester type.
-pub const CALLERS: &[(&str, &str, &str, &str)] = &[
+pub(crate) const CALLERS: &[(&str, &str, &str, &str)] = &[
     ("alice-token", "acme", "alice", "USER"),
     ("bob-token", "acme", "bob", "USER"),
     ("carol-token", "globex", "carol", "USER"),

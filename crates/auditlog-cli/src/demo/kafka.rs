@@ -14,16 +14,16 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One event read back from the topic.
 #[derive(Debug)]
-pub struct Consumed {
+pub(crate) struct Consumed {
     /// The message exactly as it was on the topic.
-    pub line: String,
-    pub verified: Result<Verified, Unverified>,
+    pub(crate) line: String,
+    pub(crate) verified: Result<Verified, Unverified>,
 }
 
 /// Reads the topic on its own thread, verifying each event, and sends them
 /// on until stopped.
 #[derive(Debug)]
-pub struct Reader {
+pub(crate) struct Reader {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -31,7 +31,7 @@ pub struct Reader {
 impl Reader {
     /// Starts reading every partition of `topic` at its current end (a fresh
     /// embedded topic is empty, so that is from the start).
-    pub fn start(
+    pub(crate) fn start(
         bootstrap: &str,
         topic: &str,
         key: Option<SigningKey>,

@@ -6,7 +6,7 @@ use super::kafka::Consumed;
 
 /// One line per event: verdict, severity, status, method, action, resource,
 /// who, from where.
-pub fn event_line(consumed: &Consumed) -> String {
+pub(crate) fn event_line(consumed: &Consumed) -> String {
     let event = match &consumed.verified {
         Ok(verified) => &verified.event,
         Err(error) => {
@@ -72,14 +72,14 @@ fn incomplete(event: &AuditEvent) -> Option<&str> {
 }
 
 /// The event as indented JSON, exactly the fields that were published.
-pub fn pretty(line: &str) -> String {
+pub(crate) fn pretty(line: &str) -> String {
     serde_json::from_str::<serde_json::Value>(line)
         .and_then(|value| serde_json::to_string_pretty(&value))
         .unwrap_or_else(|_| line.to_owned())
 }
 
 /// At most `max` characters of `text`, on one line.
-pub fn short(text: &str, max: usize) -> String {
+pub(crate) fn short(text: &str, max: usize) -> String {
     let one_line: String = text
         .trim()
         .chars()

@@ -93,7 +93,7 @@ fn steps() -> Vec<Step> {
 }
 
 /// Sends the tour's requests one by one, printing each.
-pub async fn run(addr: SocketAddr) -> Result<usize, String> {
+pub(crate) async fn run(addr: SocketAddr) -> Result<usize, String> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     println!();
     println!("Requests:");
@@ -141,7 +141,7 @@ pub async fn run(addr: SocketAddr) -> Result<usize, String> {
 }
 
 /// Prints the events read back, and one of them in full.
-pub fn report(sent: usize, collected: &Collected) {
+pub(crate) fn report(sent: usize, collected: &Collected) {
     println!();
     println!(
         "Events read back from Kafka ({} requests, {} events), each verified:",

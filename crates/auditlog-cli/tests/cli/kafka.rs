@@ -1,11 +1,8 @@
 //! `auditlog publish` and `auditlog tail` against a Kafka cluster in this
 //! process (librdkafka's mock cluster), or librdkafka's own mock cluster
 //! made with `-X test.mock.num.brokers=1`.
-#![cfg(feature = "kafka")]
 
-mod common;
-
-use common::{auditlog, text};
+use crate::support::{auditlog, text};
 
 use auditlog_kafka::EmbeddedKafka;
 

@@ -2,9 +2,7 @@
 
 use std::process::Output;
 
-mod common;
-
-use common::auditlog;
+use crate::support::auditlog;
 
 fn event(id: &str, tenant: &str, severity: &str, timestamp: &str) -> String {
     format!(

@@ -1,8 +1,6 @@
 //! `auditlog seal --chain` and `auditlog verify --chain`, run as a user runs them.
 
-mod common;
-
-use common::{auditlog, text};
+use crate::support::{auditlog, text};
 use std::path::PathBuf;
 
 const KEY: (&str, &str) = ("AUDITLOG_SIGNING_KEY", "k");
@@ -304,6 +302,22 @@ fn a_keyring_others_can_read_or_write_is_refused() {
     owner_only(&keyring);
     let sealed = auditlog(&["seal", "--chain", "--keyring", path], &[], &events(1));
     assert!(sealed.status.success(), "{}", text(&sealed.stderr));
+
+    // A link to it (planted where a verifier reads its keyring) is not
+    // followed, though the target itself is fine.
+    let link = dir.join("planted.json");
+    std::os::unix::fs::symlink(&keyring, &link).unwrap();
+    let output = auditlog(
+        &["verify", "--chain", "--keyring", link.to_str().unwrap()],
+        &[],
+        &events(1),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("symbolic link"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 /// Mode 0600, as a keyring must be.

@@ -1,8 +1,7 @@
-//! The `auditlog` binary, run as a user runs it: JSON lines in, results out.
+//! `auditlog canonical`, `seal` and `verify`, run as a user runs them: JSON
+//! lines in, results out.
 
-mod common;
-
-use common::{auditlog, text};
+use crate::support::{auditlog, text};
 
 const WORKED_EXAMPLE: &str = r#"{"id":"x","action":{"name":"é","method":"GET"},"eventdata":{"requestpayload":{"b":[null,"",{}],"a":1e16,"c":1e-5,"d":123456789012345678901234,"e":"\u007f\ud83d\ude00","f":{"g":null}}}}"#;
 

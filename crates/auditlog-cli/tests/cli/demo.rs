@@ -1,7 +1,6 @@
 //! `auditlog demo` end to end: the scripted tour and `--listen` with a
 //! graceful SIGTERM, both against the embedded Kafka, checking the events
 //! they read back and wrote with `--events-out`.
-#![cfg(feature = "demo")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

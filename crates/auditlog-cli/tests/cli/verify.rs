@@ -2,9 +2,7 @@
 //! JSON reader would read another event than the one the seal covers, keys
 //! that try to write on the terminal, missing keys, huge lines.
 
-mod common;
-
-use common::{auditlog, text};
+use crate::support::{auditlog, text};
 
 const KEY: (&str, &str) = ("AUDITLOG_SIGNING_KEY", "k");
 const REFUND: &str = r#"{"id":"r-1","tenantid":"t-1","action":{"name":"refund","method":"POST"},"eventdata":{"requestpayload":{"refund":5000.0,"rate":100000.0}}}"#;

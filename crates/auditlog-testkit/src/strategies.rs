@@ -1,14 +1,10 @@
-//! Strategies for whole [`AuditEvent`]s and payload [`Value`]s, shared by
-//! the property tests of `auditlog-core` and `auditlog-seal` (which includes
-//! this file by path).
+//! Proptest strategies for whole [`AuditEvent`]s and payload [`Value`]s,
+//! shared by the property tests of `auditlog-core` and `auditlog-seal`.
 //!
 //! Every section, random subsets of fields, empties (`None`, `""`, `[]`,
 //! `{}`) at every depth, non-ASCII, astral and control characters, keys that
 //! need code point ordering, exact big integers and finite doubles across
 //! every notation range.
-
-// Each test binary uses a part, and `pub` marks what the test kit will export.
-#![allow(dead_code, unreachable_pub)]
 
 use auditlog_core::{
     Action, AuditEvent, EventData, Kubernetes, Map, Metadata, Network, Number, ObjectRef, Security,
@@ -89,6 +85,8 @@ pub const FLOATS: &[f64] = &[
     -2.5e-7,
 ];
 
+/// A character: mostly plain letters, often one with a rule of its own
+/// ([`SPECIAL_CHARS`]), sometimes any at all.
 pub fn any_char() -> impl Strategy<Value = char> {
     prop_oneof![
         6 => proptest::char::range('a', 'c'),
@@ -116,6 +114,7 @@ pub fn optional_string() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
+/// An object key: one of [`KEYS`] (ordering traps) or any [`text`].
 pub fn key() -> impl Strategy<Value = String> {
     prop_oneof![select(KEYS).prop_map(String::from), text()]
 }
@@ -139,6 +138,7 @@ pub fn integer() -> impl Strategy<Value = Number> {
     ]
 }
 
+/// A number: an exact [`integer`] or a [`finite_f64`].
 pub fn number() -> impl Strategy<Value = Number> {
     prop_oneof![
         integer(),
@@ -181,6 +181,7 @@ pub fn empty_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A request or response payload: up to four members of any [`value`].
 pub fn payload() -> impl Strategy<Value = Map> {
     btree_map(key(), value(), 0..5)
 }
@@ -189,6 +190,7 @@ fn hex64() -> impl Strategy<Value = Option<String>> {
     option::of("[0-9a-f]{64}")
 }
 
+/// A `subject` section, any field absent or empty.
 pub fn subject() -> impl Strategy<Value = Subject> {
     (optional_string(), optional_string(), vec(text(), 0..4)).prop_map(
         |(userid, user_type, groups)| Subject {
@@ -199,6 +201,7 @@ pub fn subject() -> impl Strategy<Value = Subject> {
     )
 }
 
+/// A `kubernetes` section, any field absent or empty.
 pub fn kubernetes() -> impl Strategy<Value = Kubernetes> {
     (
         optional_string(),
@@ -216,6 +219,7 @@ pub fn kubernetes() -> impl Strategy<Value = Kubernetes> {
         )
 }
 
+/// An `objectref` section, any field absent or empty.
 pub fn objectref() -> impl Strategy<Value = ObjectRef> {
     (optional_string(), optional_string(), optional_string()).prop_map(
         |(resource, resourceid, apiversion)| ObjectRef {
@@ -226,6 +230,7 @@ pub fn objectref() -> impl Strategy<Value = ObjectRef> {
     )
 }
 
+/// An `action` section: the usual severities and statuses, or any text.
 pub fn action() -> impl Strategy<Value = Action> {
     let severity = prop_oneof![
         Just(None),
@@ -247,6 +252,7 @@ pub fn action() -> impl Strategy<Value = Action> {
     )
 }
 
+/// A `network` section, any field absent or empty.
 pub fn network() -> impl Strategy<Value = Network> {
     (optional_string(), optional_string()).prop_map(|(sourceip, useragent)| Network {
         sourceip,
@@ -254,6 +260,7 @@ pub fn network() -> impl Strategy<Value = Network> {
     })
 }
 
+/// An `eventdata.metadata` section.
 pub fn metadata() -> impl Strategy<Value = Metadata> {
     (any::<bool>(), optional_string()).prop_map(|(issensitive, compliancecategory)| Metadata {
         issensitive,
@@ -261,6 +268,7 @@ pub fn metadata() -> impl Strategy<Value = Metadata> {
     })
 }
 
+/// An `eventdata` section: both payloads, metadata sometimes.
 pub fn eventdata() -> impl Strategy<Value = EventData> {
     (payload(), payload(), option::of(metadata())).prop_map(
         |(requestpayload, responsepayload, metadata)| EventData {
@@ -271,6 +279,8 @@ pub fn eventdata() -> impl Strategy<Value = EventData> {
     )
 }
 
+/// A `security` block with or without a (random, not matching) hash and
+/// signature.
 pub fn security() -> impl Strategy<Value = Security> {
     (hex64(), hex64()).prop_map(|(hash, signature)| Security {
         hash,

@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 /// `auditlog ARGS` with its stdin and stderr piped, without any
 /// `AUDITLOG_*` variable of the caller's environment.
-pub fn command(args: &[&str]) -> Command {
+pub(crate) fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_auditlog"));
     command
         .args(args)
@@ -19,8 +19,7 @@ pub fn command(args: &[&str]) -> Command {
 }
 
 /// Runs `auditlog ARGS` with `stdin` and `env` (see [`command`]).
-#[allow(dead_code)] // not every test file runs it to the end
-pub fn auditlog(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+pub(crate) fn auditlog(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
     let mut command = command(args);
     command.envs(env.iter().copied());
     let mut child = command.spawn().expect("auditlog runs");
@@ -33,7 +32,6 @@ pub fn auditlog(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
 }
 
 /// Output bytes as text.
-#[allow(dead_code)] // not every test file looks at text
-pub fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }

@@ -3,9 +3,6 @@
 //! outlives the publishers): killed with SIGKILL, cut off from the broker,
 //! out of spool room, handed a corrupted segment. Each prints a `figures:`
 //! line; docs/reliability.md quotes them.
-#![cfg(feature = "kafka")]
-
-mod common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -21,6 +18,8 @@ use auditlog_kafka::{EmbeddedKafka, StartAt, TopicReader};
 use auditlog_seal::SigningKey;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+use crate::support;
 
 /// Bound on any wait: reached only when something hangs.
 const PATIENCE: Duration = Duration::from_secs(180);
@@ -54,7 +53,7 @@ impl Publishing {
         args: &[&str],
         feed: impl FnOnce(&mut ChildStdin, &AtomicU64) -> std::io::Result<()> + Send + 'static,
     ) -> Publishing {
-        let mut child = common::command(&[&["publish"], args].concat())
+        let mut child = support::command(&[&["publish"], args].concat())
             .stdout(Stdio::null())
             .env("AUDITLOG_SIGNING_KEY", KEY)
             .spawn()

@@ -1,0 +1,17 @@
+//! The `auditlog` binary, run as a user runs it: every CLI test in one test
+//! binary (one link instead of seven), a module per topic.
+//!
+//! `cargo test -p auditlog-cli --test cli faults -- --nocapture` runs the
+//! fault tests alone and shows their `figures:` lines.
+
+mod basics;
+mod chain;
+#[cfg(feature = "demo")]
+mod demo;
+#[cfg(feature = "kafka")]
+mod faults;
+#[cfg(feature = "kafka")]
+mod kafka;
+mod query;
+mod support;
+mod verify;
