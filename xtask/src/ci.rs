@@ -60,7 +60,7 @@ const STEPS: &[Step] = &[
         name: "conformance",
         args: &["run", "-q", "-p", "xtask", "--", "conformance"],
         env: &[],
-        fix: "see the fixture diffs above (tests/fixtures/conformance)",
+        fix: "see the fixture diffs above (crates/auditlog-conformance/fixtures)",
     },
     Step {
         name: "dependencies",
@@ -71,7 +71,7 @@ const STEPS: &[Step] = &[
 ];
 
 /// Runs every step; the first failure stops the run with what fixes it.
-pub fn run() -> Result<(), String> {
+pub(crate) fn run() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for step in STEPS {
         eprintln!("==> {} (cargo {})", step.name, step.args.join(" "));
