@@ -35,8 +35,17 @@ pub const DEFAULT_KEY_ENV: &str = "AUDITLOG_SIGNING_KEY";
 pub struct Suite {
     fixtures: bool,
     events: Vec<PathBuf>,
-    key_env: String,
+    key: KeySource,
     routes: Vec<Route>,
+}
+
+/// Where the key that checks captured signatures comes from.
+#[derive(Debug, Clone)]
+enum KeySource {
+    /// The environment variable of this name, read when the suite runs.
+    Env(String),
+    /// This key.
+    Given(SigningKey),
 }
 
 impl Default for Suite {
@@ -51,7 +60,7 @@ impl Suite {
         Suite {
             fixtures: false,
             events: Vec::new(),
-            key_env: DEFAULT_KEY_ENV.to_owned(),
+            key: KeySource::Env(DEFAULT_KEY_ENV.to_owned()),
             routes: Vec::new(),
         }
     }
@@ -78,7 +87,15 @@ impl Suite {
     /// (default [`DEFAULT_KEY_ENV`]). Unset or empty, only hashes are
     /// checked, and the verdict notes it.
     pub fn key_env(mut self, name: impl Into<String>) -> Self {
-        self.key_env = name.into();
+        self.key = KeySource::Env(name.into());
+        self
+    }
+
+    /// Checks captured signatures with `key` itself, for an xtask that
+    /// holds the key its tests signed with (instead of
+    /// [`key_env`](Self::key_env)).
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.key = KeySource::Given(key);
         self
     }
 
@@ -108,13 +125,18 @@ impl Suite {
         if self.events.is_empty() {
             return Ok(verdict);
         }
-        let key = SigningKey::from_env(&self.key_env).map_err(|source| Error::Key { source })?;
-        if key.is_none() {
-            verdict.notes.push(format!(
-                "${} is not set: checking hashes only, not signatures",
-                self.key_env
-            ));
-        }
+        let key = match &self.key {
+            KeySource::Given(key) => Some(key.clone()),
+            KeySource::Env(name) => {
+                let key = SigningKey::from_env(name).map_err(|source| Error::Key { source })?;
+                if key.is_none() {
+                    verdict.notes.push(format!(
+                        "${name} is not set: checking hashes only, not signatures"
+                    ));
+                }
+                key
+            }
+        };
         let mut checks = EventChecks::new(&schema, key.as_ref(), &self.routes);
         for path in &self.events {
             let mut events = 0;
@@ -218,6 +240,26 @@ mod tests {
             verdict.notes,
             ["$AUDITLOG_CONFORMANCE_TEST_UNSET_KEY is not set: checking hashes only, not signatures"]
         );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_given_key_checks_signatures() {
+        let dir = temp_dir("key");
+        let capture = dir.join("capture.jsonl");
+        fs::write(&capture, sealed_line("t-1")).unwrap();
+        let key = SigningKey::new("service-key").unwrap();
+        let verdict = Suite::new()
+            .events(&capture)
+            .signing_key(key)
+            .run()
+            .unwrap();
+        assert_eq!(verdict.failed, 1);
+        assert!(
+            verdict.failures[0].starts_with("FAIL line 1: no signature"),
+            "{verdict:?}"
+        );
+        assert!(verdict.notes.is_empty());
         fs::remove_dir_all(dir).unwrap();
     }
 
