@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use auditlog_seal::{ChainKey, SigningKey};
 
-use super::*;
-use crate::config::ChainConfig;
+use auditlog_core::AuditEvent;
+use auditlog_sink::SinkError;
+
+use super::KafkaPublisher;
+use crate::config::{ChainConfig, KafkaConfig};
 
 fn chained() -> KafkaPublisher {
     let key = ChainKey::hmac("k1", SigningKey::new("chain-secret").unwrap()).unwrap();
@@ -48,7 +51,7 @@ fn a_panic_under_the_warning_limiter_does_not_fail_later_drops() {
     .unwrap();
     let inner = publisher.inner.clone();
     let _ = std::thread::spawn(move || {
-        let _limit = inner.shared.failure_warnings.lock();
+        let _limit = inner.ledger.counters.warnings.lock();
         panic!("a bug while warning");
     })
     .join();

@@ -412,8 +412,8 @@ fn empty_and_headerless_files_and_orphan_acks_are_handled() {
     assert_eq!(wal_files(dir.path()).len(), 1);
 }
 
-#[test]
-fn a_full_spool_refuses_then_has_room_once_a_segment_is_released() {
+#[tokio::test]
+async fn a_full_spool_refuses_then_has_room_once_a_segment_is_released() {
     let dir = temp();
     let config = SpoolConfig::new(dir.path())
         .max_bytes(64 * 1024)
@@ -433,21 +433,28 @@ fn a_full_spool_refuses_then_has_room_once_a_segment_is_released() {
     }
     assert_eq!(appended, 64 * 1024 / size);
     assert!(spool.stats().bytes + size > 64 * 1024);
+    let within = |timeout: Duration| tokio::time::Instant::now() + timeout;
     assert!(
-        !spool.wait_for_room(size, Duration::from_millis(50)),
+        !spool
+            .wait_for_room(size, within(Duration::from_millis(50)))
+            .await,
         "nothing released"
     );
     let taken = spool.take_unsent(ALL).unwrap();
-    assert!(!spool.wait_for_room(size, Duration::ZERO));
+    assert!(!spool.wait_for_room(size, within(Duration::ZERO)).await);
     for record in &taken[..20] {
         spool.release(record.seq); // the first segment and more
     }
-    assert!(spool.wait_for_room(size, Duration::from_secs(30)));
+    assert!(
+        spool
+            .wait_for_room(size, within(Duration::from_secs(30)))
+            .await
+    );
     spool
         .append(one.key.as_deref(), &one.payload, false)
         .expect("room again");
     assert!(
-        !spool.wait_for_room(1 << 20, Duration::ZERO),
+        !spool.wait_for_room(1 << 20, within(Duration::ZERO)).await,
         "larger than the spool"
     );
 }
@@ -460,7 +467,7 @@ fn fsync_always_group_commit_one_fdatasync_for_waiters_of_the_moment() {
     let spool = Arc::new(spool);
     let syncs_before = spool.fdatasyncs();
     // A slow disk: fdatasyncs wait until every writer has asked for one.
-    let gate = spool.shared.sync_gate.lock().unwrap();
+    let gate = spool.core.sync_gate.lock().unwrap();
     let writers = 16;
     let threads: Vec<_> = (0..writers)
         .map(|i| {
@@ -474,7 +481,7 @@ fn fsync_always_group_commit_one_fdatasync_for_waiters_of_the_moment() {
         })
         .collect();
     eventually("every writer waits", || {
-        spool.shared.sync.lock().unwrap().requested == writers as u64
+        spool.core.sync.lock().unwrap().requested == writers as u64
     });
     drop(gate);
     let mut seqs: Vec<u64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
