@@ -7,7 +7,7 @@ mod common;
 
 use common::{auditlog, text};
 
-use auditlog_kafka::EmbeddedKafka;
+use auditlog_kafka::mock::EmbeddedKafka;
 
 fn lines(count: usize) -> String {
     (0..count)

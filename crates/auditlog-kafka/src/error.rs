@@ -96,7 +96,7 @@ impl fmt::Display for Error {
         match self {
             Error::Config { setting, message } => write!(f, "{setting}: {message}"),
             Error::Client(error) => write!(f, "cannot create the Kafka client: {error}"),
-            Error::Consume(error) => write!(f, "reading the topic: {error}"),
+            Error::Consume(error) => write!(f, "consumer error: {error}"),
             Error::Unreachable {
                 brokers,
                 detail,
