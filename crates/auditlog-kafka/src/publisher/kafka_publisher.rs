@@ -14,7 +14,7 @@ use auditlog_core::AuditEvent;
 use auditlog_seal::ChainKey;
 use auditlog_sink::{AuditSink, SinkError};
 
-use super::inner::{after, Inner, Placed};
+use super::pipeline::{after, Pipeline, Placed};
 use super::stats::{PublisherStats, ShutdownReport};
 use crate::config::KafkaConfig;
 use crate::error::Result;
@@ -29,17 +29,17 @@ use crate::spool::{Recovery, SpoolStats};
 /// delivered or failed. See [`stats`](Self::stats).
 #[derive(Clone)]
 pub struct KafkaPublisher {
-    pub(super) inner: Arc<Inner>,
+    pub(super) pipeline: Arc<Pipeline>,
 }
 
 impl fmt::Debug for KafkaPublisher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KafkaPublisher")
-            .field("brokers", &self.inner.brokers)
+            .field("brokers", &self.pipeline.brokers)
             .field("topic", &self.topic())
-            .field("overflow", &self.inner.overflow)
-            .field("key", &self.inner.sealing.key)
-            .field("signing_key", &self.inner.sealing.signing_key)
+            .field("overflow", &self.pipeline.overflow)
+            .field("key", &self.pipeline.sealing.key)
+            .field("signing_key", &self.pipeline.sealing.signing_key)
             .field("chain", &self.chain_id())
             .field("stats", &self.stats())
             .finish()
@@ -52,7 +52,7 @@ impl KafkaPublisher {
     /// refuses or settings that contradict each other.
     pub fn new(config: KafkaConfig) -> Result<Self> {
         Ok(KafkaPublisher {
-            inner: Inner::start(config)?,
+            pipeline: Pipeline::start(config)?,
         })
     }
 
@@ -60,46 +60,46 @@ impl KafkaPublisher {
     /// answers within `timeout` or the topic does not exist. Blocks the
     /// calling thread (use `spawn_blocking` on a runtime).
     pub fn check(&self, timeout: Duration) -> Result<()> {
-        self.inner.sender.check(&self.inner.brokers, timeout)
+        self.pipeline.sender.check(&self.pipeline.brokers, timeout)
     }
 
     /// The counters now.
     pub fn stats(&self) -> PublisherStats {
-        self.inner.ledger.stats()
+        self.pipeline.ledger.stats()
     }
 
     /// The bootstrap brokers it was created with.
     pub fn brokers(&self) -> &str {
-        &self.inner.brokers
+        &self.pipeline.brokers
     }
 
     /// The topic it publishes to.
     pub fn topic(&self) -> &str {
-        &self.inner.sender.topic
+        &self.pipeline.sender.topic
     }
 
     /// The id of the chain events are sealed into, if any.
     pub fn chain_id(&self) -> Option<String> {
-        let order = lock(&self.inner.order);
+        let order = lock(&self.pipeline.order);
         Some(order.chain.as_ref()?.sealer.chain_id().to_owned())
     }
 
     /// What opening the spool found (undelivered records replayed, torn or
     /// corrupt ones skipped), if there is a spool.
     pub fn recovery(&self) -> Option<&Recovery> {
-        Some(&self.inner.ledger.spool.as_ref()?.recovery)
+        Some(&self.pipeline.ledger.spool.as_ref()?.recovery)
     }
 
     /// The spool's counters now, if there is a spool.
     pub fn spool_stats(&self) -> Option<SpoolStats> {
-        Some(self.inner.ledger.spool.as_ref()?.spool.stats())
+        Some(self.pipeline.ledger.spool.as_ref()?.spool.stats())
     }
 
     /// Seals the chain's following events (and checkpoints) with `key`, a
     /// new key id; verifiers keep the old key (retired) in their keyring to
     /// verify what it sealed. `false` when the publisher has no chain.
     pub fn rotate_chain_key(&self, key: ChainKey) -> bool {
-        let mut order = lock(&self.inner.order);
+        let mut order = lock(&self.pipeline.order);
         let Some(chain) = order.chain.as_mut() else {
             return false;
         };
@@ -112,14 +112,14 @@ impl KafkaPublisher {
     /// With a spool and `Fsync::Always` it blocks until the event is
     /// fsynced.
     pub fn try_publish(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
-        let inner = &*self.inner;
-        if inner.closed.load(Relaxed) {
+        let pipeline = &*self.pipeline;
+        if pipeline.closed.load(Relaxed) {
             return Err(SinkError::Closed);
         }
-        let admitted = now_or_never(inner.admit(event, false, false))
+        let admitted = now_or_never(pipeline.admit(event, false, false))
             .expect("admitting without waiting for room completes at once");
         if let Some(seq) = self.to_sync(admitted?, false)? {
-            let link = inner.ledger.spool.as_ref().expect("spooled, so a spool");
+            let link = pipeline.ledger.spool.as_ref().expect("spooled, so a spool");
             link.spool.wait_synced(seq).map_err(spool_error)?;
         }
         Ok(())
@@ -130,7 +130,7 @@ impl KafkaPublisher {
     /// left and says what happened. Blocks the calling thread (from async
     /// code: `spawn_blocking`). Later calls report again without waiting.
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
-        self.inner.shutdown(timeout)
+        self.pipeline.shutdown(timeout)
     }
 
     /// Admits and places `event`, then waits for its fsync when it must be
@@ -140,10 +140,10 @@ impl KafkaPublisher {
         event: AuditEvent,
         durable: bool,
     ) -> std::result::Result<(), SinkError> {
-        let placed = self.inner.admit(event, durable, true).await?;
+        let placed = self.pipeline.admit(event, durable, true).await?;
         if let Some(seq) = self.to_sync(placed, durable)? {
             let link = self
-                .inner
+                .pipeline
                 .ledger
                 .spool
                 .as_ref()
@@ -160,7 +160,7 @@ impl KafkaPublisher {
         durable: bool,
     ) -> std::result::Result<Option<u64>, SinkError> {
         let fsync_always = self
-            .inner
+            .pipeline
             .ledger
             .spool
             .as_ref()
@@ -182,7 +182,7 @@ impl AuditSink for KafkaPublisher {
     /// (write-ahead) and a full queue spills into it; with `Fsync::Always`
     /// this returns once it is fsynced.
     async fn publish(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
-        if self.inner.closed.load(Relaxed) {
+        if self.pipeline.closed.load(Relaxed) {
             return Err(SinkError::Closed);
         }
         self.publish_placed(event, false).await
@@ -191,7 +191,7 @@ impl AuditSink for KafkaPublisher {
     /// Waits until nothing is in flight (with a spool: nothing waits in it
     /// either) or `timeout` passes.
     async fn flush(&self, timeout: Duration) -> std::result::Result<(), SinkError> {
-        let sender = self.inner.sender.clone();
+        let sender = self.pipeline.sender.clone();
         let deadline = after(timeout);
         let undelivered = tokio::task::spawn_blocking(move || sender.flush_until(deadline))
             .await
@@ -206,10 +206,10 @@ impl AuditSink for KafkaPublisher {
     /// (whatever the fsync policy). Without one: refuses with
     /// [`SinkError::NotDurable`].
     async fn publish_durable(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
-        if self.inner.ledger.spool.is_none() {
+        if self.pipeline.ledger.spool.is_none() {
             return Err(SinkError::NotDurable);
         }
-        if self.inner.closed.load(Relaxed) {
+        if self.pipeline.closed.load(Relaxed) {
             return Err(SinkError::Closed);
         }
         self.publish_placed(event, true).await

@@ -2,8 +2,8 @@
 //!
 //! Dependencies run one way, from the handle down:
 //!
-//! - `kafka_publisher`: [`KafkaPublisher`], the handle, over `inner`;
-//! - `inner`: an event's path (admission, sealing, spool or librdkafka)
+//! - `kafka_publisher`: [`KafkaPublisher`], the handle, over `pipeline`;
+//! - `pipeline`: an event's path (admission, sealing, spool or librdkafka)
 //!   and shutdown, over `sender`, `feeder`, `sealing` and `chain`;
 //! - `feeder`: sends what waits in the spool, over `sender`;
 //! - `sender`: hands messages to librdkafka (parking them when its queue
@@ -21,11 +21,11 @@ mod counters;
 mod delivery;
 mod dropped;
 mod feeder;
-mod inner;
 mod kafka_publisher;
 mod ledger;
 pub mod metric;
 mod parked;
+mod pipeline;
 mod rate_limit;
 mod sealing;
 mod sender;

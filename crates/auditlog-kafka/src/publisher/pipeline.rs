@@ -26,7 +26,7 @@ use crate::spool::{AppendError, SpoolFull};
 
 /// What a [`KafkaPublisher`](super::KafkaPublisher) and its threads share.
 #[derive(Debug)]
-pub(super) struct Inner {
+pub(super) struct Pipeline {
     pub(super) sender: Arc<Sender>,
     pub(super) ledger: Arc<Ledger>,
     pub(super) sealing: Sealing,
@@ -61,7 +61,7 @@ thread_local! {
     static PAYLOAD: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(2048));
 }
 
-impl Inner {
+impl Pipeline {
     /// Opens the spool, creates the producer, starts the chain and the
     /// threads (spool feeder, checkpoint timer).
     pub(super) fn start(config: KafkaConfig) -> Result<Arc<Self>> {
@@ -89,7 +89,7 @@ impl Inner {
         )?;
         let chain = config.chain.as_ref().map(start_chain).transpose()?;
         let tick = config.chain.as_ref().and_then(|c| c.every);
-        let inner = Arc::new(Inner {
+        let pipeline = Arc::new(Pipeline {
             sender,
             ledger,
             sealing: Sealing {
@@ -104,12 +104,12 @@ impl Inner {
             order: Mutex::new(Order { chain }),
         });
         if let Some(link) = spool {
-            let publisher = Arc::downgrade(&inner);
+            let publisher = Arc::downgrade(&pipeline);
             link.spawn_feeder(move |link| {
-                let Some(inner) = publisher.upgrade() else {
+                let Some(pipeline) = publisher.upgrade() else {
                     return false;
                 };
-                inner.feed(link);
+                pipeline.feed(link);
                 true
             })
             .map_err(|source| Error::Spawn {
@@ -119,19 +119,19 @@ impl Inner {
             link.wake();
         }
         if let Some(every) = tick {
-            let publisher = Arc::downgrade(&inner);
+            let publisher = Arc::downgrade(&pipeline);
             spawn_checkpoint_timer(every, move || {
-                let Some(inner) = publisher.upgrade() else {
+                let Some(pipeline) = publisher.upgrade() else {
                     return false;
                 };
-                if inner.closed.load(Relaxed) {
+                if pipeline.closed.load(Relaxed) {
                     return false;
                 }
-                inner.checkpoint_if_due(&mut lock(&inner.order));
+                pipeline.checkpoint_if_due(&mut lock(&pipeline.order));
                 true
             });
         }
-        Ok(inner)
+        Ok(pipeline)
     }
 
     /// Admits `event` and places it, or refuses it (counted). Waits for
@@ -527,7 +527,7 @@ impl Inner {
     }
 }
 
-impl Drop for Inner {
+impl Drop for Pipeline {
     fn drop(&mut self) {
         if self.closed.load(Relaxed) {
             return;
