@@ -22,6 +22,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 #[allow(dead_code, unused_imports, unreachable_pub)] // the bench uses a part; under clippy its tests come along
 #[path = "../src/spool/mod.rs"]
 mod spool;
+// The spool's lock policy, as in the library.
+#[path = "../src/lock.rs"]
+mod lock;
 
 use spool::{Fsync, Spool, SpoolConfig};
 

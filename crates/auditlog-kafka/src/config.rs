@@ -20,6 +20,35 @@ pub const DEFAULT_CAPACITY: usize = 50_000;
 /// (see [`KafkaConfig::capacity_bytes`]).
 pub const DEFAULT_CAPACITY_BYTES: usize = 128 * 1024 * 1024;
 
+/// Everything a [`KafkaPublisher`](crate::KafkaPublisher) needs.
+///
+/// librdkafka properties are applied over these defaults, which suit audit
+/// data: `enable.idempotence=true` (no duplicates from retries), `acks=all`,
+/// `compression.type=lz4`, `linger.ms=5`, `message.timeout.ms=300000` (a
+/// broker may be away five minutes before events count as failed).
+///
+/// Set builder-style: each setter is named after its setting and takes and
+/// returns the config (as tower-http's layers; librdkafka properties go
+/// through [`set`](Self::set), as with rdkafka's `ClientConfig`). What a
+/// publisher runs with is read from it: [`KafkaPublisher::brokers`](crate::KafkaPublisher::brokers),
+/// [`topic`](crate::KafkaPublisher::topic).
+#[derive(Clone)]
+pub struct KafkaConfig {
+    pub(crate) brokers: String,
+    pub(crate) topic: String,
+    pub(crate) signing_key: Option<SigningKey>,
+    pub(crate) capacity: usize,
+    pub(crate) capacity_bytes: usize,
+    pub(crate) overflow: Overflow,
+    pub(crate) key: MessageKey,
+    pub(crate) properties: BTreeMap<String, String>,
+    pub(crate) drop_flush_timeout: Duration,
+    pub(crate) chain: Option<ChainConfig>,
+    pub(crate) spool: Option<SpoolConfig>,
+    /// Whether `message_key` was called (a chain needs its own key).
+    key_chosen: bool,
+}
+
 /// Environment variables read by [`KafkaConfig::from_env`].
 pub mod env {
     /// Bootstrap brokers, `host:port[,host:port...]` (required).
@@ -112,35 +141,6 @@ impl fmt::Debug for MessageKey {
             MessageKey::Function(_) => "Function(..)",
         })
     }
-}
-
-/// Everything a [`KafkaPublisher`](crate::KafkaPublisher) needs.
-///
-/// librdkafka properties are applied over these defaults, which suit audit
-/// data: `enable.idempotence=true` (no duplicates from retries), `acks=all`,
-/// `compression.type=lz4`, `linger.ms=5`, `message.timeout.ms=300000` (a
-/// broker may be away five minutes before events count as failed).
-///
-/// Set builder-style: each setter is named after its setting and takes and
-/// returns the config (as tower-http's layers; librdkafka properties go
-/// through [`set`](Self::set), as with rdkafka's `ClientConfig`). What a
-/// publisher runs with is read from it: [`KafkaPublisher::brokers`](crate::KafkaPublisher::brokers),
-/// [`topic`](crate::KafkaPublisher::topic).
-#[derive(Clone)]
-pub struct KafkaConfig {
-    pub(crate) brokers: String,
-    pub(crate) topic: String,
-    pub(crate) signing_key: Option<SigningKey>,
-    pub(crate) capacity: usize,
-    pub(crate) capacity_bytes: usize,
-    pub(crate) overflow: Overflow,
-    pub(crate) key: MessageKey,
-    pub(crate) properties: BTreeMap<String, String>,
-    pub(crate) drop_flush_timeout: Duration,
-    pub(crate) chain: Option<ChainConfig>,
-    pub(crate) spool: Option<SpoolConfig>,
-    /// Whether `message_key` was called (a chain needs its own key).
-    key_chosen: bool,
 }
 
 /// Seals every event the publisher sends into one chain (see

@@ -15,19 +15,10 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use rdkafka::error::KafkaResult;
 use rdkafka::mocking::MockCluster;
 
-use rdkafka::error::KafkaResult;
-
 use crate::error::{Error, Result};
-
-/// A request to the cluster's thread, with where to send the answer.
-enum Command {
-    CreateTopic(String, i32, mpsc::Sender<Result<()>>),
-    BrokerDown(i32, mpsc::Sender<Result<()>>),
-    BrokerUp(i32, mpsc::Sender<Result<()>>),
-    ProduceErrors(usize, mpsc::Sender<Result<()>>),
-}
 
 /// A Kafka cluster inside this process: librdkafka's mock cluster, which
 /// speaks the real Kafka protocol on a local port. For demos, tests and
@@ -40,6 +31,14 @@ pub struct EmbeddedKafka {
     bootstrap: String,
     commands: Option<mpsc::Sender<Command>>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// A request to the cluster's thread, with where to send the answer.
+enum Command {
+    CreateTopic(String, i32, mpsc::Sender<Result<()>>),
+    BrokerDown(i32, mpsc::Sender<Result<()>>),
+    BrokerUp(i32, mpsc::Sender<Result<()>>),
+    ProduceErrors(usize, mpsc::Sender<Result<()>>),
 }
 
 impl EmbeddedKafka {

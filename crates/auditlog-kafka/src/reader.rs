@@ -10,6 +10,14 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::error::{ClientError, Error, Result};
 
+/// Reads every partition of a topic (no consumer group, nothing committed)
+/// and verifies each event with the key, if any.
+pub struct TopicReader {
+    consumer: BaseConsumer,
+    key: Option<SigningKey>,
+    strictness: Strictness,
+}
+
 /// Where a [`TopicReader`] starts in each partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartAt {
@@ -83,14 +91,6 @@ impl std::error::Error for Unverified {
             _ => None,
         }
     }
-}
-
-/// Reads every partition of a topic (no consumer group, nothing committed)
-/// and verifies each event with the key, if any.
-pub struct TopicReader {
-    consumer: BaseConsumer,
-    key: Option<SigningKey>,
-    strictness: Strictness,
 }
 
 impl fmt::Debug for TopicReader {

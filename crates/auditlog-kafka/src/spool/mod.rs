@@ -65,6 +65,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
+use crate::lock::lock;
 use auditlog_sink::owner_only;
 pub use config::{Fsync, SpoolConfig, SpoolFull};
 use read::Reader;
@@ -170,7 +171,7 @@ struct SpoolCore {
 
 impl SpoolCore {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 }
 
@@ -184,7 +185,7 @@ impl Spool {
         owner_only::create_dir_all(dir)?;
         owner_only::check_dir(dir)
             .map_err(|error| io::Error::new(error.kind(), format!("audit spool: {error}")))?;
-        let lock = lock(dir)?;
+        let lock = lock_dir(dir)?;
         let recover::Recovered {
             mut segments,
             next_seq,
@@ -382,12 +383,7 @@ impl Spool {
                 last_seq: state.written_seq,
             }
         };
-        stats.synced_seq = self
-            .core
-            .sync
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .synced;
+        stats.synced_seq = lock(&self.core.sync).synced;
         stats
     }
 
@@ -421,11 +417,7 @@ impl Drop for Spool {
     /// Stops the sync thread after a last fdatasync of what was written,
     /// acks written and released segments deleted; then unlocks.
     fn drop(&mut self) {
-        self.core
-            .sync
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stop = true;
+        lock(&self.core.sync).stop = true;
         self.core.sync_wake.notify_all();
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
@@ -446,7 +438,7 @@ impl fmt::Debug for Spool {
 }
 
 /// Locks `dir/LOCK` for this spool's lifetime.
-fn lock(dir: &Path) -> io::Result<File> {
+fn lock_dir(dir: &Path) -> io::Result<File> {
     let file = segment::open(
         owner_only::options().read(true).write(true).create(true),
         &dir.join("LOCK"),

@@ -7,6 +7,7 @@ use super::record::Scanner;
 use super::segment;
 use super::state::Cursor;
 use super::{SpoolCore, SpoolRecord};
+use crate::lock::lock;
 
 /// Bytes read per pass at most (beyond one record), to bound the time
 /// between two looks at the state.
@@ -40,7 +41,7 @@ struct Batch {
 impl SpoolCore {
     pub(super) fn take_unsent(&self, max: usize) -> io::Result<Vec<SpoolRecord>> {
         let mut out = Vec::new();
-        let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut reader = lock(&self.reader);
         {
             let mut state = self.state();
             while out.len() < max {

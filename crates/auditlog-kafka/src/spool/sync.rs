@@ -13,6 +13,7 @@ use auditlog_sink::owner_only;
 
 use super::segment;
 use super::{Fsync, SpoolCore};
+use crate::lock::lock;
 
 /// Acks are written, and deletions done, at least this often.
 const TICK: Duration = Duration::from_millis(10);
@@ -47,7 +48,7 @@ pub(super) struct Maintenance {
 
 impl SpoolCore {
     fn ctl(&self) -> MutexGuard<'_, SyncCtl> {
-        self.sync.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.sync)
     }
 
     /// Asks the thread for an fdatasync covering `seq`: with `Fsync::Every`
@@ -120,7 +121,7 @@ impl SpoolCore {
     /// last time (finished segments were synced when they were rolled).
     pub(super) fn sync_now(&self) {
         #[cfg(test)]
-        let _gate = self.sync_gate.lock().unwrap_or_else(|e| e.into_inner());
+        let _gate = lock(&self.sync_gate);
         let (file, seq) = {
             let state = self.state();
             (state.active_file.clone(), state.written_seq)
@@ -175,7 +176,7 @@ impl SpoolCore {
 
     /// Writes pending acks and deletes dead segments.
     pub(super) fn maintain(&self) {
-        let mut maintenance = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
+        let mut maintenance = lock(&self.maintenance);
         let (acks, dead) = {
             let mut state = self.state();
             (

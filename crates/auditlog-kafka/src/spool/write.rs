@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::record::{self, HEADER_LEN, MAX_BODY};
 use super::segment;
 use super::{AppendError, SpoolCore};
+use crate::lock::lock;
 
 /// The active segment, as the appender sees it.
 #[derive(Debug)]
@@ -85,7 +86,7 @@ impl SpoolCore {
                 "an audit record of {bytes} bytes can never fit in a spool of {max} bytes"
             )));
         }
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut writer = lock(&self.writer);
         // Only appends (under `writer`) make `bytes` grow.
         if self.state().bytes + bytes > max {
             return Err(AppendError::Full);
