@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auditlog_axum::{AuditLayer, IdentitySource, WriteAhead};
-use auditlog_kafka::{EmbeddedKafka, KafkaConfig, KafkaPublisher, SpoolConfig};
+use auditlog_kafka::mock::EmbeddedKafka;
+use auditlog_kafka::{KafkaConfig, KafkaPublisher, SpoolConfig};
 use auditlog_seal::SigningKey;
 use tokio::sync::mpsc;
 

@@ -125,7 +125,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     spool: Option<PathBuf>,
     /// With --spool: fsync every event (`always`) or every MS milliseconds.
-    #[arg(long, value_name = "always|MS", default_value = "10", requires = "spool", value_parser = auditlog_kafka::parse_fsync)]
+    #[arg(long, value_name = "always|MS", default_value = "10", requires = "spool", value_parser = <Fsync as std::str::FromStr>::from_str)]
     fsync: Fsync,
     /// With --spool: its size bound in bytes; reading stdin waits for room
     /// (until --deadline).

@@ -94,7 +94,7 @@ fn tail(args: Args) -> io::Result<ExitCode> {
         if idle.is_some_and(|idle| last.elapsed() >= idle) {
             break;
         }
-        let Some(next) = reader.next(Duration::from_millis(200)) else {
+        let Some(next) = reader.recv_timeout(Duration::from_millis(200)) else {
             out.flush()?;
             continue;
         };
@@ -114,7 +114,7 @@ fn tail(args: Args) -> io::Result<ExitCode> {
             Err(e) => eprintln!(
                 "auditlog: reading {}: {}",
                 printable(&args.connection.topic),
-                printable(&e)
+                printable(&e.to_string())
             ),
         }
     }

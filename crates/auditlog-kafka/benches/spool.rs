@@ -11,14 +11,20 @@
 //! The spool directory is in `$TMPDIR` (default `/tmp`): put it on the disk
 //! to measure with `TMPDIR=/path/on/disk`.
 
+// `criterion_group!` makes a public function without docs.
+#![allow(missing_docs)]
+
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-#[allow(dead_code, unused_imports)] // the bench uses a part; under clippy its tests come along
+#[allow(dead_code, unused_imports, unreachable_pub)] // the bench uses a part; under clippy its tests come along
 #[path = "../src/spool/mod.rs"]
 mod spool;
+// The spool's lock policy, as in the library.
+#[path = "../src/lock.rs"]
+mod lock;
 
 use spool::{Fsync, Spool, SpoolConfig};
 

@@ -22,7 +22,8 @@
 use std::time::{Duration, Instant};
 
 use auditlog_core::AuditEvent;
-use auditlog_kafka::{AuditSink, EmbeddedKafka, KafkaConfig, KafkaPublisher, Overflow};
+use auditlog_kafka::mock::EmbeddedKafka;
+use auditlog_kafka::{AuditSink, Fsync, KafkaConfig, KafkaPublisher, Overflow};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -47,7 +48,7 @@ fn main() {
         .capacity(capacity)
         .overflow(Overflow::Wait(Duration::from_secs(3600)));
     let spool_dir = std::env::var("BENCH_SPOOL").ok().map(|fsync| {
-        let fsync = auditlog_kafka::parse_fsync(&fsync).expect("BENCH_SPOOL");
+        let fsync: Fsync = fsync.parse().expect("BENCH_SPOOL");
         let parent =
             std::env::var_os("BENCH_SPOOL_DIR").map_or_else(std::env::temp_dir, Into::into);
         let dir = parent.join(format!("auditlog-bench-spool-{}", uuid::Uuid::new_v4()));

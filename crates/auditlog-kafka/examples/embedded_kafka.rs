@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use auditlog_kafka::EmbeddedKafka;
+use auditlog_kafka::mock::EmbeddedKafka;
 
 fn main() {
     let mut args = std::env::args().skip(1);

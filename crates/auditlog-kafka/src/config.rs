@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use auditlog_core::AuditEvent;
 use auditlog_seal::{ChainKey, SigningKey};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ParseSettingError, Result};
 use crate::spool::{Fsync, SpoolConfig};
 
 /// The topic events go to unless configured otherwise.
@@ -18,6 +19,35 @@ pub const DEFAULT_CAPACITY: usize = 50_000;
 /// Bytes of sealed JSON accepted but not yet delivered, at most: 128 MiB
 /// (see [`KafkaConfig::capacity_bytes`]).
 pub const DEFAULT_CAPACITY_BYTES: usize = 128 * 1024 * 1024;
+
+/// Everything a [`KafkaPublisher`](crate::KafkaPublisher) needs.
+///
+/// librdkafka properties are applied over these defaults, which suit audit
+/// data: `enable.idempotence=true` (no duplicates from retries), `acks=all`,
+/// `compression.type=lz4`, `linger.ms=5`, `message.timeout.ms=300000` (a
+/// broker may be away five minutes before events count as failed).
+///
+/// Set builder-style: each setter is named after its setting and takes and
+/// returns the config (as tower-http's layers; librdkafka properties go
+/// through [`set`](Self::set), as with rdkafka's `ClientConfig`). What a
+/// publisher runs with is read from it: [`KafkaPublisher::brokers`](crate::KafkaPublisher::brokers),
+/// [`topic`](crate::KafkaPublisher::topic).
+#[derive(Clone)]
+pub struct KafkaConfig {
+    pub(crate) brokers: String,
+    pub(crate) topic: String,
+    pub(crate) signing_key: Option<SigningKey>,
+    pub(crate) capacity: usize,
+    pub(crate) capacity_bytes: usize,
+    pub(crate) overflow: Overflow,
+    pub(crate) key: MessageKey,
+    pub(crate) properties: BTreeMap<String, String>,
+    pub(crate) drop_flush_timeout: Duration,
+    pub(crate) chain: Option<ChainConfig>,
+    pub(crate) spool: Option<SpoolConfig>,
+    /// Whether `message_key` was called (a chain needs its own key).
+    key_chosen: bool,
+}
 
 /// Environment variables read by [`KafkaConfig::from_env`].
 pub mod env {
@@ -111,29 +141,6 @@ impl fmt::Debug for MessageKey {
             MessageKey::Function(_) => "Function(..)",
         })
     }
-}
-
-/// Everything a [`KafkaPublisher`](crate::KafkaPublisher) needs.
-///
-/// librdkafka properties are applied over these defaults, which suit audit
-/// data: `enable.idempotence=true` (no duplicates from retries), `acks=all`,
-/// `compression.type=lz4`, `linger.ms=5`, `message.timeout.ms=300000` (a
-/// broker may be away five minutes before events count as failed).
-#[derive(Clone)]
-pub struct KafkaConfig {
-    pub(crate) brokers: String,
-    pub(crate) topic: String,
-    pub(crate) signing_key: Option<SigningKey>,
-    pub(crate) capacity: usize,
-    pub(crate) capacity_bytes: usize,
-    pub(crate) overflow: Overflow,
-    pub(crate) key: MessageKey,
-    pub(crate) properties: BTreeMap<String, String>,
-    pub(crate) drop_flush_timeout: Duration,
-    pub(crate) chain: Option<ChainConfig>,
-    pub(crate) spool: Option<SpoolConfig>,
-    /// Whether `message_key` was called (a chain needs its own key).
-    key_chosen: bool,
 }
 
 /// Seals every event the publisher sends into one chain (see
@@ -290,7 +297,11 @@ impl KafkaConfig {
             config = config.capacity_bytes(bytes);
         }
         if let Some(overflow) = set(env::OVERFLOW) {
-            config = config.overflow(parse_overflow(overflow.trim())?);
+            let overflow = overflow
+                .trim()
+                .parse()
+                .map_err(|e: ParseSettingError| Error::config(env::OVERFLOW, e.to_string()))?;
+            config = config.overflow(overflow);
         }
         if let Some(key) = set(env::KEY) {
             config = config.message_key(match key.trim() {
@@ -303,9 +314,9 @@ impl KafkaConfig {
         if let Some(dir) = set(env::SPOOL_DIR) {
             let mut spool = SpoolConfig::new(dir.trim());
             if let Some(fsync) = set(env::SPOOL_FSYNC) {
-                spool = spool.fsync(
-                    parse_fsync(fsync.trim()).map_err(|e| Error::config(env::SPOOL_FSYNC, e))?,
-                );
+                spool = spool.fsync(fsync.trim().parse().map_err(|e: ParseSettingError| {
+                    Error::config(env::SPOOL_FSYNC, e.to_string())
+                })?);
             }
             if let Some(bytes) = set(env::SPOOL_MAX_BYTES) {
                 let bytes = bytes
@@ -435,14 +446,6 @@ impl KafkaConfig {
         self
     }
 
-    pub fn brokers_str(&self) -> &str {
-        &self.brokers
-    }
-
-    pub fn topic_str(&self) -> &str {
-        &self.topic
-    }
-
     /// How long librdkafka keeps a message before it fails
     /// (`message.timeout.ms`, 0 meaning forever); messages waiting for room
     /// in its queue get as long.
@@ -489,26 +492,37 @@ impl KafkaConfig {
     }
 }
 
-/// `always` or a number of milliseconds.
-pub fn parse_fsync(text: &str) -> std::result::Result<Fsync, String> {
-    if text == "always" {
-        return Ok(Fsync::Always);
+impl FromStr for Overflow {
+    type Err = ParseSettingError;
+
+    /// `drop` ([`DropNewest`](Overflow::DropNewest)) or `wait:<milliseconds>`,
+    /// as in `AUDITLOG_KAFKA_OVERFLOW`.
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        if text == "drop" {
+            return Ok(Overflow::DropNewest);
+        }
+        text.strip_prefix("wait:")
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .map(|ms| Overflow::Wait(Duration::from_millis(ms)))
+            .ok_or_else(|| ParseSettingError::new("drop or wait:<milliseconds>", text))
     }
-    text.parse::<u64>()
-        .ok()
-        .filter(|&ms| ms > 0)
-        .map(|ms| Fsync::Every(Duration::from_millis(ms)))
-        .ok_or_else(|| format!("expected always or a number of milliseconds, got {text:?}"))
 }
 
-pub(crate) fn parse_overflow(text: &str) -> Result<Overflow> {
-    if text == "drop" {
-        return Ok(Overflow::DropNewest);
+impl FromStr for Fsync {
+    type Err = ParseSettingError;
+
+    /// `always`, or a number of milliseconds between fsyncs (as in
+    /// `AUDITLOG_KAFKA_SPOOL_FSYNC`).
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        if text == "always" {
+            return Ok(Fsync::Always);
+        }
+        text.parse::<u64>()
+            .ok()
+            .filter(|&ms| ms > 0)
+            .map(|ms| Fsync::Every(Duration::from_millis(ms)))
+            .ok_or_else(|| ParseSettingError::new("always or a number of milliseconds", text))
     }
-    text.strip_prefix("wait:")
-        .and_then(|ms| ms.parse::<u64>().ok())
-        .map(|ms| Overflow::Wait(Duration::from_millis(ms)))
-        .ok_or_else(|| Error::config(env::OVERFLOW, "expected drop or wait:<milliseconds>"))
 }
 
 #[cfg(test)]

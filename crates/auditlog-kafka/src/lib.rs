@@ -45,7 +45,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! In tests and demos, [`EmbeddedKafka`] runs a Kafka cluster in-process.
+//! In tests and demos, [`mock::EmbeddedKafka`] runs a Kafka cluster in-process.
 //!
 //! # Chains
 //!
@@ -68,20 +68,19 @@
 //! SASL/PLAIN over plaintext needs no feature.
 
 mod config;
-mod embedded;
 mod error;
 mod lock;
+pub mod mock;
 mod publisher;
 mod reader;
 mod spool;
 
 pub use auditlog_sink::{AuditSink, SinkError};
 pub use config::{
-    env, parse_fsync, ChainConfig, KafkaConfig, KeyFn, MessageKey, Overflow, DEFAULT_CAPACITY,
+    env, ChainConfig, KafkaConfig, KeyFn, MessageKey, Overflow, DEFAULT_CAPACITY,
     DEFAULT_CAPACITY_BYTES, DEFAULT_TOPIC,
 };
-pub use embedded::EmbeddedKafka;
-pub use error::{Error, Result};
+pub use error::{ClientError, Error, ParseSettingError, Result};
 pub use publisher::{metric, KafkaPublisher, PublisherStats, ShutdownReport};
 pub use reader::{ReadEvent, StartAt, TopicReader, Unverified};
 pub use spool::{CorruptRecord, Fsync, MovedAside, Recovery, SpoolConfig, SpoolFull, SpoolStats};

@@ -5,7 +5,7 @@
 //! life of the process, a blind spot worse than the bug. Each lock here
 //! protects state that stays consistent between statements (counters,
 //! queues, the chain sealer advances in one step), so the guard of a
-//! poisoned lock is used as is. The spool's locks follow the same rule.
+//! poisoned lock is used as is. The spool's locks go through it too.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

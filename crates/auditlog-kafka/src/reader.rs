@@ -8,7 +8,15 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::error::{Error, Result};
+use crate::error::{ClientError, Error, Result};
+
+/// Reads every partition of a topic (no consumer group, nothing committed)
+/// and verifies each event with the key, if any.
+pub struct TopicReader {
+    consumer: BaseConsumer,
+    key: Option<SigningKey>,
+    strictness: Strictness,
+}
 
 /// Where a [`TopicReader`] starts in each partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +39,9 @@ pub enum StartAt {
 /// them.
 #[derive(Debug)]
 pub struct ReadEvent {
+    /// The partition it was read from.
     pub partition: i32,
+    /// Its offset in that partition.
     pub offset: i64,
     /// Not covered by the seal.
     pub key: Option<Vec<u8>>,
@@ -40,6 +50,7 @@ pub struct ReadEvent {
     /// The message as it was on the topic; a payload that is not UTF-8 is
     /// shown here lossily, for a report only, and never verifies.
     pub payload: String,
+    /// The verified event, or why the payload is not one.
     pub verified: std::result::Result<Verified, Unverified>,
 }
 
@@ -49,7 +60,10 @@ pub struct ReadEvent {
 pub enum Unverified {
     /// The payload is not UTF-8; decoding it lossily would let two
     /// different messages read as one (`\u{fffd}` malleability).
-    NotUtf8 { valid_up_to: usize },
+    NotUtf8 {
+        /// Bytes of valid UTF-8 before the first invalid one.
+        valid_up_to: usize,
+    },
     /// The payload did not verify.
     Event(VerifyJsonError),
     /// The `ce_id` header names another event than the payload.
@@ -77,14 +91,6 @@ impl std::error::Error for Unverified {
             _ => None,
         }
     }
-}
-
-/// Reads every partition of a topic (no consumer group, nothing committed)
-/// and verifies each event with the key, if any.
-pub struct TopicReader {
-    consumer: BaseConsumer,
-    key: Option<SigningKey>,
-    strictness: Strictness,
 }
 
 impl fmt::Debug for TopicReader {
@@ -119,13 +125,14 @@ impl TopicReader {
         for (k, v) in properties {
             config.set(k, v);
         }
-        let consumer: BaseConsumer = config.create().map_err(|e| Error::Client(e.to_string()))?;
+        let consumer: BaseConsumer = config.create().map_err(Error::client)?;
         let metadata =
             consumer
                 .fetch_metadata(Some(topic), timeout)
                 .map_err(|e| Error::Unreachable {
                     brokers: brokers.to_owned(),
-                    reason: e.to_string(),
+                    detail: None,
+                    source: ClientError::new(e),
                 })?;
         let partitions: Vec<i32> = metadata
             .topics()
@@ -147,18 +154,17 @@ impl TopicReader {
                         .fetch_watermarks(topic, partition, timeout)
                         .map_err(|e| Error::Unreachable {
                             brokers: brokers.to_owned(),
-                            reason: e.to_string(),
+                            detail: None,
+                            source: ClientError::new(e),
                         })?;
                     Offset::Offset(high)
                 }
             };
             assignment
                 .add_partition_offset(topic, partition, offset)
-                .map_err(|e| Error::Client(e.to_string()))?;
+                .map_err(Error::client)?;
         }
-        consumer
-            .assign(&assignment)
-            .map_err(|e| Error::Client(e.to_string()))?;
+        consumer.assign(&assignment).map_err(Error::client)?;
         Ok(TopicReader {
             consumer,
             key,
@@ -174,12 +180,13 @@ impl TopicReader {
         self
     }
 
-    /// The next event, waiting up to `timeout`; `None` when none came.
-    /// A consumer error is returned as `Some(Err(message))`.
-    pub fn next(&self, timeout: Duration) -> Option<std::result::Result<ReadEvent, String>> {
+    /// The next event, waiting up to `timeout`; `None` when none came
+    /// (named like `Subscription::recv_timeout` of `auditlog-store`). A
+    /// consumer error is `Some(Err(Error::Consume(..)))`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Result<ReadEvent>> {
         let message = match self.consumer.poll(timeout)? {
             Ok(message) => message,
-            Err(e) => return Some(Err(e.to_string())),
+            Err(e) => return Some(Err(Error::Consume(ClientError::new(e)))),
         };
         let raw = message.payload().unwrap_or_default();
         let headers: Vec<(String, Vec<u8>)> = message

@@ -7,7 +7,8 @@ use auditlog_axum::{
     AuditContext, AuditIdentity, AuditLayer, IdentitySource, IpNetwork, IDENTITY_KEY,
 };
 use auditlog_core::AuditEvent;
-use auditlog_kafka::{EmbeddedKafka, KafkaConfig, KafkaPublisher, StartAt, TopicReader};
+use auditlog_kafka::mock::EmbeddedKafka;
+use auditlog_kafka::{KafkaConfig, KafkaPublisher, StartAt, TopicReader};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
@@ -294,7 +295,7 @@ async fn only_a_trusted_tenant_keys_the_kafka_message() {
         if read.len() == 2 {
             break;
         }
-        if let Some(event) = reader.next(Duration::from_millis(100)) {
+        if let Some(event) = reader.recv_timeout(Duration::from_millis(100)) {
             read.push(event.unwrap());
         }
     }

@@ -46,7 +46,7 @@ impl Reader {
             .name("audit-reader".into())
             .spawn(move || {
                 while !stopping.load(Relaxed) {
-                    let Some(read) = reader.next(Duration::from_millis(100)) else {
+                    let Some(read) = reader.recv_timeout(Duration::from_millis(100)) else {
                         continue;
                     };
                     let read = match read {

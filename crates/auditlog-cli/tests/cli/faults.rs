@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use auditlog_kafka::{EmbeddedKafka, StartAt, TopicReader};
+use auditlog_kafka::mock::EmbeddedKafka;
+use auditlog_kafka::{StartAt, TopicReader};
 use auditlog_seal::SigningKey;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -154,7 +155,7 @@ impl Reader {
     fn read(&mut self, wait: Duration, until: impl Fn(&[String]) -> bool) {
         let started = Instant::now();
         while started.elapsed() < wait && !until(&self.ids) {
-            if let Some(read) = self.reader.next(Duration::from_millis(100)) {
+            if let Some(read) = self.reader.recv_timeout(Duration::from_millis(100)) {
                 let read = read.expect("consumer");
                 let verified = read.verified.unwrap_or_else(|e| {
                     panic!("event at offset {} does not verify: {e}", read.offset)

@@ -4,7 +4,7 @@
 
 use crate::support::{auditlog, text};
 
-use auditlog_kafka::EmbeddedKafka;
+use auditlog_kafka::mock::EmbeddedKafka;
 
 fn lines(count: usize) -> String {
     (0..count)

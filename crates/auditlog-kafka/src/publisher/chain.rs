@@ -1,15 +1,11 @@
 //! Sealing into a chain, in publishing order, with checkpoints.
 
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Weak;
 use std::time::Duration;
 
 use auditlog_seal::ChainSealer;
 
-use super::Inner;
 use crate::config::ChainConfig;
 use crate::error::{Error, Result};
-use crate::lock::lock;
 
 /// The chain being sealed and what its last checkpoint covered.
 #[derive(Debug)]
@@ -36,17 +32,20 @@ pub(super) fn start_chain(config: &ChainConfig) -> Result<Chain> {
 }
 
 /// Checkpoints on time, also when no events come: silence stays visible.
-pub(super) fn spawn_checkpoint_timer(inner: Weak<Inner>, every: Duration) {
+/// `tick_once` checkpoints if one is due; `false` when the publisher is gone
+/// or closed.
+pub(super) fn spawn_checkpoint_timer(
+    every: Duration,
+    mut tick_once: impl FnMut() -> bool + Send + 'static,
+) {
     let tick = (every / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
     let spawned = std::thread::Builder::new()
         .name("auditlog-checkpoints".into())
         .spawn(move || loop {
             std::thread::sleep(tick);
-            let Some(inner) = inner.upgrade() else { return };
-            if inner.closed.load(Relaxed) {
+            if !tick_once() {
                 return;
             }
-            inner.checkpoint_if_due(&mut lock(&inner.order));
         });
     if let Err(error) = spawned {
         tracing::error!(target: "auditlog_kafka", "no checkpoint timer (checkpoints by count and at shutdown only): {error}");

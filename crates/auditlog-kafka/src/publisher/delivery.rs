@@ -1,6 +1,5 @@
 //! librdkafka's callbacks: delivery reports and client errors.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -8,15 +7,17 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::ClientContext;
 
-use super::accounting::Shared;
+use super::ledger::Ledger;
 use super::ticket;
 use crate::lock::lock;
 use crate::spool::SpoolRecord;
 
+/// librdkafka's callbacks, on its polling thread: each delivery report
+/// settles one message in the ledger.
 #[derive(Debug, Clone)]
-pub(super) struct Context(pub(super) Arc<Shared>);
+pub(super) struct Callbacks(pub(super) Arc<Ledger>);
 
-impl ClientContext for Context {
+impl ClientContext for Callbacks {
     fn error(&self, error: KafkaError, reason: &str) {
         *lock(&self.0.last_client_error) = Some(reason.to_owned());
         if let Some(suppressed) = lock(&self.0.client_warnings).allow() {
@@ -43,16 +44,15 @@ fn is_permanent(error: &KafkaError) -> bool {
     )
 }
 
-impl ProducerContext for Context {
+impl ProducerContext for Callbacks {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, ticket: usize) {
-        let shared = &*self.0;
+        let ledger = &*self.0;
         let seq = ticket::seq(ticket);
-        match (result, &shared.spool) {
+        match (result, &ledger.spool) {
             (Ok(_), spool) => {
-                shared.delivered.fetch_add(1, Relaxed);
-                shared.metrics.delivered.increment(1);
+                ledger.counters.delivered.increment();
                 if let (Some(link), 1..) = (spool, seq) {
                     link.spool.release(seq);
                 }
@@ -60,7 +60,7 @@ impl ProducerContext for Context {
             (Err((error, message)), Some(link)) if !is_permanent(error) => {
                 let key = message.key().map(<[u8]>::to_vec);
                 let payload = message.payload().unwrap_or_default().to_vec();
-                shared.count_retry(error);
+                ledger.counters.count_retry(error);
                 if seq > 0 {
                     link.spool.retry(SpoolRecord { seq, key, payload });
                 } else {
@@ -74,22 +74,21 @@ impl ProducerContext for Context {
                     .headers()
                     .and_then(|h| h.iter().find(|h| h.key == "ce_id").and_then(|h| h.value))
                     .and_then(|v| std::str::from_utf8(v).ok());
-                shared.record_failure(error, id);
+                ledger.counters.count_failed(error, id);
                 if let (Some(link), 1..) = (spool, seq) {
                     link.spool.release(seq);
                 }
             }
         }
-        if ticket::is_gated(ticket) {
-            shared.gate.add_permits(1);
-            let (Ok(message) | Err((_, message))) = result;
-            shared.bytes.give_back(message.payload_len() as u64);
-        }
+        let (Ok(message) | Err((_, message))) = result;
+        ledger
+            .admission
+            .release(ticket, message.payload_len() as u64);
         // Room in librdkafka's queue: what waits for it may go.
-        shared.parked.progress();
-        if let Some(link) = &shared.spool {
+        ledger.parked.progress();
+        if let Some(link) = &ledger.spool {
             link.progress();
         }
-        shared.in_flight_gauge();
+        ledger.in_flight_gauge();
     }
 }

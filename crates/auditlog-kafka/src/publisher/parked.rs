@@ -17,14 +17,11 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Condvar, Mutex, Weak};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::BaseRecord;
 
-use super::{ticket, Inner};
 use crate::lock::lock;
 
 /// After a refusal with no delivery report since, look again after this
@@ -32,6 +29,18 @@ use crate::lock::lock;
 const RECHECK: Duration = Duration::from_millis(10);
 /// How often an idle parking thread checks that its publisher still lives.
 const IDLE: Duration = Duration::from_secs(1);
+
+/// The parked messages, in order.
+#[derive(Debug, Default)]
+pub(super) struct Parked {
+    queue: Mutex<VecDeque<Message>>,
+    /// `queue`'s length, readable without the lock.
+    len: AtomicUsize,
+    /// Signalled by delivery reports while messages are parked.
+    progress: Condvar,
+    /// Whether the parking thread was started.
+    pub(super) started: AtomicBool,
+}
 
 /// One refused message, owned.
 #[derive(Debug)]
@@ -44,20 +53,23 @@ pub(super) struct Message {
     pub(super) deadline: Instant,
 }
 
-/// The parked messages, in order.
-#[derive(Debug, Default)]
-pub(crate) struct Parked {
-    queue: Mutex<VecDeque<Message>>,
-    /// `queue`'s length, readable without the lock.
-    len: AtomicUsize,
-    /// Signalled by delivery reports while messages are parked.
-    progress: Condvar,
-    started: AtomicBool,
+/// The parked queue, locked; its length is published when it is dropped.
+pub(super) struct ParkedQueue<'a> {
+    queue: MutexGuard<'a, VecDeque<Message>>,
+    len: &'a AtomicUsize,
 }
 
 impl Parked {
     pub(super) fn is_empty(&self) -> bool {
         self.len.load(Relaxed) == 0
+    }
+
+    /// Locks the queue: what is parked stays in order while it is held.
+    pub(super) fn lock(&self) -> ParkedQueue<'_> {
+        ParkedQueue {
+            queue: lock(&self.queue),
+            len: &self.len,
+        }
     }
 
     /// A delivery report came: librdkafka has (or soon has) room.
@@ -67,131 +79,46 @@ impl Parked {
         }
     }
 
+    /// Wakes the parking thread: a message was parked.
+    pub(super) fn wake(&self) {
+        self.progress.notify_one();
+    }
+
     /// Takes every parked message out (at shutdown's deadline).
     pub(super) fn take_all(&self) -> Vec<Message> {
-        let mut queue = lock(&self.queue);
-        self.len.store(0, Relaxed);
-        queue.drain(..).collect()
+        self.lock().queue.drain(..).collect()
+    }
+
+    /// Waits for a delivery report, or a while: a short one while messages
+    /// wait, a long one when none do.
+    pub(super) fn wait_for_progress(&self) {
+        let queue = lock(&self.queue);
+        // Decided under the lock: a message parked since is not left
+        // waiting for the idle period.
+        let wait = if queue.is_empty() { IDLE } else { RECHECK };
+        let _ = self
+            .progress
+            .wait_timeout(queue, wait)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
     }
 }
 
-impl Inner {
-    /// Sends `record` now if nothing is parked and librdkafka takes it, else
-    /// parks it behind the others. `Err` only for errors other than a full
-    /// queue (the record is dropped then).
-    pub(super) fn send_or_park(
-        &self,
-        record: BaseRecord<'_, [u8], [u8], usize>,
-    ) -> Result<(), KafkaError> {
-        let parked = &self.shared.parked;
-        let mut record = record;
-        if parked.is_empty() {
-            match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                }
-                Err((error, _)) => return Err(error),
-            }
-        }
-        let mut queue = lock(&parked.queue);
-        // The parking thread may have emptied it meanwhile: try once more,
-        // under the lock, so nothing overtakes what is parked.
-        if queue.is_empty() {
-            match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                }
-                Err((error, _)) => return Err(error),
-            }
-        }
-        self.shared.count_queue_full();
-        queue.push_back(Message {
-            json: record.payload.map(<[u8]>::to_vec).unwrap_or_default(),
-            key: record.key.map(<[u8]>::to_vec),
-            headers: record.headers.take(),
-            ticket: record.delivery_opaque,
-            deadline: Instant::now() + self.message_timeout,
-        });
-        parked.len.store(queue.len(), Relaxed);
-        drop(queue);
-        if !parked.started.swap(true, Relaxed) {
-            self.start_parking_thread();
-        }
-        parked.progress.notify_one();
-        Ok(())
-    }
+impl std::ops::Deref for ParkedQueue<'_> {
+    type Target = VecDeque<Message>;
 
-    fn start_parking_thread(&self) {
-        let weak: Weak<Inner> = self.myself.clone();
-        let shared = self.shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name("auditlog-queue-full".into())
-            .spawn(move || loop {
-                let Some(inner) = weak.upgrade() else { return };
-                inner.send_parked();
-                // Not holding the publisher while waiting: it may be dropped.
-                drop(inner);
-                let parked = &shared.parked;
-                let queue = lock(&parked.queue);
-                // Decided under the lock: a message parked since is not
-                // left waiting for the idle period.
-                let wait = if queue.is_empty() { IDLE } else { RECHECK };
-                let _ = parked
-                    .progress
-                    .wait_timeout(queue, wait)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-            });
-        if let Err(error) = spawned {
-            // Parked messages then go out at shutdown's flush, or fail there.
-            self.shared.parked.started.store(false, Relaxed);
-            tracing::error!(target: "auditlog_kafka", "cannot start the thread that sends messages librdkafka refused for lack of room: {error}");
-        }
+    fn deref(&self) -> &Self::Target {
+        &self.queue
     }
+}
 
-    /// Sends parked messages in order until librdkafka refuses again;
-    /// fails those past their deadline.
-    pub(super) fn send_parked(&self) {
-        let parked = &self.shared.parked;
-        let mut queue = lock(&parked.queue);
-        let now = Instant::now();
-        while let Some(mut message) = queue.pop_front() {
-            if now >= message.deadline {
-                self.fail_parked(
-                    message,
-                    &"librdkafka's queue stayed full for message.timeout.ms",
-                );
-                continue;
-            }
-            let mut record = BaseRecord::with_opaque_to(&self.topic, message.ticket)
-                .payload(message.json.as_slice());
-            record.headers = message.headers.take();
-            if let Some(key) = &message.key {
-                record = record.key(key.as_slice());
-            }
-            match self.producer.send(record) {
-                Ok(()) => {}
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), mut back)) => {
-                    message.headers = back.headers.take();
-                    drop(back);
-                    queue.push_front(message);
-                    break;
-                }
-                Err((error, _)) => self.fail_parked(message, &error),
-            }
-        }
-        parked.len.store(queue.len(), Relaxed);
+impl std::ops::DerefMut for ParkedQueue<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.queue
     }
+}
 
-    /// Counts a parked message failed and gives back what it held.
-    pub(super) fn fail_parked(&self, message: Message, why: &dyn std::fmt::Display) {
-        let shared = &*self.shared;
-        shared.record_failure(why, None);
-        if ticket::is_gated(message.ticket) {
-            shared.gate.add_permits(1);
-            shared.bytes.give_back(message.json.len() as u64);
-        }
-        shared.in_flight_gauge();
+impl Drop for ParkedQueue<'_> {
+    fn drop(&mut self) {
+        self.len.store(self.queue.len(), Relaxed);
     }
 }

@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use auditlog_seal::{ChainKey, SigningKey};
 
-use super::*;
-use crate::config::ChainConfig;
+use auditlog_core::AuditEvent;
+use auditlog_sink::SinkError;
+
+use super::KafkaPublisher;
+use crate::config::{ChainConfig, KafkaConfig};
 
 fn chained() -> KafkaPublisher {
     let key = ChainKey::hmac("k1", SigningKey::new("chain-secret").unwrap()).unwrap();
@@ -21,14 +24,14 @@ fn chained() -> KafkaPublisher {
 #[test]
 fn a_panic_under_the_order_lock_does_not_fail_later_publishes() {
     let publisher = chained();
-    let inner = publisher.inner.clone();
+    let pipeline = publisher.pipeline.clone();
     let panicked = std::thread::spawn(move || {
-        let _order = inner.order.lock();
+        let _order = pipeline.order.lock();
         panic!("a bug while sealing");
     })
     .join();
     assert!(panicked.is_err());
-    assert!(publisher.inner.order.is_poisoned());
+    assert!(publisher.pipeline.order.is_poisoned());
     // Everything that takes the lock still works.
     assert!(publisher.chain_id().is_some());
     let event = AuditEvent::builder().tenant_id("t").build();
@@ -46,9 +49,9 @@ fn a_panic_under_the_warning_limiter_does_not_fail_later_drops() {
             .drop_flush_timeout(Duration::from_millis(10)),
     )
     .unwrap();
-    let inner = publisher.inner.clone();
+    let pipeline = publisher.pipeline.clone();
     let _ = std::thread::spawn(move || {
-        let _limit = inner.shared.failure_warnings.lock();
+        let _limit = pipeline.ledger.counters.warnings.lock();
         panic!("a bug while warning");
     })
     .join();

@@ -9,17 +9,22 @@ const GIB: u64 = 1024 * MIB;
 /// The smallest segment file worth rolling to.
 const MIN_SEGMENT_BYTES: u64 = 4 * KIB;
 
-/// Settings of a durable spool directory.
+/// Settings of a durable spool directory, set builder-style (read back
+/// what a publisher runs with from the publisher, e.g.
+/// [`KafkaPublisher::spool_stats`](crate::KafkaPublisher::spool_stats)).
 ///
 /// ```
 /// use std::time::Duration;
-/// use auditlog_kafka::{Fsync, SpoolConfig, SpoolFull};
+/// use auditlog_kafka::{Fsync, KafkaConfig, SpoolConfig, SpoolFull};
 ///
 /// let spool = SpoolConfig::new("/var/spool/audit")
-///     .fsync(Fsync::Always)
+///     .fsync("always".parse::<Fsync>()?)
 ///     .max_bytes(256 << 20)
 ///     .when_full(SpoolFull::Wait(Duration::from_millis(200)));
-/// assert_eq!(spool.fsync_policy(), Fsync::Always);
+/// assert_eq!(spool.dir(), std::path::Path::new("/var/spool/audit"));
+/// let config = KafkaConfig::new("localhost:9092").spool(spool);
+/// # let _ = config;
+/// # Ok::<(), auditlog_kafka::ParseSettingError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct SpoolConfig {
@@ -116,27 +121,27 @@ impl SpoolConfig {
     }
 
     /// When records are fdatasynced.
-    pub fn fsync_policy(&self) -> Fsync {
+    pub(crate) fn fsync_policy(&self) -> Fsync {
         self.fsync
     }
 
     /// What happens to an event when the spool is full.
-    pub fn full_policy(&self) -> SpoolFull {
+    pub(crate) fn full_policy(&self) -> SpoolFull {
         self.when_full
     }
 
     /// Whether every event is spooled, not only those that cannot be sent at once.
-    pub fn is_write_ahead(&self) -> bool {
+    pub(crate) fn is_write_ahead(&self) -> bool {
         self.write_ahead
     }
 
     /// Bound on the total size of the segment files, in bytes.
-    pub fn max_bytes_limit(&self) -> u64 {
+    pub(crate) fn max_bytes_limit(&self) -> u64 {
         self.max_bytes
     }
 
     /// Size at which a segment is finished, after clamping.
-    pub fn segment_bytes_limit(&self) -> u64 {
+    pub(crate) fn segment_bytes_limit(&self) -> u64 {
         self.segment_bytes
             .min(self.max_bytes / 4)
             .max(MIN_SEGMENT_BYTES)

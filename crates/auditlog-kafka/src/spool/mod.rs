@@ -64,8 +64,8 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
+use crate::lock::lock;
 use auditlog_sink::owner_only;
 pub use config::{Fsync, SpoolConfig, SpoolFull};
 use read::Reader;
@@ -101,9 +101,9 @@ pub struct SpoolStats {
 /// A record as written and replayed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SpoolRecord {
-    pub seq: u64,
-    pub key: Option<Vec<u8>>,
-    pub payload: Vec<u8>,
+    pub(crate) seq: u64,
+    pub(crate) key: Option<Vec<u8>>,
+    pub(crate) payload: Vec<u8>,
 }
 
 /// Why `append` did not write a record.
@@ -136,7 +136,7 @@ impl std::error::Error for AppendError {
 
 /// An open spool directory. `Send + Sync`: share it in an `Arc`.
 pub(crate) struct Spool {
-    shared: Arc<Shared>,
+    core: Arc<SpoolCore>,
     thread: Option<JoinHandle<()>>,
     /// Held (locked) until the spool is dropped.
     _lock: File,
@@ -146,12 +146,12 @@ pub(crate) struct Spool {
 /// `writer`, `reader` and `maintenance` each before `state`; `sync` is
 /// taken last (nothing is locked while it is held).
 #[derive(Debug)]
-struct Shared {
+struct SpoolCore {
     config: SpoolConfig,
     writer: Mutex<Writer>,
     state: Mutex<State>,
-    /// Signalled (with `state`) when segments are deleted.
-    room: Condvar,
+    /// Notified when segments are deleted (room comes back).
+    room: tokio::sync::Notify,
     reader: Mutex<Reader>,
     sync: Mutex<SyncCtl>,
     /// Wakes the thread.
@@ -169,9 +169,9 @@ struct Shared {
     sync_gate: Mutex<()>,
 }
 
-impl Shared {
+impl SpoolCore {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 }
 
@@ -180,12 +180,12 @@ impl Spool {
     /// recovers what it holds and starts the sync thread. Fails if another
     /// spool, in this process or another, has the directory open, or if
     /// the directory is another user's or writable by group or others.
-    pub fn open(config: &SpoolConfig) -> io::Result<(Spool, Recovery)> {
+    pub(crate) fn open(config: &SpoolConfig) -> io::Result<(Spool, Recovery)> {
         let dir = config.dir();
         owner_only::create_dir_all(dir)?;
         owner_only::check_dir(dir)
             .map_err(|error| io::Error::new(error.kind(), format!("audit spool: {error}")))?;
-        let lock = lock(dir)?;
+        let lock = lock_dir(dir)?;
         let recover::Recovered {
             mut segments,
             next_seq,
@@ -200,7 +200,7 @@ impl Spool {
             match fs::remove_file(segment::ack_path(dir, next_seq)) {
                 // Its removal made durable: an ack back after a crash would
                 // release the new records that reuse its seqs (a silent loss).
-                Ok(()) => segment::sync_dir(dir)?,
+                Ok(()) => owner_only::sync_dir(dir)?,
                 Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
                 Err(_) => {}
             }
@@ -243,11 +243,11 @@ impl Spool {
             synced: last,
             failed: false,
         };
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(SpoolCore {
             config: config.clone(),
             writer: Mutex::new(Writer::new(file, next_seq, 0, next_seq)),
             state: Mutex::new(state),
-            room: Condvar::new(),
+            room: tokio::sync::Notify::new(),
             reader: Mutex::new(Reader::default()),
             sync: Mutex::new(SyncCtl {
                 requested: last,
@@ -271,7 +271,7 @@ impl Spool {
                 move || shared.run()
             })?;
         let spool = Spool {
-            shared,
+            core: shared,
             thread: Some(thread),
             _lock: lock,
         };
@@ -285,33 +285,33 @@ impl Spool {
     /// again after the older ones (a duplicate). `Full` when it would take
     /// the spool past `max_bytes`; on a write error the segment is cut
     /// back to its previous length.
-    pub fn append(
+    pub(crate) fn append(
         &self,
         key: Option<&[u8]>,
         payload: &[u8],
         sent: bool,
     ) -> Result<u64, AppendError> {
-        self.shared.append(key, payload, sent)
+        self.core.append(key, payload, sent)
     }
 
     /// Whether records wait to be taken (recovered, spilled or retried).
-    pub fn has_unsent(&self) -> bool {
-        self.shared.state().unsent() > 0
+    pub(crate) fn has_unsent(&self) -> bool {
+        self.core.state().unsent() > 0
     }
 
     /// Up to `max` of the oldest unsent records, retried ones first, each
     /// in seq order; they count as taken until `release` or `retry`. Reads
     /// the segment files (the page cache, usually) outside the state lock;
     /// concurrent calls take turns.
-    pub fn take_unsent(&self, max: usize) -> io::Result<Vec<SpoolRecord>> {
-        self.shared.take_unsent(max)
+    pub(crate) fn take_unsent(&self, max: usize) -> io::Result<Vec<SpoolRecord>> {
+        self.core.take_unsent(max)
     }
 
     /// Hands a taken record back (its delivery failed): `take_unsent`
     /// returns it again, before the other unsent records.
-    pub fn retry(&self, record: SpoolRecord) {
+    pub(crate) fn retry(&self, record: SpoolRecord) {
         let seq = record.seq;
-        let mut state = self.shared.state();
+        let mut state = self.core.state();
         let taken = seq < state.cursor.seq && !state.retry.contains_key(&seq);
         if !(taken && state.is_live(seq)) {
             tracing::debug!(target: "auditlog_kafka", seq, "spool: retry of a record not taken");
@@ -324,9 +324,9 @@ impl Spool {
     /// Marks a record delivered: it is never replayed. A segment whose
     /// records are all delivered is deleted (by the sync thread, at once).
     /// Unknown seqs and second releases are ignored.
-    pub fn release(&self, seq: u64) {
-        if self.shared.state().release(seq) {
-            self.shared.request_maintenance();
+    pub(crate) fn release(&self, seq: u64) {
+        if self.core.state().release(seq) {
+            self.core.request_maintenance();
         }
     }
 
@@ -335,37 +335,42 @@ impl Spool {
     /// policy (`Fsync::Every` only bounds how long a record nobody waits
     /// for stays unsynced). After an fdatasync has
     /// failed, returns that error for every record not synced before.
-    pub fn wait_synced(&self, seq: u64) -> io::Result<()> {
-        self.shared.wait_synced(seq)
+    pub(crate) fn wait_synced(&self, seq: u64) -> io::Result<()> {
+        self.core.wait_synced(seq)
     }
 
     /// [`wait_synced`](Self::wait_synced) for async callers: does not block
     /// the runtime's thread.
-    pub async fn synced(&self, seq: u64) -> io::Result<()> {
-        self.shared.synced(seq).await
+    pub(crate) async fn synced(&self, seq: u64) -> io::Result<()> {
+        self.core.synced(seq).await
     }
 
-    /// Blocks until a record of `bytes` (as encoded) fits, or `timeout`
-    /// passes; whether it fits.
-    #[allow(dead_code)] // the publisher polls `stats` instead, for now
-    pub fn wait_for_room(&self, bytes: u64, timeout: Duration) -> bool {
-        let max = self.shared.config.max_bytes_limit();
+    /// Waits until a record of `bytes` (as encoded) fits, or `deadline`;
+    /// whether it fits. Woken when segments are deleted: no polling.
+    pub(crate) async fn wait_for_room(&self, bytes: u64, deadline: tokio::time::Instant) -> bool {
+        let max = self.core.config.max_bytes_limit();
         if bytes > max {
             return false;
         }
-        let state = self.shared.state();
-        let (state, _) = self
-            .shared
-            .room
-            .wait_timeout_while(state, timeout, |state| state.bytes + bytes > max)
-            .unwrap_or_else(|e| e.into_inner());
-        state.bytes + bytes <= max
+        let fits = || self.core.state().bytes + bytes <= max;
+        loop {
+            let freed = self.core.room.notified();
+            tokio::pin!(freed);
+            // Registered before looking: a deletion in between still wakes it.
+            freed.as_mut().enable();
+            if fits() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return fits();
+            }
+        }
     }
 
     /// Counters now.
-    pub fn stats(&self) -> SpoolStats {
+    pub(crate) fn stats(&self) -> SpoolStats {
         let mut stats = {
-            let state = self.shared.state();
+            let state = self.core.state();
             SpoolStats {
                 bytes: state.bytes,
                 segments: state.segments.len() as u64 + state.deleting,
@@ -378,30 +383,25 @@ impl Spool {
                 last_seq: state.written_seq,
             }
         };
-        stats.synced_seq = self
-            .shared
-            .sync
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .synced;
+        stats.synced_seq = lock(&self.core.sync).synced;
         stats
     }
 
     /// The settings it was opened with.
-    pub fn config(&self) -> &SpoolConfig {
-        &self.shared.config
+    pub(crate) fn config(&self) -> &SpoolConfig {
+        &self.core.config
     }
 
     /// Writes pending acks and deletes released segments now.
     #[cfg(test)]
-    pub fn flush_acks(&self) {
-        self.shared.maintain();
+    pub(crate) fn flush_acks(&self) {
+        self.core.maintain();
     }
 
     /// fdatasyncs of segments done since open.
     #[cfg(test)]
     fn fdatasyncs(&self) -> u64 {
-        self.shared
+        self.core
             .fdatasyncs
             .load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -409,7 +409,7 @@ impl Spool {
     /// The next write fails after `bytes`, as with a full disk.
     #[cfg(test)]
     fn fail_next_write_after(&self, bytes: usize) {
-        self.shared.writer.lock().unwrap().fail_after = Some(bytes);
+        self.core.writer.lock().unwrap().fail_after = Some(bytes);
     }
 }
 
@@ -417,16 +417,12 @@ impl Drop for Spool {
     /// Stops the sync thread after a last fdatasync of what was written,
     /// acks written and released segments deleted; then unlocks.
     fn drop(&mut self) {
-        self.shared
-            .sync
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stop = true;
-        self.shared.sync_wake.notify_all();
+        lock(&self.core.sync).stop = true;
+        self.core.sync_wake.notify_all();
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
-                self.shared.sync_now();
-                self.shared.maintain();
+                self.core.sync_now();
+                self.core.maintain();
             }
         }
     }
@@ -435,14 +431,14 @@ impl Drop for Spool {
 impl fmt::Debug for Spool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Spool")
-            .field("dir", &self.shared.config.dir())
+            .field("dir", &self.core.config.dir())
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }
 
 /// Locks `dir/LOCK` for this spool's lifetime.
-fn lock(dir: &Path) -> io::Result<File> {
+fn lock_dir(dir: &Path) -> io::Result<File> {
     let file = segment::open(
         owner_only::options().read(true).write(true).create(true),
         &dir.join("LOCK"),

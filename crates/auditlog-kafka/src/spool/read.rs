@@ -6,7 +6,8 @@ use std::io;
 use super::record::Scanner;
 use super::segment;
 use super::state::Cursor;
-use super::{Shared, SpoolRecord};
+use super::{SpoolCore, SpoolRecord};
+use crate::lock::lock;
 
 /// Bytes read per pass at most (beyond one record), to bound the time
 /// between two looks at the state.
@@ -37,10 +38,10 @@ struct Batch {
     next_seq: u64,
 }
 
-impl Shared {
+impl SpoolCore {
     pub(super) fn take_unsent(&self, max: usize) -> io::Result<Vec<SpoolRecord>> {
         let mut out = Vec::new();
-        let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut reader = lock(&self.reader);
         {
             let mut state = self.state();
             while out.len() < max {

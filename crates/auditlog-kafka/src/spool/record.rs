@@ -45,11 +45,11 @@ pub(super) fn encode(out: &mut Vec<u8>, seq: u64, key: Option<&[u8]>, payload: &
 /// A record read back, borrowing the scanner's buffer.
 #[derive(Debug)]
 pub(super) struct Frame<'a> {
-    pub seq: u64,
-    pub key: Option<&'a [u8]>,
-    pub payload: &'a [u8],
+    pub(super) seq: u64,
+    pub(super) key: Option<&'a [u8]>,
+    pub(super) payload: &'a [u8],
     /// Offset just past the record.
-    pub end: u64,
+    pub(super) end: u64,
 }
 
 /// Body length from a header, or why these bytes cannot start a record.
@@ -101,7 +101,7 @@ pub(super) struct Scanner {
 
 impl Scanner {
     /// Reads `file` up to `limit` bytes.
-    pub fn new(file: File, limit: u64) -> Self {
+    pub(super) fn new(file: File, limit: u64) -> Self {
         Scanner {
             file,
             limit,
@@ -111,7 +111,7 @@ impl Scanner {
     }
 
     /// Bytes below `limit` never change: the buffer stays valid.
-    pub fn set_limit(&mut self, limit: u64) {
+    pub(super) fn set_limit(&mut self, limit: u64) {
         self.limit = limit;
     }
 
@@ -136,7 +136,7 @@ impl Scanner {
     }
 
     /// The record at `pos`, or why there is none.
-    pub fn frame(&mut self, pos: u64) -> io::Result<Result<Frame<'_>, String>> {
+    pub(super) fn frame(&mut self, pos: u64) -> io::Result<Result<Frame<'_>, String>> {
         let left = self.limit.saturating_sub(pos);
         let Some(header) = self.bytes(pos, HEADER_LEN)? else {
             return Ok(Err(format!("short read: {left} bytes, less than a header")));
@@ -155,7 +155,7 @@ impl Scanner {
     }
 
     /// The first offset from `from` on where a valid record starts.
-    pub fn resync(&mut self, from: u64) -> io::Result<Option<u64>> {
+    pub(super) fn resync(&mut self, from: u64) -> io::Result<Option<u64>> {
         let magic = MAGIC.to_le_bytes();
         let mut pos = from;
         loop {

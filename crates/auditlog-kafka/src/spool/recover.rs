@@ -60,10 +60,10 @@ pub struct CorruptRecord {
 /// The segments found, and what was found in them.
 #[derive(Debug)]
 pub(super) struct Recovered {
-    pub segments: BTreeMap<u64, Segment>,
+    pub(super) segments: BTreeMap<u64, Segment>,
     /// Highest seq found (in a record, or implied by a segment's name), plus one.
-    pub next_seq: u64,
-    pub report: Recovery,
+    pub(super) next_seq: u64,
+    pub(super) report: Recovery,
 }
 
 /// Scans every segment of `dir` in order, truncating a torn tail of the last
@@ -79,7 +79,7 @@ pub(super) fn recover(dir: &Path) -> io::Result<Recovered> {
     if !orphans.is_empty() {
         // A removed ack back after a crash would release records that a new
         // segment with its name gets.
-        segment::sync_dir(dir)?;
+        owner_only::sync_dir(dir)?;
     }
     let mut report = Recovery {
         segments: wal.len() as u64,
@@ -118,7 +118,7 @@ pub(super) fn recover(dir: &Path) -> io::Result<Recovered> {
         }
     }
     if !report.moved_aside.is_empty() {
-        segment::sync_dir(dir)?;
+        owner_only::sync_dir(dir)?;
     }
     // A segment moved aside still counts here: its seqs are not handed out
     // before its first.

@@ -41,18 +41,13 @@ pub(super) fn list(dir: &Path) -> io::Result<(BTreeSet<u64>, BTreeSet<u64>)> {
     Ok((wal, ack))
 }
 
-/// Makes creations and deletions of files in `dir` durable.
-pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
-    owner_only::sync_dir(dir)
-}
-
 /// A new, empty segment (`0600`) opened for appending; the directory is synced.
 pub(super) fn create(dir: &Path, first: u64) -> io::Result<File> {
     let file = owner_only::open(
         owner_only::options().append(true).create_new(true),
         &wal_path(dir, first),
     )?;
-    sync_dir(dir)?;
+    owner_only::sync_dir(dir)?;
     Ok(file)
 }
 
@@ -111,20 +106,20 @@ pub(super) fn remove(dir: &Path, first: u64) -> io::Result<()> {
 /// one bit each (set: outstanding, not released).
 #[derive(Debug)]
 pub(super) struct Segment {
-    pub first: u64,
+    pub(super) first: u64,
     /// Bytes in the file.
-    pub size: u64,
+    pub(super) size: u64,
     bits: Vec<u64>,
     /// Seqs `first..first + span` belong here.
     span: u64,
     /// Set bits.
-    pub live: u64,
+    pub(super) live: u64,
     /// Corrupt regions found at recovery (offset, bytes): the reader jumps them.
-    pub skips: Vec<(u64, u64)>,
+    pub(super) skips: Vec<(u64, u64)>,
 }
 
 impl Segment {
-    pub fn new(first: u64) -> Self {
+    pub(super) fn new(first: u64) -> Self {
         Segment {
             first,
             size: 0,
@@ -135,12 +130,12 @@ impl Segment {
         }
     }
 
-    pub fn contains(&self, seq: u64) -> bool {
+    pub(super) fn contains(&self, seq: u64) -> bool {
         seq >= self.first && seq - self.first < self.span
     }
 
     /// Adds record `seq` (above every seq so far), outstanding or not.
-    pub fn push(&mut self, seq: u64, outstanding: bool) {
+    pub(super) fn push(&mut self, seq: u64, outstanding: bool) {
         debug_assert!(seq >= self.first + self.span);
         self.span = seq - self.first + 1;
         let words = self.span.div_ceil(64) as usize;
@@ -154,7 +149,7 @@ impl Segment {
         }
     }
 
-    pub fn is_live(&self, seq: u64) -> bool {
+    pub(super) fn is_live(&self, seq: u64) -> bool {
         self.contains(seq) && {
             let i = seq - self.first;
             self.bits[(i / 64) as usize] & (1 << (i % 64)) != 0
@@ -162,7 +157,7 @@ impl Segment {
     }
 
     /// Clears `seq`'s bit; whether it was set.
-    pub fn clear(&mut self, seq: u64) -> bool {
+    pub(super) fn clear(&mut self, seq: u64) -> bool {
         if !self.is_live(seq) {
             return false;
         }
@@ -173,7 +168,7 @@ impl Segment {
     }
 
     /// Outstanding records with seqs in `seqs`.
-    pub fn count_live(&self, seqs: Range<u64>) -> u64 {
+    pub(super) fn count_live(&self, seqs: Range<u64>) -> u64 {
         seqs.filter(|&seq| self.is_live(seq)).count() as u64
     }
 }

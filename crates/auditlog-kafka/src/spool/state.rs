@@ -17,57 +17,57 @@ use super::SpoolRecord;
 /// taken yet; records with lower seqs were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Cursor {
-    pub segment: u64,
-    pub offset: u64,
-    pub seq: u64,
+    pub(super) segment: u64,
+    pub(super) offset: u64,
+    pub(super) seq: u64,
 }
 
 #[derive(Debug)]
 pub(super) struct State {
     /// Live segments by first seq; the last one is the active one.
-    pub segments: BTreeMap<u64, Segment>,
-    pub active: u64,
-    pub active_file: Arc<File>,
+    pub(super) segments: BTreeMap<u64, Segment>,
+    pub(super) active: u64,
+    pub(super) active_file: Arc<File>,
     /// The last seq written (to `active_file` or to an earlier segment).
-    pub written_seq: u64,
+    pub(super) written_seq: u64,
     /// Bytes of segment files, those waiting for deletion included.
-    pub bytes: u64,
-    pub cursor: Cursor,
+    pub(super) bytes: u64,
+    pub(super) cursor: Cursor,
     /// Bumped when the cursor jumps (not by reading): a read in progress
     /// started from a stale cursor.
-    pub epoch: u64,
+    pub(super) epoch: u64,
     /// Outstanding records ahead of the cursor (set bits with seq >= cursor.seq).
-    pub file_unsent: u64,
+    pub(super) file_unsent: u64,
     /// Taken records whose delivery failed, by seq.
-    pub retry: BTreeMap<u64, SpoolRecord>,
+    pub(super) retry: BTreeMap<u64, SpoolRecord>,
     /// (segment, seq) released and not yet written to the ack files.
-    pub acks: Vec<(u64, u64)>,
+    pub(super) acks: Vec<(u64, u64)>,
     /// (segment, bytes) fully released and behind the cursor: to delete.
-    pub dead: Vec<(u64, u64)>,
+    pub(super) dead: Vec<(u64, u64)>,
     /// Segments buried and not deleted yet (`dead` is emptied before).
-    pub deleting: u64,
-    pub appended: u64,
-    pub released: u64,
-    pub retried: u64,
-    pub outstanding: u64,
+    pub(super) deleting: u64,
+    pub(super) appended: u64,
+    pub(super) released: u64,
+    pub(super) retried: u64,
+    pub(super) outstanding: u64,
 }
 
 impl State {
-    pub fn segment_of(&self, seq: u64) -> Option<&Segment> {
+    pub(super) fn segment_of(&self, seq: u64) -> Option<&Segment> {
         let (_, segment) = self.segments.range(..=seq).next_back()?;
         segment.contains(seq).then_some(segment)
     }
 
-    pub fn is_live(&self, seq: u64) -> bool {
+    pub(super) fn is_live(&self, seq: u64) -> bool {
         self.segment_of(seq).is_some_and(|s| s.is_live(seq))
     }
 
-    pub fn unsent(&self) -> u64 {
+    pub(super) fn unsent(&self) -> u64 {
         self.file_unsent + self.retry.len() as u64
     }
 
     /// Registers a record just written to the active segment, now `size` long.
-    pub fn appended(&mut self, seq: u64, bytes: u64, size: u64, sent: bool) {
+    pub(super) fn appended(&mut self, seq: u64, bytes: u64, size: u64, sent: bool) {
         let active = self.segments.get_mut(&self.active).expect("active segment");
         active.size = size;
         active.push(seq, true);
@@ -91,7 +91,7 @@ impl State {
     }
 
     /// A new active segment (the previous one was synced).
-    pub fn rolled(&mut self, first: u64, file: Arc<File>) {
+    pub(super) fn rolled(&mut self, first: u64, file: Arc<File>) {
         self.segments.insert(first, Segment::new(first));
         self.active = first;
         self.active_file = file;
@@ -103,7 +103,7 @@ impl State {
     /// With nothing unsent ahead, the cursor moves to the end of what is
     /// written: `append(sent = true)` is then legal and the segments behind
     /// can go.
-    pub fn snap(&mut self) {
+    pub(super) fn snap(&mut self) {
         debug_assert_eq!(self.file_unsent, 0);
         let size = self.segments.get(&self.active).map_or(0, |s| s.size);
         let end = Cursor {
@@ -119,7 +119,7 @@ impl State {
     }
 
     /// Moves fully released segments behind the cursor to `dead`; whether any.
-    pub fn settle(&mut self) -> bool {
+    pub(super) fn settle(&mut self) -> bool {
         let done: Vec<u64> = self
             .segments
             .range(..self.cursor.segment)
@@ -141,7 +141,7 @@ impl State {
     }
 
     /// Marks `seq` delivered; whether a segment became deletable.
-    pub fn release(&mut self, seq: u64) -> bool {
+    pub(super) fn release(&mut self, seq: u64) -> bool {
         let Some((&first, segment)) = self.segments.range_mut(..=seq).next_back() else {
             tracing::debug!(target: "auditlog_kafka", seq, "spool: release of an unknown record");
             return false;
@@ -170,7 +170,7 @@ impl State {
 
     /// Takes the cursor past records up to `seq` (exclusive) of its segment,
     /// to byte `offset`; `handed` of them were handed out.
-    pub fn advance(&mut self, offset: u64, seq: u64, handed: u64) {
+    pub(super) fn advance(&mut self, offset: u64, seq: u64, handed: u64) {
         let segment = &self.segments[&self.cursor.segment];
         let passed = segment.count_live(self.cursor.seq..seq);
         if passed > handed {
@@ -191,7 +191,7 @@ impl State {
     }
 
     /// Moves the cursor from the end of a finished segment to the next one.
-    pub fn next_segment(&mut self) {
+    pub(super) fn next_segment(&mut self) {
         let Some(&next) = self
             .segments
             .range(self.cursor.segment + 1..)

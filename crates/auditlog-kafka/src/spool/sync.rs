@@ -9,8 +9,11 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
+use auditlog_sink::owner_only;
+
 use super::segment;
-use super::{Fsync, Shared};
+use super::{Fsync, SpoolCore};
+use crate::lock::lock;
 
 /// Acks are written, and deletions done, at least this often.
 const TICK: Duration = Duration::from_millis(10);
@@ -19,22 +22,22 @@ const TICK: Duration = Duration::from_millis(10);
 #[derive(Debug, Default)]
 pub(super) struct SyncCtl {
     /// Highest seq a waiter wants synced.
-    pub requested: u64,
+    pub(super) requested: u64,
     /// Every seq up to this one is on disk.
-    pub synced: u64,
+    pub(super) synced: u64,
     /// The first fdatasync failure: from then on the spool cannot tell
     /// what reached the disk, so `synced` stops and waiters get this.
-    pub failure: Option<(io::ErrorKind, String)>,
+    pub(super) failure: Option<(io::ErrorKind, String)>,
     /// Work for the thread: acks or deletions.
-    pub maintain: bool,
-    pub stop: bool,
+    pub(super) maintain: bool,
+    pub(super) stop: bool,
 }
 
 /// What async waiters watch.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct SyncedView {
-    pub synced: u64,
-    pub failed: bool,
+    pub(super) synced: u64,
+    pub(super) failed: bool,
 }
 
 /// Ack files kept open by the thread.
@@ -43,9 +46,9 @@ pub(super) struct Maintenance {
     ack_files: HashMap<u64, File>,
 }
 
-impl Shared {
+impl SpoolCore {
     fn ctl(&self) -> MutexGuard<'_, SyncCtl> {
-        self.sync.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.sync)
     }
 
     /// Asks the thread for an fdatasync covering `seq`: with `Fsync::Every`
@@ -118,7 +121,7 @@ impl Shared {
     /// last time (finished segments were synced when they were rolled).
     pub(super) fn sync_now(&self) {
         #[cfg(test)]
-        let _gate = self.sync_gate.lock().unwrap_or_else(|e| e.into_inner());
+        let _gate = lock(&self.sync_gate);
         let (file, seq) = {
             let state = self.state();
             (state.active_file.clone(), state.written_seq)
@@ -173,7 +176,7 @@ impl Shared {
 
     /// Writes pending acks and deletes dead segments.
     pub(super) fn maintain(&self) {
-        let mut maintenance = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
+        let mut maintenance = lock(&self.maintenance);
         let (acks, dead) = {
             let mut state = self.state();
             (
@@ -212,14 +215,14 @@ impl Shared {
                 ),
             }
         }
-        if let Err(error) = segment::sync_dir(dir) {
+        if let Err(error) = owner_only::sync_dir(dir) {
             tracing::warn!(target: "auditlog_kafka", "audit spool {}: syncing the directory: {error}", dir.display());
         }
         let mut state = self.state();
         state.bytes -= freed;
         state.deleting -= dead.len() as u64;
         drop(state);
-        self.room.notify_all();
+        self.room.notify_waiters();
     }
 
     fn write_acks(
@@ -231,9 +234,7 @@ impl Shared {
         let file = match maintenance.ack_files.entry(first) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => entry.insert(segment::open(
-                auditlog_sink::owner_only::options()
-                    .create(true)
-                    .append(true),
+                owner_only::options().create(true).append(true),
                 &segment::ack_path(self.config.dir(), first),
             )?),
         };

@@ -8,25 +8,26 @@ use std::sync::Arc;
 
 use super::record::{self, HEADER_LEN, MAX_BODY};
 use super::segment;
-use super::{AppendError, Shared};
+use super::{AppendError, SpoolCore};
+use crate::lock::lock;
 
 /// The active segment, as the appender sees it.
 #[derive(Debug)]
 pub(super) struct Writer {
-    pub file: Arc<File>,
-    pub first: u64,
-    pub len: u64,
-    pub next_seq: u64,
+    pub(super) file: Arc<File>,
+    pub(super) first: u64,
+    pub(super) len: u64,
+    pub(super) next_seq: u64,
     buf: Vec<u8>,
     /// A failed write could not be undone: the next append rolls.
     broken: bool,
     /// Test hook: the next write stops after this many bytes, as a full disk would.
     #[cfg(test)]
-    pub fail_after: Option<usize>,
+    pub(super) fail_after: Option<usize>,
 }
 
 impl Writer {
-    pub fn new(file: Arc<File>, first: u64, len: u64, next_seq: u64) -> Self {
+    pub(super) fn new(file: Arc<File>, first: u64, len: u64, next_seq: u64) -> Self {
         Writer {
             file,
             first,
@@ -65,7 +66,7 @@ impl Writer {
     }
 }
 
-impl Shared {
+impl SpoolCore {
     pub(super) fn append(
         &self,
         key: Option<&[u8]>,
@@ -85,7 +86,7 @@ impl Shared {
                 "an audit record of {bytes} bytes can never fit in a spool of {max} bytes"
             )));
         }
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut writer = lock(&self.writer);
         // Only appends (under `writer`) make `bytes` grow.
         if self.state().bytes + bytes > max {
             return Err(AppendError::Full);

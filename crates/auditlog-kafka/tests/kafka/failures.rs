@@ -34,17 +34,12 @@ async fn a_broker_down_mid_stream_loses_and_duplicates_nothing() {
     }
     let report = publisher.shutdown(PATIENCE);
     assert!(report.is_complete(), "{report}");
-    assert_eq!(
-        publisher.stats(),
-        PublisherStats {
-            accepted: 600,
-            delivered: 600,
-            failed: 0,
-            dropped: 0,
-            in_flight: 0,
-            ..PublisherStats::default()
-        }
-    );
+    // Every other counter zero (`PublisherStats` is non-exhaustive: built
+    // from its default).
+    let mut expected = PublisherStats::default();
+    expected.accepted = 600;
+    expected.delivered = 600;
+    assert_eq!(publisher.stats(), expected);
     let read = cluster.read_back(&topic, None, ids.len());
     assert_exactly_once(&read, &ids);
 }
@@ -78,11 +73,9 @@ async fn an_unknown_topic_is_a_clear_error_and_counted_failures() {
             .set("topic.metadata.propagation.max.ms", "1000"),
     );
     let err = publisher.check(Duration::from_secs(10)).unwrap_err();
-    assert_eq!(
-        err,
-        Error::UnknownTopic {
-            topic: topic.clone()
-        }
+    assert!(
+        matches!(&err, Error::UnknownTopic { topic: named } if *named == topic),
+        "{err:?}"
     );
     assert!(err.to_string().contains("does not exist"), "{err}");
     for n in 0..5 {

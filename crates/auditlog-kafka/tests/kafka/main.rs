@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use auditlog_core::AuditEvent;
-use auditlog_kafka::{
-    AuditSink, EmbeddedKafka, KafkaConfig, KafkaPublisher, ReadEvent, StartAt, TopicReader,
-};
+use auditlog_kafka::mock::EmbeddedKafka;
+use auditlog_kafka::{AuditSink, KafkaConfig, KafkaPublisher, ReadEvent, StartAt, TopicReader};
 use auditlog_seal::SigningKey;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -28,11 +27,14 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// Where the tests publish.
 #[derive(Debug)]
 pub enum Cluster {
+    /// The in-process mock cluster.
     Mock(EmbeddedKafka),
+    /// A real broker, from `AUDITLOG_TEST_BROKERS`.
     Real(String),
 }
 
 impl Cluster {
+    /// The broker of `AUDITLOG_TEST_BROKERS`, else a new mock cluster.
     pub fn start() -> Cluster {
         match std::env::var("AUDITLOG_TEST_BROKERS") {
             Ok(brokers) if !brokers.trim().is_empty() => Cluster::Real(brokers),
@@ -40,6 +42,7 @@ impl Cluster {
         }
     }
 
+    /// `bootstrap.servers` for clients.
     pub fn brokers(&self) -> String {
         match self {
             Cluster::Mock(mock) => mock.bootstrap_servers().to_owned(),
@@ -135,7 +138,7 @@ impl Cluster {
         let mut events = Vec::new();
         let mut quiet_since = None::<Instant>;
         while started.elapsed() < PATIENCE {
-            match reader.next(Duration::from_millis(200)) {
+            match reader.recv_timeout(Duration::from_millis(200)) {
                 Some(Ok(event)) => {
                     events.push(event);
                     quiet_since = None;
@@ -170,6 +173,7 @@ pub async fn publish_all(
     ids
 }
 
+/// Event `n` of `tenant`, its action numbered so each is told apart.
 pub fn event(tenant: &str, n: usize) -> AuditEvent {
     AuditEvent::builder()
         .tenant_id(tenant)
@@ -197,6 +201,7 @@ pub fn assert_exactly_once(read: &[ReadEvent], expected: &[String]) {
     assert_eq!(read.len(), expected.len(), "unexpected extra events");
 }
 
+/// A publisher of `config`, which the test expects valid.
 pub fn publisher(config: KafkaConfig) -> KafkaPublisher {
     KafkaPublisher::new(config).expect("publisher")
 }

@@ -1,19 +1,24 @@
-//! An in-process Kafka cluster (librdkafka's mock cluster) on its own thread.
+//! An in-process Kafka cluster for tests, demos and benchmarks, as rdkafka
+//! keeps its `MockCluster` in `rdkafka::mocking`.
+//!
+//! ```no_run
+//! use auditlog_kafka::mock::EmbeddedKafka;
+//!
+//! let kafka = EmbeddedKafka::start(1)?;
+//! kafka.create_topic("audit-logs", 3)?;
+//! let brokers = kafka.bootstrap_servers();
+//! # let _ = brokers;
+//! # Ok::<(), auditlog_kafka::Error>(())
+//! ```
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use rdkafka::error::KafkaResult;
 use rdkafka::mocking::MockCluster;
 
 use crate::error::{Error, Result};
-
-enum Command {
-    CreateTopic(String, i32, mpsc::Sender<Result<()>>),
-    BrokerDown(i32, mpsc::Sender<Result<()>>),
-    BrokerUp(i32, mpsc::Sender<Result<()>>),
-    ProduceErrors(usize, mpsc::Sender<Result<()>>),
-}
 
 /// A Kafka cluster inside this process: librdkafka's mock cluster, which
 /// speaks the real Kafka protocol on a local port. For demos, tests and
@@ -28,6 +33,14 @@ pub struct EmbeddedKafka {
     thread: Option<JoinHandle<()>>,
 }
 
+/// A request to the cluster's thread, with where to send the answer.
+enum Command {
+    CreateTopic(String, i32, mpsc::Sender<Result<()>>),
+    BrokerDown(i32, mpsc::Sender<Result<()>>),
+    BrokerUp(i32, mpsc::Sender<Result<()>>),
+    ProduceErrors(usize, mpsc::Sender<Result<()>>),
+}
+
 impl EmbeddedKafka {
     /// Starts a cluster of `brokers` brokers.
     pub fn start(brokers: i32) -> Result<Self> {
@@ -38,12 +51,10 @@ impl EmbeddedKafka {
             .spawn(move || {
                 let cluster = match MockCluster::new(brokers) {
                     Ok(cluster) => cluster,
-                    Err(e) => return drop(ready_tx.send(Err(e.to_string()))),
+                    Err(e) => return drop(ready_tx.send(Err(Error::client(e)))),
                 };
                 let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
-                let done = |e: rdkafka::error::KafkaResult<()>| {
-                    e.map_err(|e| Error::Client(e.to_string()))
-                };
+                let done = |result: KafkaResult<()>| result.map_err(Error::client);
                 // Until the handle is dropped.
                 for command in receive {
                     let _ = match command {
@@ -66,11 +77,11 @@ impl EmbeddedKafka {
                     };
                 }
             })
-            .map_err(|e| Error::Client(e.to_string()))?;
-        let bootstrap = ready_rx
-            .recv()
-            .map_err(|_| Error::Client("the embedded Kafka thread died".into()))?
-            .map_err(Error::Client)?;
+            .map_err(|source| Error::Spawn {
+                thread: "embedded-kafka",
+                source,
+            })?;
+        let bootstrap = ready_rx.recv().map_err(|_| Error::EmbeddedGone)??;
         Ok(EmbeddedKafka {
             bootstrap,
             commands: Some(commands),
@@ -85,7 +96,7 @@ impl EmbeddedKafka {
 
     fn ask(&self, make: impl FnOnce(mpsc::Sender<Result<()>>) -> Command) -> Result<()> {
         let (reply, answer) = mpsc::channel();
-        let gone = || Error::Client("the embedded Kafka thread is gone".into());
+        let gone = || Error::EmbeddedGone;
         self.commands
             .as_ref()
             .ok_or_else(gone)?
