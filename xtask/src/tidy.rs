@@ -21,20 +21,12 @@ const CODE_LINES_BUDGET: usize = 600;
 /// as stale, without failing, so that merging those branches keeps `main`
 /// green. Remove such entries when you see the note.
 const OVERSIZED_FILES: &[(&str, usize)] = &[
-    ("crates/auditlog-kafka/src/publisher/mod.rs", 700), // 654
-    ("crates/auditlog-kafka/src/spool/tests.rs", 750),   // 692
-    ("crates/auditlog-seal/src/report.rs", 850),         // 811
-    ("crates/auditlog-seal/tests/chain.rs", 900),        // 859
-    ("crates/auditlog-seal/tests/cross_language.rs", 1100), // 1046
-    ("crates/auditlog-seal/tests/properties.rs", 750),   // 688
+    ("crates/auditlog-seal/tests/properties.rs", 750), // 685
 ];
 
 /// Entries of `[workspace.dependencies]` no member uses yet, each with why
 /// it stays. Reported as stale, without failing, once a member uses it.
-const UNUSED_WORKSPACE_DEPENDENCIES: &[(&str, &str)] = &[(
-    "hex",
-    "issue 12 replaces the three hand-written hex encoders with it",
-)];
+const UNUSED_WORKSPACE_DEPENDENCIES: &[(&str, &str)] = &[];
 
 /// One policy for poisoned locks across the workspace: a panic under a lock
 /// must not make every later use of it panic too (auditing would stop for
@@ -53,7 +45,9 @@ fn library_code_never_panics_on_a_poisoned_lock() {
     let libraries = members().into_iter().filter(|m| !m.ends_with("xtask"));
     for file in libraries.flat_map(|m| rust_files(&m.join("src"))) {
         let name = file.file_name().unwrap().to_string_lossy();
-        if name == "tests.rs" || name == "proptests.rs" {
+        // Test modules, as files or as a folder of them.
+        let in_tests_folder = file.parent().is_some_and(|dir| dir.ends_with("tests"));
+        if name == "tests.rs" || name == "proptests.rs" || in_tests_folder {
             continue;
         }
         let text = read(&file);

@@ -167,7 +167,7 @@ fn run_chain(args: Args) -> Result<ExitCode, String> {
             "auditlog: chain {} sealed with Ed25519 key {} (public key {})",
             sealer.chain_id(),
             key.kid(),
-            hex(&public)
+            hex::encode(public)
         ),
         _ => eprintln!(
             "auditlog: chain {} sealed with {} key {}",
@@ -228,8 +228,4 @@ fn run_chain(args: Args) -> Result<ExitCode, String> {
         checkpoint_error.map_or(Ok(tally), Err)
     });
     Ok(finish(result, |_| {}))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

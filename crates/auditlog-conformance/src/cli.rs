@@ -103,7 +103,7 @@ mod tests {
                 "{:?}",
                 Suite::new()
                     .events("f.jsonl")
-                    .key_env("AUDITLOG_SIGNING_KEY")
+                    .key_env(auditlog_seal::DEFAULT_KEY_ENV)
             ))
         );
         assert_eq!(

@@ -13,7 +13,7 @@ use crate::{Error, Route, Verdict};
 
 /// The variable the signing key is read from unless
 /// [`Suite::key_env`] names another: the one the publisher reads.
-pub const DEFAULT_KEY_ENV: &str = "AUDITLOG_SIGNING_KEY";
+pub use auditlog_seal::DEFAULT_KEY_ENV;
 
 /// What to check: the library's fixtures, a service's captured events, the
 /// routes the service states. Build it, then [`run`](Self::run) it (or
