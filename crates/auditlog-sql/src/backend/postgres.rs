@@ -1,0 +1,100 @@
+//! PostgreSQL: the counter row is locked with `SELECT ... FOR UPDATE`, so
+//! writers of one stream take turns on it (READ COMMITTED: the waiter reads
+//! the counter as the one before it committed it).
+
+use futures_util::StreamExt;
+use sqlx::{Pool, Postgres, PgConnection};
+
+use super::sealed::Steps;
+use super::{
+    bind_row, decode_counter, decode_row, insert_columns, Backend, BoxFuture, BoxStream, Counter,     SELECT_COUNTERS, SELECT_ROWS,
+};
+use crate::columns::Columns;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const INSERT_ROW: &str = concat!(
+    insert_columns!(),
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+);
+
+impl Backend for Postgres {}
+
+impl Steps for Postgres {
+    fn lock_stream<'c>(
+        conn: &'c mut PgConnection,
+        stream: &'c str,
+    ) -> BoxFuture<'c, sqlx::Result<Counter>> {
+        Box::pin(async move {
+            let select = "SELECT stream, next_seq, last_hash FROM audit_streams \
+                          WHERE stream = $1 FOR UPDATE";
+            if let Some(row) = sqlx::query(select)
+                .bind(stream)
+                .fetch_optional(&mut *conn)
+                .await?
+            {
+                return decode_counter(&row);
+            }
+            // A new stream: of two writers creating it, one inserts, the
+            // other waits for it and then does nothing; both lock it below.
+            sqlx::query(
+                "INSERT INTO audit_streams (stream, next_seq, last_hash) VALUES ($1, 1, NULL) \
+                 ON CONFLICT (stream) DO NOTHING",
+            )
+            .bind(stream)
+            .execute(&mut *conn)
+            .await?;
+            let row = sqlx::query(select).bind(stream).fetch_one(&mut *conn).await?;
+            decode_counter(&row)
+        })
+    }
+
+    fn insert_row<'c>(
+        conn: &'c mut PgConnection,
+        columns: &'c Columns,
+        line: &'c str,
+    ) -> BoxFuture<'c, sqlx::Result<()>> {
+        Box::pin(async move {
+            bind_row!(sqlx::query(INSERT_ROW), columns, line)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn advance_stream<'c>(
+        conn: &'c mut PgConnection,
+        counter: &'c Counter,
+    ) -> BoxFuture<'c, sqlx::Result<()>> {
+        Box::pin(async move {
+            sqlx::query("UPDATE audit_streams SET next_seq = $1, last_hash = $2 WHERE stream = $3")
+                .bind(counter.next_seq)
+                .bind(&counter.last_hash)
+                .bind(&counter.stream)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn run_migrations(
+        pool: &Pool<Postgres>,
+    ) -> BoxFuture<'_, Result<(), sqlx::migrate::MigrateError>> {
+        Box::pin(MIGRATOR.run(pool))
+    }
+
+    fn rows(pool: &Pool<Postgres>) -> BoxStream<'_, sqlx::Result<(Columns, String)>> {
+        Box::pin(
+            sqlx::query(SELECT_ROWS)
+                .fetch(pool)
+                .map(|row| decode_row(&row?)),
+        )
+    }
+
+    fn counters(pool: &Pool<Postgres>) -> BoxFuture<'_, sqlx::Result<Vec<Counter>>> {
+        Box::pin(async move {
+            let rows = sqlx::query(SELECT_COUNTERS).fetch_all(pool).await?;
+            rows.iter().map(decode_counter).collect()
+        })
+    }
+}
