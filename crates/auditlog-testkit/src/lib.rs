@@ -5,6 +5,8 @@
 //! - [`VerifyingSink`]: an in-memory sink that seals as a real sink does and
 //!   hands back only events that verify.
 //! - [`eventually`]: polls a condition, failing only when it never holds.
+//! - [`TestPostgres`]: a real PostgreSQL server, a throwaway cluster of its
+//!   own or a fresh database on the server `AUDITLOG_TEST_POSTGRES` names.
 //!
 //! # Example
 //!
@@ -21,9 +23,11 @@
 //! # });
 //! ```
 
+pub mod postgres;
 mod sink;
 pub mod strategies;
 mod wait;
 
+pub use postgres::TestPostgres;
 pub use sink::VerifyingSink;
 pub use wait::{eventually, PATIENCE};
