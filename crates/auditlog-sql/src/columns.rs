@@ -108,12 +108,18 @@ impl Columns {
             ("status", self.status == other.status),
             ("source_ip", self.source_ip == other.source_ip),
             ("trace_id", self.trace_id == other.trace_id),
-            ("transaction_id", self.transaction_id == other.transaction_id),
+            (
+                "transaction_id",
+                self.transaction_id == other.transaction_id,
+            ),
             ("hash", self.hash == other.hash),
             ("prev", self.prev == other.prev),
             ("link", self.link == other.link),
         ];
-        pairs.into_iter().find(|(_, same)| !same).map(|(name, _)| name)
+        pairs
+            .into_iter()
+            .find(|(_, same)| !same)
+            .map(|(name, _)| name)
     }
 }
 

@@ -74,8 +74,8 @@ impl From<sqlx::Error> for Error {
             // SQLite: "no such table: audit_events"; PostgreSQL: SQLSTATE
             // 42P01, "relation \"audit_events\" does not exist".
             let message = database.message();
-            let undefined = database.code().as_deref() == Some("42P01")
-                || message.starts_with("no such table");
+            let undefined =
+                database.code().as_deref() == Some("42P01") || message.starts_with("no such table");
             if undefined {
                 if let Some(table) = TABLES.into_iter().find(|t| message.contains(t)) {
                     return Error::MissingTable { table };

@@ -117,8 +117,8 @@ impl AuditRecorder {
         let inconsistent = |what: &str| Error::Inconsistent {
             reason: format!("audit_streams row of stream {}: {what}", self.stream),
         };
-        let length = u64::try_from(counter.next_seq - 1)
-            .map_err(|_| inconsistent("next_seq below 1"))?;
+        let length =
+            u64::try_from(counter.next_seq - 1).map_err(|_| inconsistent("next_seq below 1"))?;
         ChainSealer::resume(
             self.stream.clone(),
             self.key.clone(),

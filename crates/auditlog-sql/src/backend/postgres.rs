@@ -3,11 +3,12 @@
 //! the counter as the one before it committed it).
 
 use futures_util::StreamExt;
-use sqlx::{Pool, Postgres, PgConnection};
+use sqlx::{PgConnection, Pool, Postgres};
 
 use super::sealed::Steps;
 use super::{
-    bind_row, decode_counter, decode_row, insert_columns, Backend, BoxFuture, BoxStream, Counter,     SELECT_COUNTERS, SELECT_ROWS,
+    bind_row, decode_counter, decode_row, insert_columns, Backend, BoxFuture, BoxStream, Counter,
+    SELECT_COUNTERS, SELECT_ROWS,
 };
 use crate::columns::Columns;
 
@@ -44,7 +45,10 @@ impl Steps for Postgres {
             .bind(stream)
             .execute(&mut *conn)
             .await?;
-            let row = sqlx::query(select).bind(stream).fetch_one(&mut *conn).await?;
+            let row = sqlx::query(select)
+                .bind(stream)
+                .fetch_one(&mut *conn)
+                .await?;
             decode_counter(&row)
         })
     }

@@ -6,7 +6,8 @@ use sqlx::{Pool, Sqlite, SqliteConnection};
 
 use super::sealed::Steps;
 use super::{
-    bind_row, decode_counter, decode_row, insert_columns, Backend, BoxFuture, BoxStream, Counter,     SELECT_COUNTERS, SELECT_ROWS,
+    bind_row, decode_counter, decode_row, insert_columns, Backend, BoxFuture, BoxStream, Counter,
+    SELECT_COUNTERS, SELECT_ROWS,
 };
 use crate::columns::Columns;
 
