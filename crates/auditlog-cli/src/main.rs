@@ -17,6 +17,8 @@ mod lines;
 mod publish;
 mod query;
 mod seal;
+#[cfg(feature = "sql")]
+mod sql;
 #[cfg(feature = "kafka")]
 mod tail;
 mod verify;

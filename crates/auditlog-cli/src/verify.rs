@@ -66,6 +66,12 @@ pub(crate) struct Args {
     /// Print the report as one line of JSON instead of text.
     #[arg(long, requires = "chain")]
     json: bool,
+    /// Check the audit table of this database (sqlite://PATH or
+    /// postgres://...) instead of files: rows in seq order, their columns
+    /// against their lines, each stream's counter row.
+    #[cfg(feature = "sql")]
+    #[arg(long, value_name = "URL", requires = "chain", conflicts_with_all = ["files", "checkpoints", "json"])]
+    db: Option<String>,
     /// Files to check, in order (stdin when none). Lines are numbered across
     /// them, checkpoint files last.
     #[arg(value_name = "FILE", requires = "chain")]
@@ -164,6 +170,10 @@ fn run_chain(args: &Args) -> Result<ExitCode, String> {
     }
     for id in &args.expect_chain {
         verifier = verifier.expect_chain(id.clone());
+    }
+    #[cfg(feature = "sql")]
+    if let Some(url) = &args.db {
+        return crate::sql::verify_table(url, verifier);
     }
     let mut inputs: Vec<(String, Box<dyn Read>)> = Vec::new();
     if args.files.is_empty() {

@@ -13,5 +13,7 @@ mod faults;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod query;
+#[cfg(feature = "sql")]
+mod sql;
 mod support;
 mod verify;
