@@ -86,7 +86,7 @@ impl AuditRecorder {
         })?;
         DB::insert_row(conn, &columns, &line).await?;
         let seq = sealer.length();
-        let checkpointed = self.checkpoint_every > 0 && seq % self.checkpoint_every == 0;
+        let checkpointed = self.checkpoint_every > 0 && seq.is_multiple_of(self.checkpoint_every);
         if checkpointed {
             insert_checkpoint::<DB>(conn, &mut sealer).await?;
         }

@@ -33,7 +33,7 @@ pub(crate) fn order_event(order: u64, tenant: &str) -> AuditEvent {
 
 /// Rolls back one in three, spread over writers and rounds.
 pub(crate) fn rolls_back(writer: u64, round: u64) -> bool {
-    (writer * 7 + round * 5) % 3 == 0
+    (writer * 7 + round * 5).is_multiple_of(3)
 }
 
 /// The tests every backend passes; `$open` opens a fresh migrated pool.
