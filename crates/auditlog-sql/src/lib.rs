@@ -7,7 +7,7 @@
 //! byte for byte, the columns people filter on, and its place in a chain
 //! (`seq`, `prev`, `link` under the signing key, checkpoints), so a row
 //! deleted, edited or moved by someone with database access is caught by
-//! [`verify_table`]. Schema, sequence numbers and guarantees: `docs/sql.md`.
+//! [`verify_table`]. Schema, sequence numbers and guarantees: [`guide`].
 //!
 //! # Example
 //!
@@ -66,6 +66,8 @@ mod backend;
 mod columns;
 mod connect;
 mod error;
+#[doc = include_str!("../../../docs/sql.md")]
+pub mod guide {}
 mod recorder;
 mod sink;
 mod verify;

@@ -46,6 +46,10 @@ async fn malformed_urls_say_what_is_wrong() {
         assert!(matches!(error, Error::BadUrl { .. }), "{url}: {error:?}");
         let message = error.to_string();
         assert!(message.contains(expected), "{url}: {message}");
+        assert!(
+            !message.contains("secret"),
+            "the password stays out: {message}"
+        );
     }
 }
 
