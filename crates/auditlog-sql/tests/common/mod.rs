@@ -231,6 +231,24 @@ macro_rules! backend_suite {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_checkpoint_on_demand_vouches_for_the_tail() {
+            let (pool, _guard) = $open().await;
+            record_orders(&pool, 3).await;
+            let keys = keyring();
+            let strict = || StreamVerifier::new(&keys).strict_chains();
+            let report = verify_table(&pool, strict()).await.unwrap();
+            assert!(!report.is_clean(), "three events, no checkpoint yet: {report}");
+
+            let mut tx = pool.begin().await.unwrap();
+            let length = recorder().checkpoint(&mut tx).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(length, 3);
+            let report = verify_table(&pool, strict()).await.unwrap();
+            assert!(report.is_clean(), "{report}");
+            assert_eq!(report.lines.chains["orders-api"].checkpointed, Some(3));
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn migrating_twice_is_harmless() {
             let (pool, _guard) = $open().await;
             auditlog_sql::migrate(&pool).await.unwrap();
