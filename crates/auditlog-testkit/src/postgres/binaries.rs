@@ -45,6 +45,11 @@ impl Binaries {
         self.dir.join(program)
     }
 
+    /// Whether server programs run as the `postgres` user (we are root).
+    pub(super) fn as_server_user(&self) -> bool {
+        self.as_server_user
+    }
+
     /// A command running `program` from this installation, as `postgres`
     /// when we are root, in `cwd` (the server user may not be allowed into
     /// the directory the tests run from).

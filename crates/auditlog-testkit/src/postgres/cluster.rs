@@ -125,7 +125,17 @@ impl LocalCluster {
             // a power cut.
             .args(["--locale=C", "--no-sync"])
             .output();
-        expect_success(output, "initdb");
+        let what = if self.binaries.as_server_user() {
+            // The usual cause: a TMPDIR under /root, closed to that user.
+            format!(
+                "initdb as the postgres user in {} (it must be able to reach that \
+                 directory; set TMPDIR to one it can, such as /tmp)",
+                self.root.path().display()
+            )
+        } else {
+            format!("initdb in {}", self.root.path().display())
+        };
+        expect_success(output, &what);
     }
 
     /// Starts the server and waits until it accepts connections; false when
