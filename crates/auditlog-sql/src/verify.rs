@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use auditlog_core::AuditEvent;
+use auditlog_core::{printable, AuditEvent};
 use auditlog_seal::{StreamReport, StreamVerifier};
 use futures_util::TryStreamExt;
 use sqlx::Pool;
@@ -57,7 +57,10 @@ impl fmt::Display for TableReport {
             writeln!(
                 f,
                 "row {} (stream {}, seq {}): column {} does not match its line",
-                mismatch.row, mismatch.stream, mismatch.seq, mismatch.column
+                mismatch.row,
+                printable(&mismatch.stream),
+                mismatch.seq,
+                mismatch.column
             )?;
         }
         for problem in &self.counters {
@@ -126,13 +129,43 @@ async fn check_counters<DB: Backend>(
             problems.push(format!(
                 "stream {}: its counter says {} events, the last event row is seq {seq} \
                  (rows at the end deleted, or the counter edited)",
-                counter.stream,
+                printable(&counter.stream),
                 counter.next_seq - 1
             ));
         }
     }
     for stream in tails.into_keys() {
-        problems.push(format!("stream {stream}: rows but no counter row"));
+        problems.push(format!(
+            "stream {}: rows but no counter row",
+            printable(&stream)
+        ));
     }
     Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_names_from_the_table_cannot_write_on_the_terminal() {
+        let forged = "s\nOK: 1 lines, 1 chains: 1 valid\u{1b}[2K";
+        let report = TableReport {
+            lines: StreamReport::default(),
+            rows: vec![RowMismatch {
+                row: 1,
+                stream: forged.into(),
+                seq: 1,
+                column: "tenant",
+            }],
+            counters: Vec::new(),
+        };
+        let shown = report.to_string();
+        assert!(
+            !shown.lines().any(|line| line.starts_with("OK: 1 lines")),
+            "{shown}"
+        );
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        assert!(shown.contains(r"s\u{a}OK: 1 lines"), "{shown}");
+    }
 }
