@@ -5,6 +5,8 @@
 //! - [`VerifyingSink`]: an in-memory sink that seals as a real sink does and
 //!   hands back only events that verify.
 //! - [`eventually`]: polls a condition, failing only when it never holds.
+//! - [`RecordedMetrics`]: a `metrics` recorder whose counters and gauges a
+//!   test can read.
 //! - [`TestPostgres`]: a real PostgreSQL server, a throwaway cluster of its
 //!   own or a fresh database on the server `AUDITLOG_TEST_POSTGRES` names.
 //!
@@ -23,11 +25,13 @@
 //! # });
 //! ```
 
+mod metrics;
 pub mod postgres;
 mod sink;
 pub mod strategies;
 mod wait;
 
+pub use metrics::RecordedMetrics;
 pub use postgres::TestPostgres;
 pub use sink::VerifyingSink;
 pub use wait::{eventually, PATIENCE};

@@ -2,71 +2,24 @@
 //! is counted by reason (in the stats and the metrics), and every request
 //! still gets its response.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use auditlog_axum::metric;
 use auditlog_core::AuditEvent;
 use auditlog_sink::{AuditSink, SinkError};
+use auditlog_testkit::RecordedMetrics;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 
 use crate::support::*;
-
-/// Keeps every counter and gauge registered with it, by name and labels.
-#[derive(Debug, Default)]
-struct Recorded(Mutex<HashMap<String, Arc<AtomicU64>>>);
-
-impl Recorded {
-    fn handle(&self, key: &Key) -> Arc<AtomicU64> {
-        let mut name = key.name().to_owned();
-        for label in key.labels() {
-            name.push_str(&format!("{{{}={}}}", label.key(), label.value()));
-        }
-        self.0.lock().unwrap().entry(name).or_default().clone()
-    }
-
-    fn counter(&self, name: &str) -> u64 {
-        self.0
-            .lock()
-            .unwrap()
-            .get(name)
-            .map_or(0, |v| v.load(Relaxed))
-    }
-
-    fn gauge(&self, name: &str) -> f64 {
-        f64::from_bits(self.counter(name))
-    }
-}
-
-impl Recorder for Recorded {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(self.handle(key))
-    }
-
-    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(self.handle(key))
-    }
-
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
-}
 
 const BODY: usize = 64 * 1024;
 const BUDGET: usize = 1 << 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flood_of_large_captures_stays_within_the_byte_budget_and_counts_its_drops() {
-    let recorded = Recorded::default();
+    let recorded = RecordedMetrics::default();
     // A sink stuck on a dead broker: nothing leaves the queue.
     let layer = metrics::with_local_recorder(&recorded, || {
         layer(Stuck).capture_payloads(true).queue_bytes(BUDGET)

@@ -3,9 +3,6 @@
 //! panicking key function costs one counted event and nothing after it,
 //! and every drop is counted by reason, in the stats and the metrics.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auditlog_core::{AuditEvent, Map, Value};
@@ -13,49 +10,9 @@ use auditlog_kafka::{
     metric, AuditSink, ChainConfig, KafkaConfig, MessageKey, Overflow, SinkError, SpoolConfig,
 };
 use auditlog_seal::{ChainKey, Keyring, SigningKey, StreamVerifier};
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use auditlog_testkit::RecordedMetrics;
 
 use crate::{assert_exactly_once, event, publish_all, publisher, Cluster, PATIENCE};
-
-/// Keeps every counter and gauge registered with it, by name and labels.
-#[derive(Debug, Default)]
-struct Recorded(Mutex<HashMap<String, Arc<AtomicU64>>>);
-
-impl Recorded {
-    fn handle(&self, key: &Key) -> Arc<AtomicU64> {
-        let mut name = key.name().to_owned();
-        for label in key.labels().filter(|l| l.key() != "topic") {
-            name.push_str(&format!("{{{}={}}}", label.key(), label.value()));
-        }
-        self.0.lock().unwrap().entry(name).or_default().clone()
-    }
-
-    fn counter(&self, name: &str) -> u64 {
-        self.0
-            .lock()
-            .unwrap()
-            .get(name)
-            .map_or(0, |v| v.load(Relaxed))
-    }
-}
-
-impl Recorder for Recorded {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(self.handle(key))
-    }
-
-    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(self.handle(key))
-    }
-
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
-}
 
 /// An event carrying a captured body of `bytes` bytes.
 fn large_event(n: usize, bytes: usize) -> AuditEvent {
@@ -80,7 +37,7 @@ const BUDGET: usize = 64 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_byte_budget_refuses_what_does_not_fit_and_counts_it_by_reason() {
-    let recorded = Recorded::default();
+    let recorded = RecordedMetrics::ignoring_labels(&["topic"]);
     let publisher = metrics::with_local_recorder(&recorded, || {
         publisher(stuck().capacity(1000).capacity_bytes(BUDGET))
     });
