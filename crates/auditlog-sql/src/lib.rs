@@ -62,12 +62,18 @@
 //! | `sqlite` | yes | [`sqlx::Sqlite`] as a [`Backend`] (bundles libsqlite3) |
 //! | `postgres` | yes | [`sqlx::Postgres`] as a [`Backend`] |
 
+mod anchor;
+mod any;
 mod backend;
 mod columns;
 mod connect;
+mod cursor;
 mod error;
+mod export;
 #[doc = include_str!("../../../docs/sql.md")]
 pub mod guide {}
+mod prune;
+mod query;
 mod recorder;
 mod sink;
 mod verify;
@@ -75,6 +81,9 @@ mod verify;
 pub use backend::Backend;
 pub use connect::AnyPool;
 pub use error::{Error, Result};
+pub use export::{csv_cell, export, ExportError, Format, CSV_HEADER};
+pub use prune::{prune, Pruned, PrunedStream, PRUNE_ACTION};
+pub use query::{counts, page, AuditRow, Counts, Page, Query, MAX_PAGE};
 pub use recorder::{AuditRecorder, Recorded};
 pub use sink::SqlSink;
 pub use verify::{verify_table, RowMismatch, TableReport};
