@@ -21,7 +21,10 @@ const VERSION: &str = "c1";
 /// `c1.{id}.{hex ts or -}.{check}`: the check ties it to `query` (the
 /// filters' fingerprint), so a cursor from another query is refused too.
 pub(crate) fn encode(position: &Position, query: &str) -> String {
-    let ts = position.ts.as_deref().map_or_else(|| "-".into(), hex::encode);
+    let ts = position
+        .ts
+        .as_deref()
+        .map_or_else(|| "-".into(), hex::encode);
     let body = format!("{VERSION}.{}.{ts}", position.id);
     let check = check(&body, query);
     format!("{body}.{check}")

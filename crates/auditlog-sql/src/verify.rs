@@ -12,8 +12,8 @@ use auditlog_seal::{StreamReport, StreamVerifier};
 use futures_util::TryStreamExt;
 use sqlx::Pool;
 
-use crate::backend::Backend;
 use crate::anchor::Cuts;
+use crate::backend::Backend;
 use crate::columns::Columns;
 use crate::error::Result;
 

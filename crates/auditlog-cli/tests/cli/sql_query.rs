@@ -60,16 +60,24 @@ fn round_trip(url: &str, dir: &std::path::Path) {
     assert_eq!(output.status.code(), Some(1), "a line failed");
     let stderr = text(&output.stderr);
     assert!(stderr.contains("line 3: action.severity"), "{stderr}");
-    assert!(stderr.contains("recorded 4 events in stream shop"), "{stderr}");
+    assert!(
+        stderr.contains("recorded 4 events in stream shop"),
+        "{stderr}"
+    );
 
     // Newest first, two a page, the cursor carried over.
-    let first = run(&["query", "--db", url, "--tenant", "acme", "--limit", "2"], "");
+    let first = run(
+        &["query", "--db", url, "--tenant", "acme", "--limit", "2"],
+        "",
+    );
     let lines = ok(&first);
     assert_eq!(lines.lines().count(), 2);
     assert!(lines.lines().next().unwrap().contains("orders.cancel"));
     let cursor = next_cursor(&first).expect("a second page");
     let second = run(
-        &["query", "--db", url, "--tenant", "acme", "--limit", "2", "--after", &cursor],
+        &[
+            "query", "--db", url, "--tenant", "acme", "--limit", "2", "--after", &cursor,
+        ],
         "",
     );
     let lines = ok(&second);
@@ -84,17 +92,34 @@ fn round_trip(url: &str, dir: &std::path::Path) {
     assert_eq!(jsonl.lines().count(), 4);
     std::fs::write(&export, &jsonl).unwrap();
     let verified = run(&["verify", "--chain", export.to_str().unwrap()], "");
-    assert!(ok(&verified).contains("OK: 4 lines"), "{}", text(&verified.stdout));
-    let csv = ok(&run(&["export", "--db", url, "--format", "csv", "--tenant", "acme"], ""));
+    assert!(
+        ok(&verified).contains("OK: 4 lines"),
+        "{}",
+        text(&verified.stdout)
+    );
+    let csv = ok(&run(
+        &["export", "--db", url, "--format", "csv", "--tenant", "acme"],
+        "",
+    ));
     assert_eq!(csv.split("\r\n").count(), 1 + 3 + 1, "{csv}");
-    assert!(csv.contains(",\"'=HYPERLINK(\"\"http://evil\"\")\","), "{csv}");
+    assert!(
+        csv.contains(",\"'=HYPERLINK(\"\"http://evil\"\")\","),
+        "{csv}"
+    );
 
-    let pruned = ok(&run(&["prune", "--db", url, "--before", "2026-03-01T10:03:00Z"], ""));
+    let pruned = ok(&run(
+        &["prune", "--db", url, "--before", "2026-03-01T10:03:00Z"],
+        "",
+    ));
     assert!(pruned.contains("removed 2 events"), "{pruned}");
     let verified = ok(&run(&["verify", "--chain", "--db", url], ""));
     assert!(verified.contains("OK:"), "{verified}");
     let left = ok(&run(&["query", "--db", url], ""));
-    assert_eq!(left.lines().count(), 3, "two events and the prune's own: {left}");
+    assert_eq!(
+        left.lines().count(),
+        3,
+        "two events and the prune's own: {left}"
+    );
 }
 
 #[test]
@@ -124,14 +149,23 @@ fn bad_input_names_what_is_wrong() {
     let output = run(&["record", "--db", &url], &event(1, "a", "b"));
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("table audit_streams does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("table audit_streams does not exist"),
+        "{stderr}"
+    );
     assert!(stderr.contains("auditlog migrate --db URL"), "{stderr}");
     let output = run(&["query", "--db", &url], "");
     assert!(text(&output.stderr).contains("table audit_events does not exist"));
 
     let (_dir, url) = sqlite();
-    ok(&run(&["record", "--db", &url, "--chain", "shop"], &event(1, "acme", "a")));
-    let output = run(&["query", "--db", &url, "--after", "c1.1.2d.0000000000000000"], "");
+    ok(&run(
+        &["record", "--db", &url, "--chain", "shop"],
+        &event(1, "acme", "a"),
+    ));
+    let output = run(
+        &["query", "--db", &url, "--after", "c1.1.2d.0000000000000000"],
+        "",
+    );
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("bad cursor"));
     let output = run(&["export", "--db", &url, "--format", "xml"], "");
@@ -158,10 +192,16 @@ fn prune_refuses_a_table_edited_by_hand_and_verify_names_the_row() {
             .unwrap();
         pool.close().await;
     });
-    let output = run(&["prune", "--db", &url, "--before", "2026-03-01T11:00:00Z"], "");
+    let output = run(
+        &["prune", "--db", &url, "--before", "2026-03-01T11:00:00Z"],
+        "",
+    );
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("pruning would erase the evidence"), "{stderr}");
+    assert!(
+        stderr.contains("pruning would erase the evidence"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("(stream shop, seq 2): column tenant does not match its line"),
         "{stderr}"

@@ -14,9 +14,16 @@ pub(crate) fn event_at(minute: u32, tenant: &str, severity: &str, resource: &str
         .timestamp(at(minute))
         .tenant_id(tenant)
         .user_id(format!("user-{}", minute % 3))
-        .action_name(format!("orders.{}", if minute % 2 == 0 { "ship" } else { "cancel" }))
+        .action_name(format!(
+            "orders.{}",
+            if minute % 2 == 0 { "ship" } else { "cancel" }
+        ))
         .severity(severity)
-        .status(if minute % 4 == 0 { "FAILURE" } else { "SUCCESS" })
+        .status(if minute % 4 == 0 {
+            "FAILURE"
+        } else {
+            "SUCCESS"
+        })
         .resource(resource)
         .resource_id(minute.to_string())
         .source_ip("10.0.0.7")
