@@ -28,6 +28,10 @@ pub(crate) const FOUND_COLUMNS: &str = "stream, seq, is_checkpoint, event_id, ts
 #[allow(unreachable_pub)]
 pub type FoundRow = (Columns, String, i64);
 
+/// `(value, rows)` per value of a column.
+#[allow(unreachable_pub)]
+pub type Tally = Vec<(Option<String>, i64)>;
+
 /// The run-time statements, in each dialect. Public in a private module so
 /// that [`Backend`](super::Backend) can require it and nobody else can
 /// implement it.
@@ -45,7 +49,7 @@ pub trait Reads: sqlx::Database {
         pool: &'p Pool<Self>,
         sql: &'p str,
         params: &'p [Param],
-    ) -> BoxFuture<'p, sqlx::Result<Vec<(Option<String>, i64)>>>;
+    ) -> BoxFuture<'p, sqlx::Result<Tally>>;
 
     /// The first column of every row, as text.
     fn texts<'c>(
@@ -92,7 +96,7 @@ macro_rules! reads_for {
                 pool: &'p Pool<Self>,
                 sql: &'p str,
                 params: &'p [Param],
-            ) -> BoxFuture<'p, sqlx::Result<Vec<(Option<String>, i64)>>> {
+            ) -> BoxFuture<'p, sqlx::Result<Tally>> {
                 Box::pin(async move {
                     bind_all_as(sqlx::query_as(sql), params)
                         .fetch_all(pool)

@@ -16,10 +16,10 @@ pub(crate) fn event_at(minute: u32, tenant: &str, severity: &str, resource: &str
         .user_id(format!("user-{}", minute % 3))
         .action_name(format!(
             "orders.{}",
-            if minute % 2 == 0 { "ship" } else { "cancel" }
+            if minute.is_multiple_of(2) { "ship" } else { "cancel" }
         ))
         .severity(severity)
-        .status(if minute % 4 == 0 {
+        .status(if minute.is_multiple_of(4) {
             "FAILURE"
         } else {
             "SUCCESS"
@@ -44,7 +44,7 @@ macro_rules! query_suite {
             let recorder = recorder();
             for minute in minutes {
                 let severity = ["INFO", "WARNING", "ERROR", "CRITICAL"][(minute % 4) as usize];
-                let tenant = if minute % 2 == 0 { "acme" } else { "globex" };
+                let tenant = if minute.is_multiple_of(2) { "acme" } else { "globex" };
                 let mut tx = pool.begin().await.unwrap();
                 recorder.record(&mut tx, event_at(minute, tenant, severity, "order")).await.unwrap();
                 tx.commit().await.unwrap();
