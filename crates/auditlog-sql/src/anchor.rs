@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 use auditlog_core::{printable, AuditEvent, Value};
 use auditlog_seal::{ChainReport, StreamReport};
 
-use crate::prune::{CUT_MEMBER, PRUNE_ACTION};
+/// `action.name` of the event a prune records in the stream it pruned.
+pub const PRUNE_ACTION: &str = "auditlog.retention.prune";
+
+/// The `requestpayload` member of a prune event holding its cut.
+pub(crate) const CUT_MEMBER: &str = "cut";
 
 /// The latest cut each stream's prune events record.
 #[derive(Debug, Default)]

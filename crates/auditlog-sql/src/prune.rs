@@ -11,18 +11,13 @@ use auditlog_core::{AuditEvent, Value};
 use auditlog_seal::{ChainKey, ChainSealer, Keyring, StreamVerifier};
 use sqlx::{Pool, Transaction};
 
+use crate::anchor::{CUT_MEMBER, PRUNE_ACTION};
 use crate::backend::reads::Param;
 use crate::backend::Backend;
 use crate::columns::{Columns, NOT_CHAINED};
 use crate::error::{Error, Result};
 use crate::recorder::AuditRecorder;
 use crate::verify::verify_table;
-
-/// `action.name` of the event a prune records in the stream it pruned.
-pub const PRUNE_ACTION: &str = "auditlog.retention.prune";
-
-/// The `requestpayload` member of a prune event holding its cut.
-pub(crate) const CUT_MEMBER: &str = "cut";
 
 /// What a prune removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

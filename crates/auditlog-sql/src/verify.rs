@@ -29,7 +29,7 @@ pub struct TableReport {
     /// Streams whose counter row disagrees with their last event.
     pub counters: Vec<String>,
     /// Streams that start after seq 1 without a verified retention anchor
-    /// (see [`prune`](crate::prune())).
+    /// (retention: see `docs/sql.md`).
     pub anchors: Vec<String>,
 }
 
