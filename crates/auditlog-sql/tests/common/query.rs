@@ -16,7 +16,11 @@ pub(crate) fn event_at(minute: u32, tenant: &str, severity: &str, resource: &str
         .user_id(format!("user-{}", minute % 3))
         .action_name(format!(
             "orders.{}",
-            if minute.is_multiple_of(2) { "ship" } else { "cancel" }
+            if minute.is_multiple_of(2) {
+                "ship"
+            } else {
+                "cancel"
+            }
         ))
         .severity(severity)
         .status(if minute.is_multiple_of(4) {
