@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use auditlog_core::format_timestamp;
+use auditlog_sql::Undelivered;
 
 use crate::db::{block_on, chain_key, connect, fail};
 use crate::filters::parse_time;
@@ -19,6 +20,11 @@ pub(crate) struct Args {
     /// Delete events before this RFC 3339 time.
     #[arg(long, value_name = "TS", value_parser = parse_time)]
     before: time::OffsetDateTime,
+    /// Also delete rows no relay has delivered yet (for a table no
+    /// `auditlog relay` publishes). By default an undelivered event stops
+    /// the cut: the relay still owes it to Kafka.
+    #[arg(long)]
+    undelivered_too: bool,
     #[command(flatten)]
     key_env: KeyEnv,
     /// Key id written with the anchor's link and the prune event's.
@@ -30,7 +36,12 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let pruned = block_on(async {
         let (key, keys) = chain_key(&args.key_env, &args.kid)?;
         let pool = connect(&args.db).await?;
-        pool.prune(&format_timestamp(args.before), &key, &keys)
+        let undelivered = if args.undelivered_too {
+            Undelivered::Delete
+        } else {
+            Undelivered::Keep
+        };
+        pool.prune(&format_timestamp(args.before), undelivered, &key, &keys)
             .await
             .map_err(|e| e.to_string())
     });

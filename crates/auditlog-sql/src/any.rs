@@ -9,7 +9,7 @@ use auditlog_seal::{ChainKey, Keyring};
 use crate::connect::AnyPool;
 use crate::error::Result;
 use crate::export::{ExportError, Format};
-use crate::prune::Pruned;
+use crate::prune::{Pruned, Undelivered};
 use crate::query::{Counts, Page, Query};
 use crate::recorder::{AuditRecorder, Recorded};
 
@@ -57,7 +57,13 @@ impl AnyPool {
     }
 
     /// Prunes events before `before` ([`prune`](crate::prune())).
-    pub async fn prune(&self, before: &str, key: &ChainKey, keys: &Keyring) -> Result<Pruned> {
-        on_pool!(self, pool => crate::prune::prune(pool, before, key, keys).await)
+    pub async fn prune(
+        &self,
+        before: &str,
+        undelivered: Undelivered,
+        key: &ChainKey,
+        keys: &Keyring,
+    ) -> Result<Pruned> {
+        on_pool!(self, pool => crate::prune::prune(pool, before, undelivered, key, keys).await)
     }
 }

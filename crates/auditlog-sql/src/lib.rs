@@ -86,7 +86,7 @@ pub use backend::Backend;
 pub use connect::AnyPool;
 pub use error::{Error, Result};
 pub use export::{csv_cell, export, ExportError, Format, CSV_HEADER};
-pub use prune::{prune, Pruned, PrunedStream};
+pub use prune::{prune, Pruned, PrunedStream, Undelivered};
 pub use query::{counts, page, AuditRow, Counts, Page, Query, MAX_PAGE};
 pub use recorder::{AuditRecorder, Recorded};
 pub use sink::SqlSink;

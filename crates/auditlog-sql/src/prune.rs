@@ -19,6 +19,17 @@ use crate::error::{Error, Result};
 use crate::recorder::AuditRecorder;
 use crate::verify::verify_table;
 
+/// Whether a prune may delete rows no relay has delivered yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Undelivered {
+    /// An undelivered event stops the cut, as a recent one does: the relay
+    /// still owes it to Kafka. For tables a relay publishes.
+    Keep,
+    /// Delete old rows delivered or not: for tables no relay reads.
+    Delete,
+}
+
 /// What a prune removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -50,7 +61,8 @@ impl Pruned {
 
 /// Deletes, in every stream, the longest run of events from its start whose
 /// timestamps are all before `before` (the `ts` text, e.g.
-/// `2026-06-01T00:00:00+00:00`; an event without one stops the run), with
+/// `2026-06-01T00:00:00+00:00`; an event without one stops the run, and so
+/// does an undelivered one with [`Undelivered::Keep`]), with
 /// the checkpoints they cover; writes the anchor and records the prune
 /// (sealed with `key`).
 ///
@@ -60,6 +72,7 @@ impl Pruned {
 pub async fn prune<DB: Backend>(
     pool: &Pool<DB>,
     before: &str,
+    undelivered: Undelivered,
     key: &ChainKey,
     keys: &Keyring,
 ) -> Result<Pruned> {
@@ -85,7 +98,7 @@ pub async fn prune<DB: Backend>(
     let mut pruned = Pruned::default();
     for stream in streams {
         let mut tx = pool.begin().await?;
-        if let Some(done) = prune_stream(&mut tx, &stream, before, key).await? {
+        if let Some(done) = prune_stream(&mut tx, &stream, before, undelivered, key).await? {
             tx.commit().await?;
             pruned.streams.push(done);
         }
@@ -97,19 +110,24 @@ async fn prune_stream<DB: Backend>(
     tx: &mut Transaction<'_, DB>,
     stream: &str,
     before: &str,
+    undelivered: Undelivered,
     key: &ChainKey,
 ) -> Result<Option<PrunedStream>> {
     let conn: &mut DB::Connection = tx;
     // Writers of the stream wait: the cut and the anchor see one state.
     let counter = DB::lock_stream(conn, stream).await?;
     let text = |s: &str| Param::Text(s.to_owned());
-    let first_kept = DB::integer(
-        conn,
-        "SELECT min(seq) FROM audit_events WHERE stream = $1 AND NOT is_checkpoint \
-         AND (ts IS NULL OR ts >= $2)",
-        &[text(stream), text(before)],
-    )
-    .await?;
+    let first_kept_sql = match undelivered {
+        Undelivered::Keep => {
+            "SELECT min(seq) FROM audit_events WHERE stream = $1 AND NOT is_checkpoint \
+             AND (ts IS NULL OR ts >= $2 OR delivered_at IS NULL)"
+        }
+        Undelivered::Delete => {
+            "SELECT min(seq) FROM audit_events WHERE stream = $1 AND NOT is_checkpoint \
+             AND (ts IS NULL OR ts >= $2)"
+        }
+    };
+    let first_kept = DB::integer(conn, first_kept_sql, &[text(stream), text(before)]).await?;
     let cut = first_kept.map_or(counter.next_seq - 1, |seq| seq - 1);
     let at_cut = [text(stream), Param::Int(cut)];
     let last_gone = DB::texts(

@@ -107,10 +107,13 @@ fn round_trip(url: &str, dir: &std::path::Path) {
         "{csv}"
     );
 
-    let pruned = ok(&run(
-        &["prune", "--db", url, "--before", "2026-03-01T10:03:00Z"],
-        "",
-    ));
+    let args = ["prune", "--db", url, "--before", "2026-03-01T10:03:00Z"];
+    let pruned = ok(&run(&args, ""));
+    assert!(
+        pruned.contains("removed 0 events"),
+        "none delivered: {pruned}"
+    );
+    let pruned = ok(&run(&[&args[..], &["--undelivered-too"]].concat(), ""));
     assert!(pruned.contains("removed 2 events"), "{pruned}");
     let verified = ok(&run(&["verify", "--chain", "--db", url], ""));
     assert!(verified.contains("OK:"), "{verified}");

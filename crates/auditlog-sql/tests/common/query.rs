@@ -185,7 +185,18 @@ macro_rules! query_suite {
         }
 
         async fn prune(pool: &sqlx::Pool<Db>, before: &str) -> auditlog_sql::Result<auditlog_sql::Pruned> {
-            auditlog_sql::prune(pool, before, &common::key(), &keyring()).await
+            auditlog_sql::prune(pool, before, auditlog_sql::Undelivered::Delete, &common::key(), &keyring()).await
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn prune_keeps_what_the_relay_still_owes() {
+            let (pool, _guard) = $open().await;
+            record_at(&pool, 1..=6).await;
+            exec(&pool, "UPDATE audit_events SET delivered_at = recorded_at WHERE seq <= 2").await;
+            let keep = auditlog_sql::Undelivered::Keep;
+            let pruned = auditlog_sql::prune(&pool, &at(5), keep, &common::key(), &keyring()).await.unwrap();
+            assert_eq!((pruned.events(), pruned.streams[0].cut), (2, 2), "seq 3 is undelivered");
+            assert!(verify(&pool).await.is_clean());
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
