@@ -1,5 +1,6 @@
 //! `auditlog query --db URL`: a page of the audit table, newest first, each
-//! line escaped for the terminal; the next page's cursor on stderr.
+//! line escaped for the terminal; the next page's cursor on stderr. With
+//! `--counts`, rows per severity and per status instead.
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -39,6 +40,32 @@ pub(crate) fn run(
     }
     if let Some(next) = page.next {
         eprintln!("next page: --after {next}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints `severity VALUE ROWS` and `status VALUE ROWS` lines (`-` for
+/// none), values escaped for the terminal.
+pub(crate) fn counts(url: &str, query: &auditlog_sql::Query) -> ExitCode {
+    let counts = block_on(async {
+        let pool = connect(url).await?;
+        pool.counts(query).await.map_err(|e| e.to_string())
+    });
+    let counts = match counts.and_then(|counts| counts) {
+        Ok(counts) => counts,
+        Err(message) => return fail(&message),
+    };
+    let lines = [
+        ("severity", &counts.by_severity),
+        ("status", &counts.by_status),
+    ];
+    for (column, tally) in lines {
+        for (value, rows) in tally {
+            println!(
+                "{column} {} {rows}",
+                printable(value.as_deref().unwrap_or("-"))
+            );
+        }
     }
     ExitCode::SUCCESS
 }

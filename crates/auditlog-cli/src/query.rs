@@ -32,6 +32,11 @@ pub(crate) struct Args {
     #[cfg(feature = "sql")]
     #[arg(long, value_name = "CURSOR", requires = "db")]
     after: Option<String>,
+    /// With --db: print how many rows match per severity and per status
+    /// (`severity ERROR 3`, `status FAILURE 2`) instead of the rows.
+    #[cfg(feature = "sql")]
+    #[arg(long, requires = "db", conflicts_with_all = ["after", "limit"])]
+    counts: bool,
     #[cfg(feature = "sql")]
     #[command(flatten)]
     db_filters: DbFilters,
@@ -59,6 +64,9 @@ pub(crate) fn run(args: Args) -> ExitCode {
     #[cfg(feature = "sql")]
     if let Some(url) = &args.db {
         let query = crate::filters::sql_query(&args.filters, &args.db_filters);
+        if args.counts {
+            return crate::db_query::counts(url, &query);
+        }
         return crate::db_query::run(url, query, args.limit, args.after.as_deref());
     }
     let query = args.query();

@@ -84,6 +84,11 @@ fn round_trip(url: &str, dir: &std::path::Path) {
     assert_eq!(lines.lines().count(), 1);
     assert!(lines.contains("orders.ship"), "{lines}");
     assert_eq!(next_cursor(&second), None);
+    let counts = ok(&run(
+        &["query", "--db", url, "--counts", "--tenant", "acme"],
+        "",
+    ));
+    assert_eq!(counts, "severity ERROR 3\nstatus FAILURE 3\n");
     let found = ok(&run(&["query", "--db", url, "--text", "hyperlink"], ""));
     assert_eq!(found.lines().count(), 1);
 
