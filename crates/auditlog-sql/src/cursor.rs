@@ -7,10 +7,10 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 
 /// Where the next page starts: strictly after this row in the order
-/// `ts DESC NULLS LAST, id DESC`.
+/// `ts DESC, id DESC`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Position {
-    /// The last row's `ts` (NULL sorts last).
+    /// The last row's `ts`.
     pub(crate) ts: Option<String>,
     /// The last row's `id`.
     pub(crate) id: i64,

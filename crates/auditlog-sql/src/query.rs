@@ -121,7 +121,8 @@ impl AuditRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Page {
-    /// The rows, `ts` descending (no `ts` last), then `id` descending.
+    /// The rows, `ts` descending, then `id` descending (rows without `ts`
+    /// first on PostgreSQL, last on SQLite: each database's own order).
     pub rows: Vec<AuditRow>,
     /// Pass to [`page`] for the next page; `None` on the last one.
     pub next: Option<String>,
@@ -316,40 +317,49 @@ pub async fn page<DB: Backend>(
     let after = cursor
         .map(|c| cursor::decode(c, &fingerprint))
         .transpose()?;
-    let mut params = Vec::new();
-    let mut sql = format!(
-        "SELECT {FOUND_COLUMNS} FROM audit_events{}",
-        query.where_clause(&mut params)
-    );
-    if let Some(after) = after {
-        let joiner = if sql.contains(" WHERE ") {
-            " AND "
+    // Two segments, timed rows and untimed ones, in the order the database
+    // sorts NULL; each read with a condition its `ts` index can seek to.
+    let segments = if DB::NULL_TS_FIRST {
+        [Segment::Untimed, Segment::Timed]
+    } else {
+        [Segment::Timed, Segment::Untimed]
+    };
+    let start = match &after {
+        Some(Position { ts: None, .. }) => Segment::Untimed,
+        Some(Position { ts: Some(_), .. }) => Segment::Timed,
+        None => segments[0],
+    };
+    let wanted = query.limit as usize + 1;
+    let mut rows: Vec<AuditRow> = Vec::new();
+    for segment in segments.into_iter().skip_while(|s| *s != start) {
+        let from = if segment == start {
+            after.as_ref()
         } else {
-            " WHERE "
+            None
         };
-        sql.push_str(joiner);
-        params.push(Param::Int(after.id));
-        let id = params.len();
-        match after.ts {
-            Some(ts) => {
-                params.push(Param::Text(ts));
-                let ts = params.len();
-                sql.push_str(&format!(
-                    "(ts < ${ts} OR (ts = ${ts} AND id < ${id}) OR ts IS NULL)"
-                ));
-            }
-            None => sql.push_str(&format!("(ts IS NULL AND id < ${id})")),
+        let mut params = Vec::new();
+        let filters = query.where_clause(&mut params);
+        let joiner = if filters.is_empty() {
+            " WHERE "
+        } else {
+            " AND "
+        };
+        let condition = segment.condition(from, &mut params);
+        params.push(Param::Int((wanted - rows.len()) as i64));
+        let sql = format!(
+            "SELECT {FOUND_COLUMNS} FROM audit_events{filters}{joiner}{condition} \
+             ORDER BY ts DESC, id DESC LIMIT ${}",
+            params.len()
+        );
+        let found: Vec<AuditRow> = DB::found(pool, &sql, &params)
+            .map_ok(|(columns, line, id)| AuditRow::new(columns, line, id))
+            .try_collect()
+            .await?;
+        rows.extend(found);
+        if rows.len() >= wanted {
+            break;
         }
     }
-    params.push(Param::Int(i64::from(query.limit) + 1));
-    sql.push_str(&format!(
-        " ORDER BY ts DESC NULLS LAST, id DESC LIMIT ${}",
-        params.len()
-    ));
-    let mut rows: Vec<AuditRow> = DB::found(pool, &sql, &params)
-        .map_ok(|(columns, line, id)| AuditRow::new(columns, line, id))
-        .try_collect()
-        .await?;
     let more = rows.len() > query.limit as usize;
     rows.truncate(query.limit as usize);
     let next = match rows.last() {
@@ -363,6 +373,39 @@ pub async fn page<DB: Backend>(
         _ => None,
     };
     Ok(Page { rows, next })
+}
+
+/// Rows with a timestamp, or without: a page reads them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    Timed,
+    Untimed,
+}
+
+impl Segment {
+    /// The segment's rows, strictly after `from` (in this segment) in the
+    /// order `ts DESC, id DESC`: a range the `ts` indexes seek to (with
+    /// `id` the last column of every SQLite index, and PostgreSQL's
+    /// incremental sort for ties), so a deep page costs what the first does.
+    fn condition(self, from: Option<&Position>, params: &mut Vec<Param>) -> String {
+        let mut bind = |value: Param| {
+            params.push(value);
+            params.len()
+        };
+        match (self, from) {
+            (Segment::Timed, None) => "ts IS NOT NULL".to_owned(),
+            (Segment::Timed, Some(from)) => {
+                let ts = bind(Param::Text(from.ts.clone().unwrap_or_default()));
+                let id = bind(Param::Int(from.id));
+                format!("ts IS NOT NULL AND (ts, id) < (${ts}, ${id})")
+            }
+            (Segment::Untimed, None) => "ts IS NULL".to_owned(),
+            (Segment::Untimed, Some(from)) => {
+                let id = bind(Param::Int(from.id));
+                format!("ts IS NULL AND id < ${id}")
+            }
+        }
+    }
 }
 
 /// Rows of `query` per severity and per status (its page size ignored).

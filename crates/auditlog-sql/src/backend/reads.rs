@@ -37,6 +37,11 @@ pub type Tally = Vec<(Option<String>, i64)>;
 /// implement it.
 #[allow(unreachable_pub)]
 pub trait Reads: sqlx::Database {
+    /// True when `ORDER BY ts DESC` puts NULL first (PostgreSQL: NULL is
+    /// the greatest), false when last (SQLite: NULL is the least). Pages
+    /// follow each database's own order, so its indexes serve it.
+    const NULL_TS_FIRST: bool;
+
     /// The rows a `SELECT FOUND_COLUMNS ...` statement returns, streamed.
     fn found<'p>(
         pool: &'p Pool<Self>,
@@ -76,8 +81,10 @@ pub trait Reads: sqlx::Database {
 
 /// Implements [`Reads`] for a backend: the same code, concrete types.
 macro_rules! reads_for {
-    ($db:ty) => {
+    ($db:ty, null_ts_first: $null_first:literal) => {
         impl Reads for $db {
+            const NULL_TS_FIRST: bool = $null_first;
+
             fn found<'p>(
                 pool: &'p Pool<Self>,
                 sql: &'p str,
@@ -185,6 +192,6 @@ where
 }
 
 #[cfg(feature = "sqlite")]
-reads_for!(sqlx::Sqlite);
+reads_for!(sqlx::Sqlite, null_ts_first: false);
 #[cfg(feature = "postgres")]
-reads_for!(sqlx::Postgres);
+reads_for!(sqlx::Postgres, null_ts_first: true);

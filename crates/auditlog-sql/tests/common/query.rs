@@ -100,6 +100,25 @@ macro_rules! query_suite {
             assert_eq!(text.len(), 5, "case ignored");
             let with = all_pages(&pool, &Query::new().with_checkpoints()).await;
             assert_eq!(with.len(), 9 + 2, "checkpoints after events 4 and 8");
+
+            // Events without a timestamp: all on one side, none lost or repeated.
+            let recorder = recorder();
+            for _ in 0..3 {
+                let mut event = event_at(0, "acme", "INFO", "order");
+                event.timestamp = None;
+                let mut tx = pool.begin().await.unwrap();
+                recorder.record(&mut tx, event).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+            let rows = all_pages(&pool, &Query::new().limit(2)).await;
+            let mut ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), 12);
+            let untimed: Vec<bool> = rows.iter().map(|r| r.ts.is_none()).collect();
+            let first = untimed[..3].iter().all(|&u| u) && untimed[3..].iter().all(|&u| !u);
+            let last = untimed[9..].iter().all(|&u| u) && untimed[..9].iter().all(|&u| !u);
+            assert!(first || last, "{untimed:?}");
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
