@@ -119,8 +119,9 @@ async fn prune_stream<DB: Backend>(
     let text = |s: &str| Param::Text(s.to_owned());
     let first_kept_sql = match undelivered {
         Undelivered::Keep => {
-            "SELECT min(seq) FROM audit_events WHERE stream = $1 AND NOT is_checkpoint \
-             AND (ts IS NULL OR ts >= $2 OR delivered_at IS NULL)"
+            // An undelivered checkpoint of length L stays too: cut below L.
+            "SELECT min(seq) FROM audit_events WHERE stream = $1 \
+             AND ((NOT is_checkpoint AND (ts IS NULL OR ts >= $2)) OR delivered_at IS NULL)"
         }
         Undelivered::Delete => {
             "SELECT min(seq) FROM audit_events WHERE stream = $1 AND NOT is_checkpoint \

@@ -216,6 +216,13 @@ macro_rules! query_suite {
             let pruned = auditlog_sql::prune(&pool, &at(5), keep, &common::key(), &keyring()).await.unwrap();
             assert_eq!((pruned.events(), pruned.streams[0].cut), (2, 2), "seq 3 is undelivered");
             assert!(verify(&pool).await.is_clean());
+            // Events 3 and 4 and the anchor delivered, the checkpoint of length 4
+            // not yet: it stays, and the cut stays below it.
+            exec(&pool, "UPDATE audit_events SET delivered_at = recorded_at WHERE seq <= 4 AND NOT (is_checkpoint AND seq = 4)").await;
+            let pruned = auditlog_sql::prune(&pool, &at(5), keep, &common::key(), &keyring()).await.unwrap();
+            assert_eq!((pruned.events(), pruned.streams[0].cut), (1, 3));
+            assert_eq!(count(&pool, "SELECT count(*) FROM audit_events WHERE is_checkpoint AND seq = 4").await, 1);
+            assert!(verify(&pool).await.is_clean());
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
