@@ -9,13 +9,26 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod canonical;
+#[cfg(feature = "sql")]
+mod db;
+#[cfg(feature = "sql")]
+mod db_query;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "sql")]
+mod export;
+mod filters;
 mod key;
 mod lines;
+#[cfg(feature = "sql")]
+mod migrate;
+#[cfg(feature = "sql")]
+mod prune;
 #[cfg(feature = "kafka")]
 mod publish;
 mod query;
+#[cfg(feature = "sql")]
+mod record;
 mod seal;
 #[cfg(feature = "sql")]
 mod sql;
@@ -40,8 +53,20 @@ enum Command {
     Seal(seal::Args),
     /// Check each event's hash (and signature when a key is set); exit 1 if any fails.
     Verify(verify::Args),
-    /// Print the events of JSON-lines files (or stdin) that match every filter given.
+    /// Print the events of JSON-lines files (or stdin), or of a database's audit table (--db), that match every filter given.
     Query(query::Args),
+    /// Seal events (JSON lines on stdin) into a chain and record them in a database's audit table; exit 1 if any line failed.
+    #[cfg(feature = "sql")]
+    Record(record::Args),
+    /// Write the events of a database's audit table that match, as JSON lines or CSV.
+    #[cfg(feature = "sql")]
+    Export(export::Args),
+    /// Delete a database's events older than a time, keeping the rest verifiable; print how many.
+    #[cfg(feature = "sql")]
+    Prune(prune::Args),
+    /// Create or update the audit tables of a database.
+    #[cfg(feature = "sql")]
+    Migrate(migrate::Args),
     /// Serve an audited order service, publish its events to Kafka, read them back and verify them.
     #[cfg(feature = "demo")]
     Demo(demo::Args),
@@ -59,6 +84,14 @@ fn main() -> ExitCode {
         Command::Seal(args) => seal::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Query(args) => query::run(args),
+        #[cfg(feature = "sql")]
+        Command::Record(args) => record::run(args),
+        #[cfg(feature = "sql")]
+        Command::Export(args) => export::run(args),
+        #[cfg(feature = "sql")]
+        Command::Prune(args) => prune::run(args),
+        #[cfg(feature = "sql")]
+        Command::Migrate(args) => migrate::run(args),
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args),
         #[cfg(feature = "kafka")]

@@ -6,67 +6,69 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use auditlog_core::{AuditEvent, Severity};
-use auditlog_store::{parse_timestamp, Query};
+use auditlog_core::AuditEvent;
+use auditlog_store::Query;
+
+#[cfg(feature = "sql")]
+use crate::filters::DbFilters;
+use crate::filters::Filters;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// `tenantid` equals T.
-    #[arg(long, value_name = "T")]
-    tenant: Option<String>,
-    /// `subject.userid` equals U.
-    #[arg(long, value_name = "U")]
-    user: Option<String>,
-    /// `action.name` equals A.
-    #[arg(long, value_name = "A")]
-    action: Option<String>,
-    /// `objectref.resource` equals R.
-    #[arg(long, value_name = "R")]
-    resource: Option<String>,
-    /// `action.status` equals S (SUCCESS or FAILURE).
-    #[arg(long, value_name = "S")]
-    status: Option<String>,
-    /// Severity at least S: INFO < WARNING < ERROR < CRITICAL.
-    #[arg(long, value_name = "S", value_parser = parse_severity)]
-    min_severity: Option<Severity>,
-    /// At or after this RFC 3339 time.
-    #[arg(long, value_name = "TS", value_parser = parse_time)]
-    since: Option<time::OffsetDateTime>,
-    /// Before this RFC 3339 time.
-    #[arg(long, value_name = "TS", value_parser = parse_time)]
-    until: Option<time::OffsetDateTime>,
-    /// Only the newest N matches (the last N in input order), printed in input order.
+    #[command(flatten)]
+    filters: Filters,
+    /// Files: only the newest N matches (the last N in input order), printed
+    /// in input order. With --db: N rows a page (at most 1000; 100 by
+    /// default), newest first.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Query the audit table of this database (sqlite://PATH or
+    /// postgres://...) instead of files: newest first, a page at a time;
+    /// the cursor of the next page goes to stderr.
+    #[cfg(feature = "sql")]
+    #[arg(long, value_name = "URL", conflicts_with = "files")]
+    db: Option<String>,
+    /// With --db: the page after this cursor (printed by the previous page).
+    #[cfg(feature = "sql")]
+    #[arg(long, value_name = "CURSOR", requires = "db")]
+    after: Option<String>,
+    /// With --db: print how many rows match per severity and per status
+    /// (`severity ERROR 3`, `status FAILURE 2`) instead of the rows.
+    #[cfg(feature = "sql")]
+    #[arg(long, requires = "db", conflicts_with_all = ["after", "limit"])]
+    counts: bool,
+    #[cfg(feature = "sql")]
+    #[command(flatten)]
+    db_filters: DbFilters,
     /// JSON-lines files to read; stdin when none.
     files: Vec<PathBuf>,
 }
 
-fn parse_severity(text: &str) -> Result<Severity, String> {
-    Severity::parse(&text.to_ascii_uppercase())
-        .ok_or_else(|| format!("unknown severity {text:?}: use INFO, WARNING, ERROR or CRITICAL"))
-}
-
-fn parse_time(text: &str) -> Result<time::OffsetDateTime, String> {
-    parse_timestamp(text).map_err(|e| e.to_string())
-}
-
 impl Args {
     fn query(&self) -> Query {
+        let filters = &self.filters;
         let mut query = Query::new();
-        query.tenant.clone_from(&self.tenant);
-        query.user.clone_from(&self.user);
-        query.action.clone_from(&self.action);
-        query.resource.clone_from(&self.resource);
-        query.status.clone_from(&self.status);
-        query.min_severity = self.min_severity;
-        query.since = self.since;
-        query.until = self.until;
+        query.tenant.clone_from(&filters.tenant);
+        query.user.clone_from(&filters.user);
+        query.action.clone_from(&filters.action);
+        query.resource.clone_from(&filters.resource);
+        query.status.clone_from(&filters.status);
+        query.min_severity = filters.min_severity;
+        query.since = filters.since;
+        query.until = filters.until;
         query
     }
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
+    #[cfg(feature = "sql")]
+    if let Some(url) = &args.db {
+        let query = crate::filters::sql_query(&args.filters, &args.db_filters);
+        if args.counts {
+            return crate::db_query::counts(url, &query);
+        }
+        return crate::db_query::run(url, query, args.limit, args.after.as_deref());
+    }
     let query = args.query();
     let mut out = BufWriter::new(io::stdout().lock());
     let mut newest = args.limit.map(VecDeque::with_capacity);

@@ -123,7 +123,7 @@ impl Columns {
     }
 }
 
-fn severity_rank(severity: &str) -> i32 {
+pub(crate) fn severity_rank(severity: &str) -> i32 {
     match Severity::parse(severity) {
         Some(Severity::Info) => 0,
         Some(Severity::Warning) => 1,

@@ -25,6 +25,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A query, cursor or retention cut that cannot be run as given (e.g. a
+    /// cursor altered or taken from another query).
+    BadQuery {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The table contradicts itself (e.g. a stream's counter row names a
     /// head but no length): edited by hand, or not written by this crate.
     Inconsistent {
@@ -46,9 +52,10 @@ impl fmt::Display for Error {
             Error::BadUrl { reason } => write!(f, "bad database URL: {reason}"),
             Error::MissingTable { table } => write!(
                 f,
-                "table {table} does not exist: run the audit migrations first (auditlog_sql::migrate)"
+                "table {table} does not exist: run the audit migrations first (auditlog_sql::migrate, or `auditlog migrate --db URL`)"
             ),
             Error::BadEvent { reason } => write!(f, "cannot record the event: {reason}"),
+            Error::BadQuery { reason } => write!(f, "{reason}"),
             Error::Inconsistent { reason } => write!(f, "audit table inconsistent: {reason}"),
             Error::Database(cause) => write!(f, "database: {cause}"),
             Error::Migrate(cause) => write!(f, "audit migrations: {cause}"),

@@ -7,7 +7,10 @@
 //! byte for byte, the columns people filter on, and its place in a chain
 //! (`seq`, `prev`, `link` under the signing key, checkpoints), so a row
 //! deleted, edited or moved by someone with database access is caught by
-//! [`verify_table`]. Schema, sequence numbers and guarantees: [`guide`].
+//! [`verify_table`]. Find rows with [`Query`] and [`page`] (newest first, a
+//! keyset cursor) or [`counts`], [`export`] them as JSON lines or CSV, and
+//! [`prune`] old ones while the rest stays verifiable. Schema, sequence
+//! numbers, retention and guarantees: [`guide`].
 //!
 //! # Example
 //!
@@ -62,19 +65,29 @@
 //! | `sqlite` | yes | [`sqlx::Sqlite`] as a [`Backend`] (bundles libsqlite3) |
 //! | `postgres` | yes | [`sqlx::Postgres`] as a [`Backend`] |
 
+mod anchor;
+mod any;
 mod backend;
 mod columns;
 mod connect;
+mod cursor;
 mod error;
+mod export;
 #[doc = include_str!("../../../docs/sql.md")]
 pub mod guide {}
+mod prune;
+mod query;
 mod recorder;
 mod sink;
 mod verify;
 
+pub use anchor::PRUNE_ACTION;
 pub use backend::Backend;
 pub use connect::AnyPool;
 pub use error::{Error, Result};
+pub use export::{csv_cell, export, ExportError, Format, CSV_HEADER};
+pub use prune::{prune, Pruned, PrunedStream, Undelivered};
+pub use query::{counts, page, AuditRow, Counts, Page, Query, MAX_PAGE};
 pub use recorder::{AuditRecorder, Recorded};
 pub use sink::SqlSink;
 pub use verify::{verify_table, RowMismatch, TableReport};

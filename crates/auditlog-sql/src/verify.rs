@@ -12,6 +12,7 @@ use auditlog_seal::{StreamReport, StreamVerifier};
 use futures_util::TryStreamExt;
 use sqlx::Pool;
 
+use crate::anchor::Cuts;
 use crate::backend::Backend;
 use crate::columns::Columns;
 use crate::error::Result;
@@ -27,6 +28,9 @@ pub struct TableReport {
     pub rows: Vec<RowMismatch>,
     /// Streams whose counter row disagrees with their last event.
     pub counters: Vec<String>,
+    /// Streams that start after seq 1 without a verified retention anchor
+    /// (retention: see `docs/sql.md`).
+    pub anchors: Vec<String>,
 }
 
 /// A row whose columns disagree with its line.
@@ -46,7 +50,10 @@ pub struct RowMismatch {
 impl TableReport {
     /// True when nothing is wrong.
     pub fn is_clean(&self) -> bool {
-        self.lines.is_clean() && self.rows.is_empty() && self.counters.is_empty()
+        self.lines.is_clean()
+            && self.rows.is_empty()
+            && self.counters.is_empty()
+            && self.anchors.is_empty()
     }
 }
 
@@ -63,7 +70,7 @@ impl fmt::Display for TableReport {
                 mismatch.column
             )?;
         }
-        for problem in &self.counters {
+        for problem in self.counters.iter().chain(&self.anchors) {
             writeln!(f, "{problem}")?;
         }
         Ok(())
@@ -80,8 +87,12 @@ impl fmt::Display for TableReport {
 /// relayed elsewhere (Kafka, a log) anchor the tail; see `docs/sql.md`.
 pub async fn verify_table<DB: Backend>(
     pool: &Pool<DB>,
-    mut verifier: StreamVerifier<'_>,
+    verifier: StreamVerifier<'_>,
 ) -> Result<TableReport> {
+    // A pruned stream starts after seq 1: the verifier reads each chain from
+    // its first row, and `Cuts` accepts that start only through an anchor.
+    let mut verifier = verifier.from_the_middle();
+    let mut cuts = Cuts::default();
     let mut rows = Vec::new();
     // The last event of each stream as the rows show it: (seq, hash).
     let mut tails: BTreeMap<String, (i64, String)> = BTreeMap::new();
@@ -90,9 +101,11 @@ pub async fn verify_table<DB: Backend>(
     while let Some((columns, line)) = stream.try_next().await? {
         number += 1;
         verifier.feed(number, &line);
-        let from_line = AuditEvent::from_json(&line)
-            .ok()
-            .and_then(|event| Columns::of(&event));
+        let event = AuditEvent::from_json(&line).ok();
+        if let Some(event) = &event {
+            cuts.note(&columns.stream, event);
+        }
+        let from_line = event.as_ref().and_then(Columns::of);
         // A line that does not parse is already in the verifier's report.
         if let Some(column) = from_line.and_then(|c| c.first_difference(&columns)) {
             rows.push(RowMismatch {
@@ -108,8 +121,10 @@ pub async fn verify_table<DB: Backend>(
     }
     drop(stream);
     let counters = check_counters::<DB>(pool, tails).await?;
+    let lines = verifier.finish();
     Ok(TableReport {
-        lines: verifier.finish(),
+        anchors: cuts.check(&lines),
+        lines,
         rows,
         counters,
     })
@@ -159,6 +174,7 @@ mod tests {
                 column: "tenant",
             }],
             counters: Vec::new(),
+            anchors: Vec::new(),
         };
         let shown = report.to_string();
         assert!(

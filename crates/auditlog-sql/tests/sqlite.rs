@@ -29,6 +29,7 @@ async fn open() -> (sqlx::SqlitePool, TempDir) {
 }
 
 backend_suite!(open);
+query_suite!(open);
 
 #[tokio::test]
 async fn malformed_urls_say_what_is_wrong() {

@@ -15,5 +15,7 @@ mod kafka;
 mod query;
 #[cfg(feature = "sql")]
 mod sql;
+#[cfg(feature = "sql")]
+mod sql_query;
 mod support;
 mod verify;

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "postgres")]
 mod postgres;
+pub(crate) mod reads;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -15,7 +16,7 @@ use crate::columns::Columns;
 
 /// A database this crate can record in: [`sqlx::Sqlite`] (feature `sqlite`)
 /// and [`sqlx::Postgres`] (feature `postgres`).
-pub trait Backend: sealed::Steps {}
+pub trait Backend: sealed::Steps + reads::Reads {}
 
 pub(crate) type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 pub(crate) type BoxStream<'c, T> = Pin<Box<dyn Stream<Item = T> + Send + 'c>>;

@@ -6,6 +6,8 @@ use auditlog_core::AuditEvent;
 use auditlog_seal::{ChainKey, Keyring, SigningKey};
 use auditlog_sql::AuditRecorder;
 
+pub(crate) mod query;
+
 pub(crate) fn key() -> ChainKey {
     ChainKey::hmac("k-2026", SigningKey::new("test-secret").unwrap()).unwrap()
 }
