@@ -35,6 +35,16 @@ pub enum Error {
     Database(Box<dyn StdError + Send + Sync>),
     /// Applying the migrations failed; see the source.
     Migrate(Box<dyn StdError + Send + Sync>),
+    /// A relay batch was not acknowledged in full: the rows that were are
+    /// marked delivered, the others stay undelivered for the next round.
+    NotDelivered {
+        /// Rows acknowledged and marked delivered.
+        delivered: usize,
+        /// Rows not acknowledged.
+        failed: usize,
+        /// Why the first of them failed.
+        reason: String,
+    },
 }
 
 /// This crate's results.
@@ -52,6 +62,14 @@ impl fmt::Display for Error {
             Error::Inconsistent { reason } => write!(f, "audit table inconsistent: {reason}"),
             Error::Database(cause) => write!(f, "database: {cause}"),
             Error::Migrate(cause) => write!(f, "audit migrations: {cause}"),
+            Error::NotDelivered {
+                delivered,
+                failed,
+                reason,
+            } => write!(
+                f,
+                "{failed} rows not delivered to Kafka ({delivered} delivered), left for the next round: {reason}"
+            ),
         }
     }
 }

@@ -61,6 +61,7 @@
 //! |---|---|---|
 //! | `sqlite` | yes | [`sqlx::Sqlite`] as a [`Backend`] (bundles libsqlite3) |
 //! | `postgres` | yes | [`sqlx::Postgres`] as a [`Backend`] |
+//! | `relay` | no | `SqlRelay`: the table's rows to Kafka (links librdkafka, through `auditlog-kafka`) |
 
 mod backend;
 mod columns;
@@ -69,6 +70,8 @@ mod error;
 #[doc = include_str!("../../../docs/sql.md")]
 pub mod guide {}
 mod recorder;
+#[cfg(feature = "relay")]
+mod relay;
 mod sink;
 mod verify;
 
@@ -76,6 +79,8 @@ pub use backend::Backend;
 pub use connect::AnyPool;
 pub use error::{Error, Result};
 pub use recorder::{AuditRecorder, Recorded};
+#[cfg(feature = "relay")]
+pub use relay::{Backlog, Batch, SqlRelay, DEFAULT_BATCH_SIZE};
 pub use sink::SqlSink;
 pub use verify::{verify_table, RowMismatch, TableReport};
 
