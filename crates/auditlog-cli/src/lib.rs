@@ -8,7 +8,8 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `kafka` | yes | `auditlog publish` and `auditlog tail` (links librdkafka, built from source) |
+//! | `kafka` | yes | `auditlog publish` and `auditlog tail` (links librdkafka, built from source); with `sql`, `auditlog relay` |
+//! | `sql` | yes | `--db URL`: audit tables in SQLite or PostgreSQL (`auditlog verify --chain --db`); with `kafka`, `auditlog relay` |
 //! | `demo` | yes | `auditlog demo`: an audited order service publishing to an embedded Kafka (axum, hyper, tower-http) |
 //!
 //! # Where the demo lives

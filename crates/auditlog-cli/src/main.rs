@@ -16,6 +16,8 @@ mod lines;
 #[cfg(feature = "kafka")]
 mod publish;
 mod query;
+#[cfg(all(feature = "kafka", feature = "sql"))]
+mod relay;
 mod seal;
 #[cfg(feature = "sql")]
 mod sql;
@@ -51,6 +53,9 @@ enum Command {
     /// Read events from a Kafka topic, verify each and print it; exit 1 if any failed.
     #[cfg(feature = "kafka")]
     Tail(tail::Args),
+    /// Publish the rows recorded in an audit table to Kafka, byte for byte, and mark each delivered once acknowledged.
+    #[cfg(all(feature = "kafka", feature = "sql"))]
+    Relay(relay::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,5 +70,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => publish::run(args),
         #[cfg(feature = "kafka")]
         Command::Tail(args) => tail::run(args),
+        #[cfg(all(feature = "kafka", feature = "sql"))]
+        Command::Relay(args) => relay::run(args),
     }
 }

@@ -138,9 +138,9 @@ impl LineProducer {
                 Ok(delivery) => match delivery.await {
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err((error, _))) => Err(LineError::Kafka(ClientError::new(error))),
-                    Err(_cancelled) => Err(LineError::Kafka(ClientError::new(
-                        KafkaError::Canceled,
-                    ))),
+                    Err(_cancelled) => {
+                        Err(LineError::Kafka(ClientError::new(KafkaError::Canceled)))
+                    }
                 },
                 Err(error) => Err(error),
             });

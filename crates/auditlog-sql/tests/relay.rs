@@ -117,7 +117,10 @@ async fn relay_all(relay: &SqlRelay) -> usize {
 }
 
 async fn sqlite_pool(dir: &tempfile::TempDir) -> sqlx::SqlitePool {
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("audit.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("audit.db").display()
+    );
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     auditlog_sql::migrate(&pool).await.unwrap();
     pool
