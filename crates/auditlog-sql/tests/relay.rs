@@ -296,3 +296,27 @@ async fn two_relays_on_one_database_send_every_row_once() {
     let twice: Vec<_> = counts.iter().filter(|(_, &n)| n > 1).collect();
     assert!(twice.is_empty(), "sent twice: {twice:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_relay_per_sqlite_file_the_second_waits_for_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = sqlite_pool(&dir).await;
+    record(&pool, "billing", 2).await;
+    let kafka = kafka();
+    let first = relay(AnyPool::Sqlite(pool.clone()), &kafka, 10);
+    let second = relay(AnyPool::Sqlite(pool.clone()), &kafka, 10);
+    assert_eq!(relay_all(&first).await, 2);
+
+    record(&pool, "billing", 1).await;
+    let error = second.relay_batch().await.unwrap_err();
+    assert!(
+        error.to_string().contains("another relay holds")
+            && error.to_string().contains("audit.db.relay-lock"),
+        "{error}"
+    );
+    drop(first); // releases the lock, as a relay process that ends does
+    assert_eq!(relay_all(&second).await, 1);
+    let messages = read_topic(&kafka, 3);
+    assert_eq!(counts(&messages).len(), 3);
+    assert!(counts(&messages).values().all(|&n| n == 1));
+}

@@ -44,6 +44,9 @@ pub struct SqlRelay {
     pool: AnyPool,
     producer: LineProducer,
     batch_size: usize,
+    /// SQLite: the relay lock, taken by the first round and held.
+    #[cfg(feature = "sqlite")]
+    lease: tokio::sync::Mutex<Option<std::fs::File>>,
 }
 
 /// What one round did.
@@ -107,12 +110,13 @@ impl SqlRelay {
             pool,
             producer,
             batch_size: DEFAULT_BATCH_SIZE,
+            #[cfg(feature = "sqlite")]
+            lease: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// At most `rows` rows per batch (at least 1). On SQLite the relay holds
-    /// the write lock for a batch's delivery: smaller batches let writers in
-    /// sooner.
+    /// At most `rows` rows per batch (at least 1): what a crash can send
+    /// twice, and what one UPDATE marks.
     #[must_use]
     pub fn batch_size(mut self, rows: usize) -> Self {
         self.batch_size = rows.max(1);
@@ -125,7 +129,9 @@ impl SqlRelay {
     }
 
     /// One round: claims up to a batch of rows that are ready, publishes
-    /// them, marks the acknowledged ones delivered, commits. `relayed == 0`
+    /// them, marks the acknowledged ones delivered, commits. On SQLite the
+    /// first round takes the database's relay lock for as long as the relay
+    /// lives: a second relay's rounds fail with [`Error::AnotherRelay`]. `relayed == 0`
     /// when none were ready. A row Kafka did not acknowledge stays
     /// undelivered and the round is an [`Error::NotDelivered`].
     pub async fn relay_batch(&self) -> Result<Batch> {
@@ -134,7 +140,13 @@ impl SqlRelay {
             #[cfg(feature = "postgres")]
             AnyPool::Postgres(pool) => postgres::relay_batch(pool, &self.producer, limit).await,
             #[cfg(feature = "sqlite")]
-            AnyPool::Sqlite(pool) => sqlite::relay_batch(pool, &self.producer, limit).await,
+            AnyPool::Sqlite(pool) => {
+                let mut lease = self.lease.lock().await;
+                if lease.is_none() {
+                    *lease = sqlite::lease(pool)?;
+                }
+                sqlite::relay_batch(pool, &self.producer, limit).await
+            }
         }
     }
 
