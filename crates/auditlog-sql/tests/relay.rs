@@ -320,3 +320,44 @@ async fn one_relay_per_sqlite_file_the_second_waits_for_the_lock() {
     assert_eq!(counts(&messages).len(), 3);
     assert!(counts(&messages).values().all(|&n| n == 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writers_do_not_wait_for_a_round_waiting_on_kafka() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = sqlite_pool(&dir).await;
+    record(&pool, "billing", 2).await;
+    let kafka = kafka();
+    let producer = LineProducer::new(
+        kafka.bootstrap_servers(),
+        TOPIC,
+        &[("message.timeout.ms".into(), "10000".into())],
+    )
+    .unwrap();
+    let relay = SqlRelay::new(AnyPool::Sqlite(pool.clone()), producer);
+    kafka.broker_down(1).unwrap();
+    let round = tokio::spawn(async move { (relay.relay_batch().await, relay) });
+    // Until the round has claimed its rows and waits on the broker.
+    while !dir.path().join("audit.db.relay-lock").exists() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // A writer that would fail at once on a held write lock.
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+    let impatient = sqlx::SqlitePool::connect_with(options.busy_timeout(Duration::ZERO))
+        .await
+        .unwrap();
+    let mut tx = impatient.begin().await.unwrap();
+    recorder("billing").record(&mut tx, event(3)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(!round.is_finished(), "the round still waits on the broker");
+
+    let (result, relay) = round.await.unwrap();
+    assert!(matches!(
+        result,
+        Err(auditlog_sql::Error::NotDelivered { failed: 2, .. })
+    ));
+    kafka.broker_up(1).unwrap();
+    assert_eq!(relay_all(&relay).await, 3);
+}
