@@ -8,8 +8,8 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `kafka` | yes | `auditlog publish` and `auditlog tail` (links librdkafka, built from source) |
-//! | `sql` | yes | `auditlog record`, `export`, `prune`, `migrate`, and `query`/`verify --chain` with `--db URL`: audit tables in SQLite or PostgreSQL |
+//! | `kafka` | yes | `auditlog publish` and `auditlog tail` (links librdkafka, built from source); with `sql`, `auditlog relay` |
+//! | `sql` | yes | `auditlog record`, `export`, `prune`, `migrate`, and `query`/`verify --chain` with `--db URL`: audit tables in SQLite or PostgreSQL; with `kafka`, `auditlog relay` |
 //! | `demo` | yes | `auditlog demo`: an audited order service publishing to an embedded Kafka (axum, hyper, tower-http) |
 //!
 //! # Where the demo lives

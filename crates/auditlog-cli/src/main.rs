@@ -29,6 +29,8 @@ mod publish;
 mod query;
 #[cfg(feature = "sql")]
 mod record;
+#[cfg(all(feature = "kafka", feature = "sql"))]
+mod relay;
 mod seal;
 #[cfg(feature = "sql")]
 mod sql;
@@ -76,6 +78,9 @@ enum Command {
     /// Read events from a Kafka topic, verify each and print it; exit 1 if any failed.
     #[cfg(feature = "kafka")]
     Tail(tail::Args),
+    /// Publish the rows recorded in an audit table to Kafka, byte for byte, and mark each delivered once acknowledged.
+    #[cfg(all(feature = "kafka", feature = "sql"))]
+    Relay(relay::Args),
 }
 
 fn main() -> ExitCode {
@@ -98,5 +103,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => publish::run(args),
         #[cfg(feature = "kafka")]
         Command::Tail(args) => tail::run(args),
+        #[cfg(all(feature = "kafka", feature = "sql"))]
+        Command::Relay(args) => relay::run(args),
     }
 }

@@ -69,6 +69,7 @@
 
 mod config;
 mod error;
+mod line_producer;
 mod lock;
 pub mod mock;
 mod publisher;
@@ -81,6 +82,7 @@ pub use config::{
     DEFAULT_CAPACITY_BYTES, DEFAULT_TOPIC,
 };
 pub use error::{ClientError, Error, ParseSettingError, Result};
+pub use line_producer::{LineError, LineProducer, SealedLine};
 pub use publisher::{metric, KafkaPublisher, PublisherStats, ShutdownReport};
 pub use reader::{ReadEvent, StartAt, TopicReader, Unverified};
 pub use spool::{CorruptRecord, Fsync, MovedAside, Recovery, SpoolConfig, SpoolFull, SpoolStats};

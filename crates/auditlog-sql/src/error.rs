@@ -41,6 +41,22 @@ pub enum Error {
     Database(Box<dyn StdError + Send + Sync>),
     /// Applying the migrations failed; see the source.
     Migrate(Box<dyn StdError + Send + Sync>),
+    /// Another relay holds the relay lock of this SQLite database (one relay
+    /// per SQLite file; PostgreSQL allows several).
+    AnotherRelay {
+        /// The lock file.
+        lock: String,
+    },
+    /// A relay batch was not acknowledged in full: the rows that were are
+    /// marked delivered, the others stay undelivered for the next round.
+    NotDelivered {
+        /// Rows acknowledged and marked delivered.
+        delivered: usize,
+        /// Rows not acknowledged.
+        failed: usize,
+        /// Why the first of them failed.
+        reason: String,
+    },
 }
 
 /// This crate's results.
@@ -59,6 +75,18 @@ impl fmt::Display for Error {
             Error::Inconsistent { reason } => write!(f, "audit table inconsistent: {reason}"),
             Error::Database(cause) => write!(f, "database: {cause}"),
             Error::Migrate(cause) => write!(f, "audit migrations: {cause}"),
+            Error::AnotherRelay { lock } => write!(
+                f,
+                "another relay holds {lock}: one relay per SQLite database at a time"
+            ),
+            Error::NotDelivered {
+                delivered,
+                failed,
+                reason,
+            } => write!(
+                f,
+                "{failed} rows not delivered to Kafka ({delivered} delivered), left for the next round: {reason}"
+            ),
         }
     }
 }

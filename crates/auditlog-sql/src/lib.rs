@@ -64,6 +64,7 @@
 //! |---|---|---|
 //! | `sqlite` | yes | [`sqlx::Sqlite`] as a [`Backend`] (bundles libsqlite3) |
 //! | `postgres` | yes | [`sqlx::Postgres`] as a [`Backend`] |
+//! | `relay` | no | `SqlRelay`: the table's rows to Kafka (links librdkafka, through `auditlog-kafka`) |
 
 mod anchor;
 mod any;
@@ -78,6 +79,8 @@ pub mod guide {}
 mod prune;
 mod query;
 mod recorder;
+#[cfg(feature = "relay")]
+mod relay;
 mod sink;
 mod verify;
 
@@ -89,6 +92,8 @@ pub use export::{csv_cell, export, ExportError, Format, CSV_HEADER};
 pub use prune::{prune, Pruned, PrunedStream, Undelivered};
 pub use query::{counts, page, AuditRow, Counts, Page, Query, MAX_PAGE};
 pub use recorder::{AuditRecorder, Recorded};
+#[cfg(feature = "relay")]
+pub use relay::{Backlog, Batch, SqlRelay, DEFAULT_BATCH_SIZE};
 pub use sink::SqlSink;
 pub use verify::{verify_table, RowMismatch, TableReport};
 

@@ -13,6 +13,8 @@ mod faults;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod query;
+#[cfg(all(feature = "kafka", feature = "sql"))]
+mod relay;
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]
