@@ -96,7 +96,11 @@ pub async fn verify_table<DB: Backend>(
     let mut rows = Vec::new();
     // The last event of each stream as the rows show it: (seq, hash).
     let mut tails: BTreeMap<String, (i64, String)> = BTreeMap::new();
-    let mut stream = DB::rows(pool);
+    // Rows and counters from one snapshot: a writer committing between the
+    // two reads must not look like a cut-off tail.
+    let mut tx = pool.begin().await?;
+    DB::read_one_snapshot(&mut tx).await?;
+    let mut stream = DB::rows(&mut tx);
     let mut number = 0;
     while let Some((columns, line)) = stream.try_next().await? {
         number += 1;
@@ -120,7 +124,8 @@ pub async fn verify_table<DB: Backend>(
         }
     }
     drop(stream);
-    let counters = check_counters::<DB>(pool, tails).await?;
+    let counters = check_counters::<DB>(&mut tx, tails).await?;
+    tx.rollback().await?;
     let lines = verifier.finish();
     Ok(TableReport {
         anchors: cuts.check(&lines),
@@ -131,11 +136,11 @@ pub async fn verify_table<DB: Backend>(
 }
 
 async fn check_counters<DB: Backend>(
-    pool: &Pool<DB>,
+    conn: &mut DB::Connection,
     mut tails: BTreeMap<String, (i64, String)>,
 ) -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    for counter in DB::counters(pool).await? {
+    for counter in DB::counters(conn).await? {
         let (seq, hash) = match tails.remove(&counter.stream) {
             Some((seq, hash)) => (seq, Some(hash)),
             None => (0, None),

@@ -244,6 +244,43 @@ async fn a_transaction_held_open_holds_back_later_commits_and_nothing_is_skipped
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_seq_with_an_earlier_txid_waits_for_its_stream() {
+    let server = tokio::task::spawn_blocking(TestPostgres::start)
+        .await
+        .unwrap();
+    let pool = postgres_pool(&server).await;
+    let txid = "SELECT pg_current_xact_id()::text";
+    // A takes its txid first (a business write, say), then records.
+    let mut early = pool.begin().await.unwrap();
+    sqlx::query(txid).execute(&mut *early).await.unwrap();
+    // An unrelated transaction holds the horizon just above A's txid.
+    let mut horizon = pool.begin().await.unwrap();
+    sqlx::query(txid).execute(&mut *horizon).await.unwrap();
+    // B records seq 1 (a txid above both) while A waits for the stream lock.
+    let mut first = pool.begin().await.unwrap();
+    let seq_1 = recorder("s").record(&mut first, event(1)).await.unwrap();
+    let waiting = tokio::spawn(async move {
+        let seq_2 = recorder("s").record(&mut early, event(2)).await.unwrap();
+        early.commit().await.unwrap();
+        seq_2
+    });
+    first.commit().await.unwrap();
+    let seq_2 = waiting.await.unwrap();
+    assert_eq!((seq_1.seq, seq_2.seq), (1, 2));
+
+    // Seq 2 is below the horizon, seq 1 is not: neither goes yet.
+    let kafka = kafka();
+    let relay = relay(AnyPool::Postgres(pool.clone()), &kafka, 100);
+    assert_eq!(relay_all(&relay).await, 0);
+    horizon.rollback().await.unwrap();
+    assert_eq!(relay_all(&relay).await, 2);
+
+    let messages = read_topic(&kafka, 2);
+    let order: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(order, [seq_1.event_id.as_str(), seq_2.event_id.as_str()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relays_on_one_database_send_every_row_once() {
     let server = tokio::task::spawn_blocking(TestPostgres::start)
         .await

@@ -69,10 +69,15 @@ pub(crate) mod sealed {
 
         /// Every row with its line, by stream, seq, events before
         /// checkpoints.
-        fn rows(pool: &sqlx::Pool<Self>) -> BoxStream<'_, sqlx::Result<(Columns, String)>>;
+        fn rows(conn: &mut Self::Connection) -> BoxStream<'_, sqlx::Result<(Columns, String)>>;
 
         /// Every counter row.
-        fn counters(pool: &sqlx::Pool<Self>) -> BoxFuture<'_, sqlx::Result<Vec<Counter>>>;
+        fn counters(conn: &mut Self::Connection) -> BoxFuture<'_, sqlx::Result<Vec<Counter>>>;
+
+        /// Makes the transaction just begun on `conn` read one snapshot
+        /// throughout (PostgreSQL: REPEATABLE READ; a SQLite transaction
+        /// already does), so rows and counters agree under live writers.
+        fn read_one_snapshot(conn: &mut Self::Connection) -> BoxFuture<'_, sqlx::Result<()>>;
     }
 }
 

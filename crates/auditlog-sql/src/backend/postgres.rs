@@ -87,18 +87,27 @@ impl Steps for Postgres {
         Box::pin(MIGRATOR.run(pool))
     }
 
-    fn rows(pool: &Pool<Postgres>) -> BoxStream<'_, sqlx::Result<(Columns, String)>> {
+    fn rows(conn: &mut PgConnection) -> BoxStream<'_, sqlx::Result<(Columns, String)>> {
         Box::pin(
             sqlx::query(SELECT_ROWS)
-                .fetch(pool)
+                .fetch(conn)
                 .map(|row| decode_row(&row?)),
         )
     }
 
-    fn counters(pool: &Pool<Postgres>) -> BoxFuture<'_, sqlx::Result<Vec<Counter>>> {
+    fn counters(conn: &mut PgConnection) -> BoxFuture<'_, sqlx::Result<Vec<Counter>>> {
         Box::pin(async move {
-            let rows = sqlx::query(SELECT_COUNTERS).fetch_all(pool).await?;
+            let rows = sqlx::query(SELECT_COUNTERS).fetch_all(conn).await?;
             rows.iter().map(decode_counter).collect()
+        })
+    }
+
+    fn read_one_snapshot(conn: &mut PgConnection) -> BoxFuture<'_, sqlx::Result<()>> {
+        Box::pin(async move {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)
+                .await?;
+            Ok(())
         })
     }
 }

@@ -79,18 +79,24 @@ impl Steps for Sqlite {
         Box::pin(MIGRATOR.run(pool))
     }
 
-    fn rows(pool: &Pool<Sqlite>) -> BoxStream<'_, sqlx::Result<(Columns, String)>> {
+    fn rows(conn: &mut SqliteConnection) -> BoxStream<'_, sqlx::Result<(Columns, String)>> {
         Box::pin(
             sqlx::query(SELECT_ROWS)
-                .fetch(pool)
+                .fetch(conn)
                 .map(|row| decode_row(&row?)),
         )
     }
 
-    fn counters(pool: &Pool<Sqlite>) -> BoxFuture<'_, sqlx::Result<Vec<Counter>>> {
+    fn counters(conn: &mut SqliteConnection) -> BoxFuture<'_, sqlx::Result<Vec<Counter>>> {
         Box::pin(async move {
-            let rows = sqlx::query(SELECT_COUNTERS).fetch_all(pool).await?;
+            let rows = sqlx::query(SELECT_COUNTERS).fetch_all(conn).await?;
             rows.iter().map(decode_counter).collect()
         })
+    }
+
+    fn read_one_snapshot(_conn: &mut SqliteConnection) -> BoxFuture<'_, sqlx::Result<()>> {
+        // A read transaction sees one snapshot (WAL) or holds the shared
+        // lock that keeps writers out (rollback journal) until it ends.
+        Box::pin(async { Ok(()) })
     }
 }

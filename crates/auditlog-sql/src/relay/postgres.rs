@@ -12,9 +12,20 @@ use crate::error::Result;
 /// transaction that could still commit a row has a txid at or above it, so
 /// what this returns is final and nothing below it can appear later.
 /// Rows another relay holds are skipped, not waited for.
-const CLAIM: &str = "SELECT id, stream, line FROM audit_events \
-     WHERE delivered_at IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
-     ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
+///
+/// A stream's rows are inserted under its counter row lock, so their ids run
+/// in seq order; but a writer may take its txid before it waits for that
+/// lock, so a later seq can have the lower txid. `held` keeps such a row
+/// back until the stream's earlier rows are ready too: a stream goes out in
+/// seq order.
+const CLAIM: &str = "WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin), \
+     held AS (SELECT stream, min(id) AS first_id FROM audit_events, horizon \
+       WHERE delivered_at IS NULL AND txid >= horizon.xmin GROUP BY stream) \
+     SELECT e.id, e.stream, e.line FROM audit_events e CROSS JOIN horizon \
+     LEFT JOIN held ON held.stream = e.stream \
+     WHERE e.delivered_at IS NULL AND e.txid < horizon.xmin \
+       AND (held.first_id IS NULL OR e.id < held.first_id) \
+     ORDER BY e.id LIMIT $1 FOR UPDATE OF e SKIP LOCKED";
 
 const MARK: &str = "UPDATE audit_events SET delivered_at = now() WHERE id = ANY($1)";
 
