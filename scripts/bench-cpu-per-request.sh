@@ -12,6 +12,8 @@
 # Load: wrk -t1 -c16 (closed loop) on GET /orders/1, 127.0.0.1. Runs alternate
 # (bare, kafka, jsonl, trace, bare, ...); medians of RUNS runs; the delta vs
 # bare is the median of the per-run deltas.
+# A mode written old:MODE runs $BENCH_OLD_SERVER (another build of bench_server)
+# instead: a before/after comparison in the same run.
 # Usage: scripts/bench-cpu-per-request.sh [RUNS] [SECONDS] [MODES...]  (apt-get install -y wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,9 +32,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q -p auditlog-axum --example bench_server
-cargo build --release -q -p auditlog-kafka --example embedded_kafka
-bin=target/release/examples/bench_server
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+  cargo build --release -q -p auditlog-axum --example bench_server
+  cargo build --release -q -p auditlog-kafka --example embedded_kafka
+fi
 tck=$(getconf CLK_TCK)
 
 # The broker: a mock cluster held open by a process of its own.
@@ -48,7 +51,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A results
 for run in $(seq "$runs"); do
   for mode in $modes; do
-    case $mode in
+    bin=target/release/examples/bench_server
+    case $mode in old:*) bin=$BENCH_OLD_SERVER ;; esac
+    case ${mode#old:} in
       bare)  "$bin" "127.0.0.1:$port" bare 2>"$work/server.err" & ;;
       kafka) "$bin" "127.0.0.1:$port" kafka "$bootstrap" 2>"$work/server.err" & ;;
       jsonl) rm -f "$work/events.jsonl"; "$bin" "127.0.0.1:$port" jsonl "$work/events.jsonl" 2>"$work/server.err" & ;;
@@ -76,11 +81,13 @@ for mode in $modes; do args+=("$mode=${results[$mode]}"); done
 python3 - "${args[@]}" <<'PY'
 import statistics, sys
 rows = {a.split("=")[0]: list(map(float, a.split("=")[1].split())) for a in sys.argv[1:]}
-bare = rows.get("bare")
 print("| mode | CPU µs/request (median) | added vs bare (median of per-run deltas) | runs |")
 print("|---|---|---|---|")
 for mode, xs in rows.items():
-    delta = "" if bare is None or mode == "bare" else \
+    # old:MODE is compared with old:bare when there is one.
+    prefix = mode[:mode.index(":") + 1] if ":" in mode else ""
+    bare = rows.get(prefix + "bare", rows.get("bare"))
+    delta = "" if bare is None or mode.endswith("bare") else \
         f"{statistics.median(x - b for x, b in zip(xs, bare)):+.2f} µs"
     print(f"| {mode} | {statistics.median(xs):.2f} | {delta} | {' '.join(f'{x:.1f}' for x in xs)} |")
 PY

@@ -79,7 +79,8 @@ fn main() {
                 (routes().layer(layer.clone()), Some(layer))
             }
             "jsonl" => {
-                let sink = JsonLinesSink::append_to(args.get(2).expect(usage), key()).expect("file");
+                let sink =
+                    JsonLinesSink::append_to(args.get(2).expect(usage), key()).expect("file");
                 let layer = audited(AuditLayer::new(sink));
                 (routes().layer(layer.clone()), Some(layer))
             }
@@ -93,8 +94,12 @@ fn main() {
                     .with_max_level(tracing::Level::INFO)
                     .init();
                 let trace = tower_http::trace::TraceLayer::new_for_http()
-                    .make_span_with(tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO))
-                    .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO));
+                    .make_span_with(
+                        tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+                    )
+                    .on_response(
+                        tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                    );
                 (routes().layer(trace), None)
             }
             _ => panic!("{usage}"),
@@ -104,8 +109,9 @@ fn main() {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         eprintln!("bench_server: {mode} on {addr}");
         let stop = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
             term.recv().await;
         };
         axum::serve(listener, app)
@@ -118,6 +124,9 @@ fn main() {
         }
     });
     if let Some(publisher) = publisher {
-        eprintln!("bench_server: {}", publisher.shutdown(Duration::from_secs(10)));
+        eprintln!(
+            "bench_server: {}",
+            publisher.shutdown(Duration::from_secs(10))
+        );
     }
 }

@@ -4,6 +4,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Duration;
 
 use auditlog_core::AuditEvent;
 use auditlog_sink::AuditSink;
@@ -52,7 +53,14 @@ impl Work {
 }
 
 /// The most events the background task takes from the queue at once.
-const PUBLISH_BATCH: usize = 64;
+const PUBLISH_BATCH: usize = 256;
+
+/// How long the background task lets events gather after a batch that did
+/// not fill [`PUBLISH_BATCH`]. Meanwhile a request's send wakes nobody: under
+/// load that turns a thread wake-up per event (a futex call on each side,
+/// measured at about a tenth of an audited request's CPU) into at most one
+/// per millisecond. An event waits at most this long more for its sink.
+const BATCH_LINGER: Duration = Duration::from_millis(1);
 
 impl Worker {
     pub(crate) fn new(sink: Arc<dyn AuditSink>) -> Self {
@@ -67,14 +75,19 @@ impl Worker {
     /// Publishes what arrives until every sender is gone.
     pub(crate) async fn run(self: Arc<Self>, mut receiver: mpsc::Receiver<Queued>) {
         let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+        let linger = timers_enabled();
         // Takes what is waiting in one go: fewer wake-ups under load.
         while receiver.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+            let full = batch.len() == PUBLISH_BATCH;
             for Queued { work, bytes } in batch.drain(..) {
                 self.publish_one(work).await;
                 // Held until the sink has it: the batch still holds it till then.
                 self.counters.release_bytes(bytes, &self.metrics);
             }
             self.idle.notify_waiters();
+            if linger && !full {
+                tokio::time::sleep(BATCH_LINGER).await;
+            }
         }
     }
 
@@ -108,4 +121,11 @@ impl Worker {
             }
         }
     }
+}
+
+/// Whether the runtime running the task has its timer (`enable_time`);
+/// without it the task publishes each event as it comes, without lingering.
+fn timers_enabled() -> bool {
+    // Tokio offers no query: making a timer without a timer driver panics.
+    catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok()
 }
