@@ -8,6 +8,7 @@
 # each against librdkafka's mock cluster in its own process
 # (-X test.mock.num.brokers=1), on EVENTS typical events with distinct ids.
 # Runs alternate; medians of RUNS. The target: publish <= seal + kcat.
+# AUDITLOG_OLD_BIN=PATH adds `publish` of another build, alternating too.
 # Usage: scripts/bench-publish-cpu.sh [RUNS] [EVENTS]   (needs kcat: apt-get install kcat)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,23 +35,28 @@ cpu() {
   python3 -c "u, s = map(float, open('$work/time').read().split()[-2:]); print(f'{(u + s) * 1e6 / $events:.2f}')"
 }
 declare -A results
+results[old]=
 for run in $(seq "$runs"); do
   results[seal]+="$(cpu sh -c "\"$auditlog\" seal < \"$work/raw.jsonl\" > \"$work/sealed.jsonl\"") "
   results[kcat]+="$(cpu kcat -P -b localhost:9092 -X test.mock.num.brokers=1 -t audit-logs -l "$work/sealed.jsonl") "
   results[kcat_settings]+="$(cpu kcat -P -b localhost:9092 -X test.mock.num.brokers=1 -X enable.idempotence=true \
     -X acks=all -z lz4 -X linger.ms=5 -t audit-logs -l "$work/sealed.jsonl") "
   results[publish]+="$(cpu sh -c "\"$auditlog\" publish -X test.mock.num.brokers=1 < \"$work/raw.jsonl\"") "
+  if [ -n "${AUDITLOG_OLD_BIN:-}" ]; then
+    results[old]+="$(cpu sh -c "\"$AUDITLOG_OLD_BIN\" publish -X test.mock.num.brokers=1 < \"$work/raw.jsonl\"") "
+  fi
   echo "run $run (µs/event): seal ${results[seal]} | kcat ${results[kcat]} | kcat, settings ${results[kcat_settings]} | publish ${results[publish]}"
 done
 echo "events: $events; runs: $runs; $(nproc) cores; load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "${results[seal]}" "${results[kcat]}" "${results[kcat_settings]}" "${results[publish]}" <<'PY'
+python3 - "${results[seal]}" "${results[kcat]}" "${results[kcat_settings]}" "${results[publish]}" "${results[old]:-}" <<'PY'
 import statistics, sys
-seal, kcat, kcat_s, publish = (list(map(float, a.split())) for a in sys.argv[1:])
+seal, kcat, kcat_s, publish, old = (list(map(float, a.split())) for a in sys.argv[1:])
 m = statistics.median
 print("| what | CPU µs/event (median) | runs |")
 print("|---|---|---|")
 for name, xs in [("auditlog seal", seal), ("kcat -P, defaults", kcat),
-                 ("kcat -P, the publisher's settings", kcat_s), ("auditlog publish", publish)]:
+                 ("kcat -P, the publisher's settings", kcat_s), ("auditlog publish", publish)] \
+        + ([("auditlog publish, AUDITLOG_OLD_BIN", old)] if old else []):
     print(f"| {name} | {m(xs):.2f} | {' '.join(f'{x:.2f}' for x in xs)} |")
 r1 = [p / (s + k) for p, s, k in zip(publish, seal, kcat)]
 r2 = [p / (s + k) for p, s, k in zip(publish, seal, kcat_s)]

@@ -57,9 +57,9 @@ const PUBLISH_BATCH: usize = 256;
 
 /// How long the background task lets events gather after a batch that did
 /// not fill [`PUBLISH_BATCH`]. Meanwhile a request's send wakes nobody: under
-/// load that turns a thread wake-up per event (a futex call on each side,
-/// measured at about a tenth of an audited request's CPU) into at most one
-/// per millisecond. An event waits at most this long more for its sink.
+/// load, one wake-up of the task (a futex call on each side when it runs on
+/// another thread) per millisecond instead of one per event. An event waits
+/// at most this long more for its sink.
 const BATCH_LINGER: Duration = Duration::from_millis(1);
 
 impl Worker {
