@@ -432,3 +432,31 @@ fn read_lines(input: impl io::Read, out: std::sync::mpsc::SyncSender<Lines>) -> 
         first += lines;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_of_lines_keep_every_line_and_its_number() {
+        // Past one batch, a blank line and a last line without its newline.
+        let count = BATCH as usize + 10;
+        let mut input: String = (1..=count).map(|n| format!("{n}\n")).collect();
+        input.push_str("\nlast");
+        let (sender, receiver) = std::sync::mpsc::sync_channel(16);
+        read_lines(input.as_bytes(), sender).unwrap();
+        let mut seen = Vec::new();
+        for Lines { first, text } in receiver {
+            for (offset, raw) in text.split_inclusive(|&b| b == b'\n').enumerate() {
+                let line = String::from_utf8(raw.to_vec()).unwrap();
+                seen.push((first + offset as u64, line.trim_end().to_owned()));
+            }
+        }
+        assert_eq!(seen.len(), count + 2);
+        for (number, line) in &seen[..count] {
+            assert_eq!(line, &number.to_string());
+        }
+        assert_eq!(seen[count], (count as u64 + 1, String::new()));
+        assert_eq!(seen[count + 1], (count as u64 + 2, "last".to_owned()));
+    }
+}
