@@ -316,6 +316,7 @@ mod pending;
 mod queue;
 mod record;
 mod redact;
+mod request_text;
 mod service;
 mod stats;
 mod unwind;

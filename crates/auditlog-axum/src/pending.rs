@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::context::AuditContext;
 use crate::queue::EventQueue;
 use crate::record::{End, Record};
+use crate::request_text::RequestText;
 use crate::write_ahead::setting::WriteAhead;
 
 /// An event waiting for its request to end. Dropping it emits the event as
@@ -25,6 +26,7 @@ struct Exchange {
     config: Arc<Config>,
     /// Boxed: futures and bodies holding it move a pointer, not the event.
     event: Box<AuditEvent>,
+    text: RequestText,
     at: SystemTime,
     context: AuditContext,
     request_capture: Option<Arc<Mutex<Capture>>>,
@@ -45,6 +47,7 @@ impl PendingEvent {
         queue: Arc<EventQueue>,
         config: Arc<Config>,
         event: Box<AuditEvent>,
+        text: RequestText,
         at: SystemTime,
         context: AuditContext,
         request_capture: Option<Arc<Mutex<Capture>>>,
@@ -54,6 +57,7 @@ impl PendingEvent {
                 queue,
                 config,
                 event,
+                text,
                 at,
                 context,
                 request_capture,
@@ -148,6 +152,7 @@ impl Exchange {
         let record = Record {
             config: self.config,
             event: self.event,
+            text: self.text,
             at: self.at,
             status: self.status,
             end,

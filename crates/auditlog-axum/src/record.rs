@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::context::Enrichment;
 use crate::payload::Rules;
 use crate::queue::{event_bytes, map_bytes};
+use crate::request_text::RequestText;
 
 /// The key in `eventdata.responsepayload` that marks an event whose
 /// exchange did not end normally; its value says how it ended.
@@ -59,6 +60,8 @@ impl End {
 pub(crate) struct Record {
     pub(crate) config: Arc<Config>,
     pub(crate) event: Box<AuditEvent>,
+    /// The request's own text, made into the event's fields by `finish`.
+    pub(crate) text: RequestText,
     /// When the request arrived: the event's timestamp.
     pub(crate) at: SystemTime,
     pub(crate) status: Option<StatusCode>,
@@ -76,6 +79,7 @@ impl Record {
     pub(crate) fn approx_bytes(&self) -> u64 {
         let captured = |c: &Option<Captured>| c.as_ref().map_or(0, |c| c.bytes.capacity() as u64);
         event_bytes(&self.event)
+            + self.text.bytes()
             + captured(&self.request)
             + captured(&self.response)
             + map_bytes(&self.enrichment.request_details)
@@ -86,6 +90,7 @@ impl Record {
         let Record {
             config,
             mut event,
+            text,
             at,
             status,
             end,
@@ -103,6 +108,7 @@ impl Record {
             (End::BeforeResponse, _) => (Severity::Warning, Outcome::Failure),
             _ => (Severity::Error, Outcome::Failure),
         };
+        text.apply(&mut event);
         // A fresh id (UUID v4), the spec version and the arrival time.
         let envelope = AuditEvent::builder()
             .timestamp_at(OffsetDateTime::from(at))

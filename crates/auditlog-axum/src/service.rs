@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use std::time::SystemTime;
 
-use auditlog_core::{Action, AuditEvent, Network, ObjectRef};
+use auditlog_core::AuditEvent;
 use auditlog_sink::AuditSink;
 use http::{header, Extensions, Request, Response};
 use tower_service::Service;
@@ -20,6 +20,7 @@ use crate::identity::{self, IDENTITY_KEY};
 use crate::network::client_ip;
 use crate::pending::PendingEvent;
 use crate::queue::EventQueue;
+use crate::request_text::{Part, RequestText};
 
 /// Audits each request to the wrapped service; made by
 /// [`AuditLayer`](crate::AuditLayer).
@@ -92,35 +93,32 @@ impl<S> Audit<S> {
             ActionName::RouteTemplate => matched_path(request.extensions()).unwrap_or(path),
             ActionName::RawPath => path,
         };
-        // Only what the request says, here; the id, the timestamp text and
-        // the payloads are made on the background task.
+        // Only what the request says, here, copied into one buffer; the
+        // strings, the id, the timestamp text and the payloads are made on
+        // the background task.
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let resource = path_segments(path).next();
+        let mut text = RequestText::with_capacity(
+            name.len() + 8 + resource.map_or(0, str::len) + 40 + user_agent.map_or(0, str::len),
+        );
+        text.set(Part::ActionName, name);
+        text.set(Part::Method, request.method().as_str());
+        if let Some(resource) = resource {
+            text.set(Part::Resource, resource);
+        }
+        if let Some(ip) = client_ip(peer, headers, &config.trusted_proxies) {
+            text.set_display(Part::SourceIp, ip);
+        }
+        if let Some(user_agent) = user_agent {
+            text.set(Part::UserAgent, user_agent);
+        }
         let mut event = Box::new(AuditEvent {
             kubernetes: config.kubernetes.clone(),
-            action: Some(Action {
-                name: Some(name.to_owned()),
-                method: Some(request.method().as_str().to_owned()),
-                ..Action::default()
-            }),
             ..AuditEvent::default()
         });
         identity.identity.apply(&mut event);
-        if let Some(resource) = path_segments(path).next() {
-            event.objectref = Some(ObjectRef {
-                resource: Some(resource.to_owned()),
-                ..ObjectRef::default()
-            });
-        }
-        let source_ip = client_ip(peer, headers, &config.trusted_proxies).map(|ip| ip.to_string());
-        let user_agent = headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        if source_ip.is_some() || user_agent.is_some() {
-            event.network = Some(Network {
-                sourceip: source_ip,
-                useragent: user_agent,
-            });
-        }
         let capture = config
             .capture
             .then(|| Capture::new(config.capture_limit, content_type(headers)))
@@ -134,6 +132,7 @@ impl<S> Audit<S> {
             self.queue.clone(),
             self.config.clone(),
             event,
+            text,
             SystemTime::now(),
             context,
             capture.clone(),

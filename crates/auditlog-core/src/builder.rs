@@ -100,6 +100,43 @@ impl From<Outcome> for String {
 /// microseconds, `+00:00`; the fraction is left out when it is zero.
 pub fn format_timestamp(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
+    let Ok(year @ 0..=9999) = u32::try_from(at.year()) else {
+        // Keeps `{:04}`'s spelling (a sign, more digits).
+        return format_timestamp_slowly(at);
+    };
+    // Digits written by hand into one allocation: once per audited request,
+    // where `format!` cost three allocations and 2-3 % of the request's CPU.
+    let mut text = String::with_capacity(32);
+    for (value, width, separator) in [
+        (year, 4, "-"),
+        (u32::from(u8::from(at.month())), 2, "-"),
+        (u32::from(at.day()), 2, "T"),
+        (u32::from(at.hour()), 2, ":"),
+        (u32::from(at.minute()), 2, ":"),
+        (u32::from(at.second()), 2, ""),
+    ] {
+        push_digits(&mut text, value, width);
+        text.push_str(separator);
+    }
+    let micros = at.microsecond();
+    if micros != 0 {
+        text.push('.');
+        push_digits(&mut text, micros, 6);
+    }
+    text.push_str("+00:00");
+    text
+}
+
+/// Appends the last `width` decimal digits of `value`, zero-padded.
+fn push_digits(text: &mut String, value: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (value / 10u32.pow(place)) % 10;
+        text.push(char::from(b'0' + digit as u8));
+    }
+}
+
+/// [`format_timestamp`] for years that do not fit in four digits.
+fn format_timestamp_slowly(at: OffsetDateTime) -> String {
     let micros = at.microsecond();
     let date_time = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
@@ -351,6 +388,23 @@ mod tests {
             format_timestamp(datetime!(2026-11-23 10:15:30.000001 +02:00)),
             "2026-11-23T08:15:30.000001+00:00"
         );
+    }
+
+    #[test]
+    fn hand_written_digits_agree_with_format_for_every_kind_of_time() {
+        for at in [
+            datetime!(0001-01-01 00:00:00 UTC),
+            datetime!(0999-09-09 09:09:09.000009 UTC),
+            datetime!(1970-01-01 00:00:00.5 UTC),
+            datetime!(9999-12-31 23:59:59.999999 UTC),
+            datetime!(2026-02-28 23:59:59.999999 -01:00),
+        ] {
+            assert_eq!(
+                format_timestamp(at),
+                format_timestamp_slowly(at.to_offset(time::UtcOffset::UTC)),
+                "{at}"
+            );
+        }
     }
 
     #[test]
