@@ -12,7 +12,7 @@ use crate::keyring::Keyring;
 use crate::published::uncovered_members;
 use crate::report::{InvalidLine, LineFailure, StreamReport, Unauthenticated};
 use crate::unmet::Unmet;
-use crate::verify::{first_difference, verify, Strictness, VerifyError};
+use crate::verify::{published_form_hash, verify_hash, Strictness, VerifyError};
 use crate::wire::{checkpoint_message, hash_bytes, is_hash, link_message};
 
 /// Checks a stream line by line, in the order it was received, then the
@@ -107,16 +107,18 @@ impl<'k> StreamVerifier<'k> {
             Err(e) => return self.fail(line, None, LineFailure::Parse(e.to_string())),
         };
         let event = &parsed.event;
-        let unknown = match self.strictness {
-            Strictness::Strict => match first_difference(text, event) {
-                Some(offset) => {
+        // Strict reading hashes the same serialization it compares with.
+        let (unknown, hash) = match self.strictness {
+            Strictness::Strict => match published_form_hash(text, event) {
+                Err(offset) => {
                     let failure = LineFailure::NotPublishedForm { offset };
                     return self.fail(line, event.security.as_ref(), failure);
                 }
-                None => Vec::new(),
+                Ok(hash) => (Vec::new(), Some(hash)),
             },
-            Strictness::Lenient => uncovered_members(text, event),
+            Strictness::Lenient => (uncovered_members(text, event), None),
         };
+        let hash = hash.as_deref();
         let Some(security) = event.security.as_ref().filter(|s| s.hash.is_some()) else {
             return self.fail(line, None, LineFailure::Seal(VerifyError::MissingHash));
         };
@@ -125,7 +127,7 @@ impl<'k> StreamVerifier<'k> {
                 // No chain: only the v1 seal can be checked, with a key that
                 // answers for any id if there is one.
                 let key = self.keys.lookup("").and_then(|(_, v)| v.hmac_key());
-                match verify(event, key) {
+                match verify_hash(event, hash, key) {
                     Err(e) => self.fail(line, Some(security), LineFailure::Seal(e)),
                     Ok(()) => self.report.unchained.push(line),
                 }
@@ -136,12 +138,12 @@ impl<'k> StreamVerifier<'k> {
                 LineFailure::Malformed("security: both seq and length"),
             ),
             (Some(seq), None) => {
-                if let Err(failure) = self.event(line, event, security, seq, unknown) {
+                if let Err(failure) = self.event(line, event, hash, security, seq, unknown) {
                     self.fail(line, Some(security), failure);
                 }
             }
             (None, Some(length)) => {
-                if let Err(failure) = self.checkpoint(line, event, security, length, unknown) {
+                if let Err(failure) = self.checkpoint(line, event, hash, security, length, unknown) {
                     self.fail(line, Some(security), failure);
                 }
             }
@@ -152,6 +154,7 @@ impl<'k> StreamVerifier<'k> {
         &mut self,
         line: u64,
         event: &AuditEvent,
+        hash: Option<&str>,
         security: &Security,
         seq: u64,
         unknown: Vec<String>,
@@ -172,7 +175,7 @@ impl<'k> StreamVerifier<'k> {
             return Err(LineFailure::Link);
         }
         // The position is authentic from here on; the content may not be.
-        let content = verify(event, verifier.hmac_key());
+        let content = verify_hash(event, hash, verifier.hmac_key());
         let entry = Position {
             hash: hash_bytes(c.hash),
             prev: prev.map(hash_bytes),
@@ -202,6 +205,7 @@ impl<'k> StreamVerifier<'k> {
         &mut self,
         line: u64,
         event: &AuditEvent,
+        hash: Option<&str>,
         security: &Security,
         length: u64,
         unknown: Vec<String>,
@@ -224,7 +228,7 @@ impl<'k> StreamVerifier<'k> {
         ) {
             return Err(LineFailure::Link);
         }
-        verify(event, verifier.hmac_key()).map_err(LineFailure::Seal)?;
+        verify_hash(event, hash, verifier.hmac_key()).map_err(LineFailure::Seal)?;
         let unknown = uncovered(security, verifier, unknown);
         self.chains
             .entry(c.chain.to_owned())
