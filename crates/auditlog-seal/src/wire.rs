@@ -36,6 +36,18 @@ pub(crate) fn checkpoint_message(
     .into_bytes()
 }
 
+/// `bytes` as lowercase hex, through a table (the `hex` crate's encoder
+/// goes a `char` at a time, which costs as much as the writer's own work).
+pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = Vec::with_capacity(2 * bytes.len());
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)]);
+        text.push(DIGITS[usize::from(byte & 0xf)]);
+    }
+    String::from_utf8(text).expect("hex digits are ASCII")
+}
+
 /// 64 lowercase hex digits.
 pub(crate) fn is_hash(text: &str) -> bool {
     text.len() == 64 && is_lower_hex(text)
@@ -89,5 +101,12 @@ mod tests {
         assert_eq!(decode_hex("0AFF"), None);
         assert_eq!(decode_hex("0af"), None);
         assert!(is_hash(&"a".repeat(64)) && !is_hash(&"A".repeat(64)));
+    }
+
+    #[test]
+    fn hex_is_written_in_lowercase_for_every_byte() {
+        let every: Vec<u8> = (0..=255).collect();
+        assert_eq!(lower_hex(&every), hex::encode(&every));
+        assert_eq!(decode_hex(&lower_hex(&every)), Some(every));
     }
 }

@@ -74,7 +74,7 @@ impl ChainKey {
     /// The lowercase hex tag over `message`: HMAC-SHA256 or Ed25519.
     pub(crate) fn authenticate(&self, message: &[u8]) -> String {
         match &self.secret {
-            Secret::Hmac(key) => hex::encode(crate::mac::hmac_sha256(key, message)),
+            Secret::Hmac(key) => crate::wire::lower_hex(&crate::mac::hmac_sha256(key, message)),
             Secret::Ed25519(key) => hex::encode(key.sign(message).to_bytes()),
         }
     }
