@@ -6,7 +6,8 @@
 #     `auditlog seal`, `auditlog verify` of its output (strict, with the key),
 #     `auditlog seal --chain` and `auditlog verify --chain` of that, and the
 #     Python reference sealing (parse, seal, serialize; 30,000 lines: it is
-#     slow); medians, and each as a ratio to `auditlog seal`.
+#     slow); medians of wall-clock events/s and of CPU (user+sys) per event,
+#     each as a ratio to `auditlog seal`.
 # Usage: scripts/bench-seal.sh [RUNS]   (needs pydantic: pip install 'pydantic>=2')
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,39 +39,42 @@ export AUDITLOG_SIGNING_KEY=bench
 # Inputs for the verifiers: sealed, and sealed into a chain (checkpoints
 # every 1000 events, between the events).
 $bin seal < "$work/rust.jsonl" > "$work/sealed.jsonl"
-$bin seal --chain bench-chain < "$work/rust.jsonl" > "$work/chained.jsonl"
+$bin seal --chain bench-chain < "$work/rust.jsonl" > "$work/chained.jsonl" 2>/dev/null
 
-seconds() { # command... -> wall seconds
-  local start end
-  start=$(date +%s.%N); "$@"; end=$(date +%s.%N)
-  python3 -c "print($end - $start)"
-}
-rate() { python3 -c "print(round($1 / $2))"; } # lines seconds -> events/s
-declare -A rates
+# Wall time gives events/s; user+sys CPU time gives the CPU each event costs,
+# which other work on a shared machine disturbs far less.
+declare -A rates cpus
 measure() { # name lines command...
-  local name=$1 n=$2 s
+  local name=$1 n=$2 wall user sys
   shift 2
-  s=$(seconds "$@")
-  rates[$name]="${rates[$name]:-} $(rate "$n" "$s")"
+  /usr/bin/time -f '%e %U %S' -o "$work/time" "$@"
+  read -r wall user sys < "$work/time"
+  rates[$name]="${rates[$name]:-} $(python3 -c "print(round($n / max($wall, 0.01)))")"
+  cpus[$name]="${cpus[$name]:-} $(python3 -c "print(round(($user + $sys) * 1e6 / $n, 2))")"
 }
 names=(seal verify seal-chain verify-chain python)
 for _ in $(seq "$runs"); do
   measure seal $lines sh -c "$bin seal < $work/rust.jsonl > $work/rust.out"
   measure verify $lines sh -c "$bin verify < $work/sealed.jsonl > /dev/null"
-  measure seal-chain $lines sh -c "$bin seal --chain bench-chain < $work/rust.jsonl > /dev/null"
+  measure seal-chain $lines sh -c "$bin seal --chain bench-chain < $work/rust.jsonl > /dev/null 2>&1"
   measure verify-chain $lines sh -c "$bin verify --chain < $work/chained.jsonl > /dev/null"
   measure python $python_lines sh -c "python3 scripts/python_seal.py bench < $work/python.jsonl > $work/python.out"
 done
 head -n $python_lines "$work/rust.out" | cmp -s - "$work/python.out" && same=identical || same=DIFFERENT
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# shellcheck disable=SC2086 # the rates are a space-separated list
-seal=$(median ${rates[seal]})
+ratio() { python3 -c "print(round($1 / $2, 3))"; }
+# shellcheck disable=SC2086 # the figures are space-separated lists
+seal_rate=$(median ${rates[seal]}); seal_cpu=$(median ${cpus[seal]})
+printf '%-13s %-44s %-10s %-38s %s\n' what "wall events/s (runs)" median "CPU µs/event (runs)" median
 for name in "${names[@]}"; do
   # shellcheck disable=SC2086
-  m=$(median ${rates[$name]})
-  printf '%-13s %s events/s (median %s) = %sx auditlog seal\n' \
-    "$name" "${rates[$name]# }" "$m" "$(python3 -c "print(round($m / $seal, 3))")"
+  r=$(median ${rates[$name]}); c=$(median ${cpus[$name]})
+  printf '%-13s %-44s %-10s %-38s %s\n' "$name" "${rates[$name]# }" "$r" "${cpus[$name]# }" "$c"
+done
+for name in verify seal-chain verify-chain; do
+  # shellcheck disable=SC2086
+  echo "$name vs seal: $(ratio "$(median ${rates[$name]})" "$seal_rate")x the events/s, $(ratio "$seal_cpu" "$(median ${cpus[$name]})")x less CPU per event"
 done
 # shellcheck disable=SC2086
-echo "seal vs python: $(python3 -c "print(round($seal / $(median ${rates[python]}), 1))")x; output for the first $python_lines lines: $same"
+echo "seal vs python: $(ratio "$seal_rate" "$(median ${rates[python]})")x the events/s, $(ratio "$(median ${cpus[python]})" "$seal_cpu")x less CPU per event; output for the first $python_lines lines: $same"
 echo "cores: $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -44,7 +44,10 @@ pub(crate) fn write_string(out: &mut Vec<u8>, s: &str) {
 fn is_plain(bytes: &[u8]) -> bool {
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
     if bytes.len() < 8 {
-        return bytes.iter().fold(0, |any, &b| any | SPECIAL[usize::from(b)]) == 0;
+        return bytes
+            .iter()
+            .fold(0, |any, &b| any | SPECIAL[usize::from(b)])
+            == 0;
     }
     // Whole words, then the last eight bytes (overlapping the words before).
     let mut special = escape_mask(word(bytes.len() - 8));

@@ -20,7 +20,13 @@ const BLOCK: usize = 64;
 
 /// SHA-256's initial state (FIPS 180-4, 5.3.3).
 const SHA256_IV: [u32; 8] = [
-    0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab,
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
     0x5be0_cd19,
 ];
 
@@ -77,7 +83,11 @@ fn finish(state: &mut [u32; 8], message: &[u8]) -> [u8; 32] {
     last[..rest.len()].copy_from_slice(rest);
     last[rest.len()] = 0x80;
     // The length field must fit after the 0x80 byte: one block or two.
-    let used = if rest.len() < BLOCK - 8 { BLOCK } else { 2 * BLOCK };
+    let used = if rest.len() < BLOCK - 8 {
+        BLOCK
+    } else {
+        2 * BLOCK
+    };
     let bits = ((BLOCK + message.len()) as u64) * 8;
     last[used - 8..used].copy_from_slice(&bits.to_be_bytes());
     for block in last[..used].chunks_exact(BLOCK) {

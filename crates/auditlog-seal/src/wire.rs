@@ -54,22 +54,38 @@ pub(crate) fn is_hash(text: &str) -> bool {
 }
 
 fn is_lower_hex(text: &str) -> bool {
-    text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    text.bytes().all(|b| nibble(b).is_some())
+}
+
+/// The value of a lowercase hex digit.
+fn nibble(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    }
 }
 
 /// Lowercase hex only, as the wire format writes it: an uppercase tag is a
 /// different tag.
 pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !is_lower_hex(text) {
+    let digits = text.as_bytes();
+    if digits.len() % 2 != 0 {
         return None;
     }
-    hex::decode(text).ok()
+    digits
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
 }
 
 /// A hash already checked with [`is_hash`], as bytes.
 pub(crate) fn hash_bytes(hash: &str) -> [u8; 32] {
     let mut bytes = [0; 32];
-    hex::decode_to_slice(hash, &mut bytes).expect("checked to be 64 hex digits");
+    for (byte, pair) in bytes.iter_mut().zip(hash.as_bytes().chunks_exact(2)) {
+        let digit = |d| nibble(d).expect("checked to be 64 lowercase hex digits");
+        *byte = digit(pair[0]) << 4 | digit(pair[1]);
+    }
     bytes
 }
 
@@ -107,6 +123,10 @@ mod tests {
     fn hex_is_written_in_lowercase_for_every_byte() {
         let every: Vec<u8> = (0..=255).collect();
         assert_eq!(lower_hex(&every), hex::encode(&every));
-        assert_eq!(decode_hex(&lower_hex(&every)), Some(every));
+        assert_eq!(decode_hex(&lower_hex(&every)), Some(every.clone()));
+        let hash = lower_hex(&every[..32]);
+        assert_eq!(hash_bytes(&hash)[..], every[..32]);
+        assert_eq!(decode_hex(""), Some(Vec::new()));
+        assert_eq!(decode_hex("0g"), None);
     }
 }
