@@ -167,13 +167,12 @@ impl<'a> Parser<'a> {
                 return Err(self.syntax("expected a string key"));
             }
             let key = self.key()?;
-            if !(SeenKeys {
+            let seen = SeenKeys {
                 keys: &mut self.seen,
                 base,
                 many: &mut *many,
-            })
-            .insert(key.clone())
-            {
+            };
+            if !seen.insert(key.clone()) {
                 return Err(ParseError::new(ParseErrorKind::DuplicateKey).in_key(&key));
             }
             self.skip_whitespace();
