@@ -35,29 +35,38 @@ where
     };
     let mut last = first;
     let mut batches = reader.next_round(workers)?;
-    while !batches.is_empty() {
-        // Workers check this round while the next one is read.
-        let (checked, next) = thread::scope(|scope| {
+    let mut checked: Vec<CheckedBatch<T>> = Vec::new();
+    loop {
+        let mut record_round = |round: Vec<CheckedBatch<T>>| {
+            for batch in round {
+                last = last.max(batch.last);
+                for (number, result) in batch.lines {
+                    record(number, result);
+                }
+            }
+        };
+        if batches.is_empty() {
+            record_round(checked);
+            return Ok(last);
+        }
+        // Workers check this round while this thread reads the next one
+        // and records the one before.
+        let (round, next) = thread::scope(|scope| {
             let running: Vec<_> = batches
                 .iter()
                 .map(|batch| scope.spawn(|| check_batch(batch, max_line, &check)))
                 .collect();
             let next = reader.next_round(workers);
-            let checked: Vec<CheckedBatch<T>> = running
+            record_round(std::mem::take(&mut checked));
+            let round: Vec<CheckedBatch<T>> = running
                 .into_iter()
                 .map(|worker| worker.join().expect("a line check panicked"))
                 .collect();
-            (checked, next)
+            (round, next)
         });
-        for batch in checked {
-            last = last.max(batch.last);
-            for (number, result) in batch.lines {
-                record(number, result);
-            }
-        }
+        checked = round;
         batches = next?;
     }
-    Ok(last)
 }
 
 /// One batch's results in input order, and the number of its last line
