@@ -2,7 +2,7 @@
 //!
 //! The `hmac` crate keeps its inner and outer pads in the `Hmac` value and
 //! does not zeroize them; a signing key would linger on the stack of every
-//! call. Here the key is absorbed once, when the [`SigningKey`] is made: the
+//! call. Here the key is absorbed once, when the `SigningKey` is made: the
 //! SHA-256 states after its inner and outer pads ([`PadStates`]) live in a
 //! [`Zeroizing`] buffer beside the key, so a signature costs three
 //! compressions for a 64-byte message instead of five, and the per-call
@@ -13,8 +13,6 @@ use sha2::digest::generic_array::GenericArray;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
-
-use crate::key::SigningKey;
 
 const BLOCK: usize = 64;
 
@@ -56,9 +54,10 @@ pub(crate) fn pad_states(key: &[u8]) -> Zeroizing<PadStates> {
     states
 }
 
-/// HMAC-SHA256 of `message` under `key` (RFC 2104).
-pub(crate) fn hmac_sha256(key: &SigningKey, message: &[u8]) -> [u8; 32] {
-    let [inner, outer] = key.pad_states();
+/// HMAC-SHA256 of `message` under the key whose pad states are `key`
+/// (RFC 2104).
+pub(crate) fn hmac_sha256(key: &PadStates, message: &[u8]) -> [u8; 32] {
+    let [inner, outer] = key;
     let mut state = Zeroizing::new(*inner);
     let inner_digest = Zeroizing::new(finish(&mut state, message));
     *state = *outer;
@@ -67,7 +66,7 @@ pub(crate) fn hmac_sha256(key: &SigningKey, message: &[u8]) -> [u8; 32] {
 
 /// True when `tag` is the HMAC-SHA256 of `message` under `key`, compared in
 /// constant time.
-pub(crate) fn hmac_matches(key: &SigningKey, message: &[u8], tag: &[u8]) -> bool {
+pub(crate) fn hmac_matches(key: &PadStates, message: &[u8], tag: &[u8]) -> bool {
     bool::from(hmac_sha256(key, message).ct_eq(tag))
 }
 
@@ -112,13 +111,13 @@ mod tests {
 
     #[test]
     fn rfc_4231_vectors() {
-        let key = SigningKey::new("Jefe").unwrap();
+        let key = pad_states(b"Jefe");
         assert_eq!(
             hex::encode(hmac_sha256(&key, b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         // A key longer than a block is hashed first (test case 6).
-        let long = SigningKey::new(vec![0xaa; 131]).unwrap();
+        let long = pad_states(&[0xaa; 131]);
         assert_eq!(
             hex::encode(hmac_sha256(
                 &long,
@@ -130,7 +129,7 @@ mod tests {
 
     #[test]
     fn a_tag_of_another_length_or_content_does_not_match() {
-        let key = SigningKey::new("k").unwrap();
+        let key = pad_states(b"k");
         let tag = hmac_sha256(&key, b"m");
         assert!(hmac_matches(&key, b"m", &tag));
         assert!(!hmac_matches(&key, b"m", &tag[..31]));
@@ -140,7 +139,7 @@ mod tests {
     proptest! {
         #[test]
         fn agrees_with_the_hmac_crate(key in proptest::collection::vec(any::<u8>(), 1..200), message in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let ours = hmac_sha256(&SigningKey::new(key.clone()).unwrap(), &message);
+            let ours = hmac_sha256(&pad_states(&key), &message);
             let mut theirs = <hmac::Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
             theirs.update(&message);
             prop_assert_eq!(ours.to_vec(), theirs.finalize().into_bytes().to_vec());

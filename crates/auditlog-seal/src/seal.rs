@@ -58,7 +58,7 @@ pub fn compute_hash(event: &AuditEvent) -> String {
 
 /// Lowercase hex HMAC-SHA256 of `hash` (its 64 ASCII characters) under `key`.
 pub fn sign(hash: &str, key: &SigningKey) -> String {
-    lower_hex(&crate::mac::hmac_sha256(key, hash.as_bytes()))
+    lower_hex(&crate::mac::hmac_sha256(key.pad_states(), hash.as_bytes()))
 }
 
 /// Lowercase hex SHA-256 of canonical text.

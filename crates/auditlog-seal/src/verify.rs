@@ -79,7 +79,7 @@ pub(crate) fn verify_hash(
             .filter(|s| !s.is_empty())
             .ok_or(VerifyError::MissingSignature)?;
         let claimed = decode_hex(claimed).ok_or(VerifyError::SignatureMismatch)?;
-        if !crate::mac::hmac_matches(key, hash.as_bytes(), &claimed) {
+        if !crate::mac::hmac_matches(key.pad_states(), hash.as_bytes(), &claimed) {
             return Err(VerifyError::SignatureMismatch);
         }
     }
