@@ -6,6 +6,10 @@ use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
 use std::thread;
 
+mod checked;
+
+pub(crate) use checked::for_each_line_checked;
+
 /// How a run over the input went.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tally {

@@ -38,6 +38,12 @@ mod sql;
 mod tail;
 mod verify;
 
+/// mimalloc instead of glibc's malloc, for this binary only (the libraries
+/// leave the choice to their users): events are parsed on one thread and
+/// freed on another, which glibc serves slowly (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Audit events as JSON lines on stdin, results on stdout, problems on stderr
 /// (each naming its line and field).
 #[derive(Debug, Parser)]

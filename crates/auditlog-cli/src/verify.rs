@@ -13,7 +13,7 @@ use auditlog_seal::{
 };
 
 use crate::key::{self, KeyEnv};
-use crate::lines::{finish, for_each_line, for_each_line_in_order, Tally, MAX_LINE_BYTES};
+use crate::lines::{finish, for_each_line, for_each_line_checked, MAX_LINE_BYTES};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -191,23 +191,21 @@ fn run_chain(args: &Args) -> Result<ExitCode, String> {
             Box::new(file),
         ));
     }
+    // Each line is checked on all cores; positions are recorded in order.
+    let checker = verifier.line_checker();
     let mut number = 0;
     for (name, input) in inputs {
-        let (_, last): (Tally, u64) = for_each_line_in_order(
+        number = for_each_line_checked(
             input,
-            &mut io::sink(),
             number,
             args.max_line_bytes,
-            |number, line, _| {
-                match line {
-                    Ok(line) => verifier.feed(number, line),
-                    Err(reason) => verifier.reject(number, reason),
-                }
-                Ok(())
+            |line| checker.check(line),
+            |number, checked| match checked {
+                Ok(checked) => verifier.record(number, checked),
+                Err(reason) => verifier.reject(number, reason),
             },
         )
         .map_err(|e| format!("reading {name}: {e}"))?;
-        number = last;
     }
     let report = verifier.finish();
     if args.json {

@@ -45,22 +45,46 @@ impl AuditEvent {
         canonical.clear();
         let slot = write_event(self, false, canonical);
         let security = seal(canonical);
-        published.extend_from_slice(&canonical[..slot.offset]);
-        let mark = published.len();
-        if slot.after_member {
-            published.push(b',');
-        }
-        published.extend_from_slice(b"\"security\":");
-        let wrote = write_security(&mut Writer { out: published }, &security);
-        let rest = &canonical[slot.offset..];
-        if !wrote {
-            published.truncate(mark);
-        } else if !slot.after_member && rest[0] != b'}' {
-            published.push(b',');
-        }
-        published.extend_from_slice(rest);
+        splice_security(canonical, &slot, &security, published);
         self.security = Some(security);
     }
+
+    /// Writes the canonical text to `canonical` (cleared first) and appends
+    /// the published form, this event's `security` included, to `published`,
+    /// serializing the event once: what a verifier needs to check that a
+    /// line is exactly the published form and to recompute its hash.
+    pub fn write_canonical_and_published(&self, canonical: &mut Vec<u8>, published: &mut Vec<u8>) {
+        canonical.clear();
+        let slot = write_event(self, false, canonical);
+        match &self.security {
+            Some(security) => splice_security(canonical, &slot, security, published),
+            None => published.extend_from_slice(canonical),
+        }
+    }
+}
+
+/// Appends `canonical` to `published` with the `security` block written at
+/// `slot` (where the published form has it); an empty block prunes away.
+fn splice_security(
+    canonical: &[u8],
+    slot: &SecuritySlot,
+    security: &Security,
+    published: &mut Vec<u8>,
+) {
+    published.extend_from_slice(&canonical[..slot.offset]);
+    let mark = published.len();
+    if slot.after_member {
+        published.push(b',');
+    }
+    published.extend_from_slice(b"\"security\":");
+    let wrote = write_security(&mut Writer { out: published }, security);
+    let rest = &canonical[slot.offset..];
+    if !wrote {
+        published.truncate(mark);
+    } else if !slot.after_member && rest[0] != b'}' {
+        published.push(b',');
+    }
+    published.extend_from_slice(rest);
 }
 
 /// Where `security` goes in the canonical text (keys are in code point order).
@@ -347,6 +371,10 @@ mod tests {
                     event.published_json(),
                     "{input}"
                 );
+                let (mut canonical, mut published) = (Vec::new(), Vec::new());
+                event.write_canonical_and_published(&mut canonical, &mut published);
+                assert_eq!(canonical, expected_canonical.as_bytes(), "{input}");
+                assert_eq!(published, event.published_json().as_bytes(), "{input}");
             }
         }
     }

@@ -27,6 +27,52 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Writes `s` as a JSON string, ASCII only: `\uXXXX` (UTF-16) for every
 /// other character.
 pub(crate) fn write_string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    // Most strings of an event need no escaping: check it in one pass with
+    // one branch at the end, then copy them whole.
+    if is_plain(bytes) {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+    } else {
+        write_escaped(out, s);
+    }
+}
+
+/// True when no byte of `bytes` needs escaping.
+fn is_plain(bytes: &[u8]) -> bool {
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+    if bytes.len() < 8 {
+        return bytes
+            .iter()
+            .fold(0, |any, &b| any | SPECIAL[usize::from(b)])
+            == 0;
+    }
+    // Whole words, then the last eight bytes (overlapping the words before).
+    let mut special = escape_mask(word(bytes.len() - 8));
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        special |= escape_mask(word(at));
+        at += 8;
+    }
+    special == 0
+}
+
+/// 1 for every byte that needs escaping: below 0x20, `"`, `\\`, 0x7f and above.
+static SPECIAL: [u8; 256] = {
+    let mut table = [1u8; 256];
+    let mut i = 0x20;
+    while i < 0x7f {
+        table[i] = 0;
+        i += 1;
+    }
+    table[b'"' as usize] = 1;
+    table[b'\\' as usize] = 1;
+    table
+};
+
+fn write_escaped(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut run_start = 0;
@@ -66,8 +112,14 @@ pub(crate) fn write_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// True when any of the eight bytes is below 0x20, `"`, `\\`, or 0x7f and
-/// above (the "has a byte less than / equal to" bit tricks; no false negatives).
+/// above.
 fn needs_escape(word: u64) -> bool {
+    escape_mask(word) != 0
+}
+
+/// Nonzero when any of the eight bytes needs escaping (the "has a byte less
+/// than / equal to" bit tricks; no false negatives).
+fn escape_mask(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
@@ -75,7 +127,7 @@ fn needs_escape(word: u64) -> bool {
     let quote = has_zero(word ^ (ONES * u64::from(b'"')));
     let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
     let delete = has_zero(word ^ (ONES * 0x7f));
-    (control | quote | backslash | delete | (word & HIGH)) != 0
+    control | quote | backslash | delete | (word & HIGH)
 }
 
 fn write_unit(out: &mut Vec<u8>, unit: u16) {
@@ -106,5 +158,21 @@ mod tests {
             }
         }
         assert!(!needs_escape(u64::from_le_bytes(*b" ~/{}[]!")));
+    }
+
+    #[test]
+    fn plain_check_agrees_with_the_escape_table_at_every_length_and_position() {
+        for byte in 0..=255u8 {
+            let needs = byte >= 0x80 || ESCAPES[usize::from(byte)] != 0;
+            assert_eq!(SPECIAL[usize::from(byte)] == 1, needs, "{byte:#x}");
+            for len in 1..20 {
+                for position in 0..len {
+                    let mut text = vec![b'a'; len];
+                    text[position] = byte;
+                    assert_eq!(is_plain(&text), !needs, "{byte:#x} at {position} of {len}");
+                }
+            }
+        }
+        assert!(is_plain(b""));
     }
 }

@@ -34,6 +34,9 @@ pub(crate) struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Keys of the objects being read, innermost last: one buffer for the
+    /// whole document instead of one per object (see [`SeenKeys`]).
+    seen: Vec<Cow<'a, str>>,
 }
 
 impl<'a> Parser<'a> {
@@ -42,6 +45,7 @@ impl<'a> Parser<'a> {
             text,
             bytes: text.as_bytes(),
             pos: 0,
+            seen: Vec::new(),
         };
         parser.skip_whitespace();
         parser
@@ -143,12 +147,31 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             return Ok(());
         }
-        let mut seen = SeenKeys::default();
+        let base = self.seen.len();
+        let mut many = None;
+        let result = self.members_after(base, &mut many, &mut member);
+        self.seen.truncate(base);
+        result
+    }
+
+    /// The members of an object whose `{` is consumed and which is not
+    /// empty; its keys go on `self.seen` from `base` (and in `many`).
+    fn members_after(
+        &mut self,
+        base: usize,
+        many: &mut Option<HashSet<Cow<'a, str>>>,
+        member: &mut impl FnMut(&mut Self, &str) -> Result<()>,
+    ) -> Result<()> {
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a string key"));
             }
             let key = self.key()?;
+            let seen = SeenKeys {
+                keys: &mut self.seen,
+                base,
+                many: &mut *many,
+            };
             if !seen.insert(key.clone()) {
                 return Err(ParseError::new(ParseErrorKind::DuplicateKey).in_key(&key));
             }
@@ -410,28 +433,31 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The keys of one object so far. Linear search while few (most objects),
-/// a hash set beyond, so a hostile object with many keys stays linear.
-#[derive(Default)]
-struct SeenKeys<'a> {
-    few: Vec<Cow<'a, str>>,
-    many: HashSet<Cow<'a, str>>,
+/// The keys of one object so far: `keys[base..]` of the parser's shared
+/// buffer while few (most objects; a linear search, no allocation per
+/// object), a hash set beyond, so a hostile object with many keys stays
+/// linear.
+struct SeenKeys<'s, 'a> {
+    keys: &'s mut Vec<Cow<'a, str>>,
+    base: usize,
+    many: &'s mut Option<HashSet<Cow<'a, str>>>,
 }
 
-impl<'a> SeenKeys<'a> {
+impl<'a> SeenKeys<'_, 'a> {
     const FEW: usize = 16;
 
     /// False when `key` was seen before.
     /// (A borrowed key is cloned for free: only escaped keys are owned.)
-    fn insert(&mut self, key: Cow<'a, str>) -> bool {
-        if self.few.contains(&key) {
+    fn insert(self, key: Cow<'a, str>) -> bool {
+        let few = &self.keys[self.base..];
+        if few.contains(&key) {
             return false;
         }
-        if self.few.len() < Self::FEW {
-            self.few.push(key);
+        if few.len() < Self::FEW {
+            self.keys.push(key);
             return true;
         }
-        self.many.insert(key)
+        self.many.get_or_insert_with(HashSet::new).insert(key)
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use crate::error::KeyError;
+use crate::mac::{pad_states, PadStates};
 
 /// An HMAC-SHA256 signing key: the UTF-8 bytes of the configured secret.
 ///
@@ -12,14 +13,17 @@ use crate::error::KeyError;
 /// secret means "unsigned" in the wire format, so it is refused here.
 #[derive(Clone)]
 pub struct SigningKey {
-    bytes: Zeroizing<Vec<u8>>,
+    /// The HMAC pad states, absorbed once: what signing uses.
+    pads: Zeroizing<PadStates>,
 }
 
 impl SigningKey {
     /// A key from its secret, or `None` when the secret is empty.
     pub fn new(secret: impl Into<Vec<u8>>) -> Option<Self> {
         let bytes = Zeroizing::new(secret.into());
-        (!bytes.is_empty()).then_some(SigningKey { bytes })
+        (!bytes.is_empty()).then(|| SigningKey {
+            pads: pad_states(&bytes),
+        })
     }
 
     /// The key in environment variable `name`; `None` when unset or empty.
@@ -35,8 +39,8 @@ impl SigningKey {
         }
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+    pub(crate) fn pad_states(&self) -> &PadStates {
+        &self.pads
     }
 }
 

@@ -53,7 +53,7 @@ pub use report::{
     ChainReport, Duplicated, InvalidLine, LineFailure, Reordered, StreamReport, Unauthenticated,
 };
 pub use seal::{compute_hash, seal, seal_into, seal_to_json, sign};
-pub use stream::StreamVerifier;
+pub use stream::{CheckedLine, LineChecker, StreamVerifier};
 pub use unmet::Unmet;
 pub use verify::{
     verify, verify_json, verify_json_as, Strictness, Verified, VerifyError, VerifyJsonError,

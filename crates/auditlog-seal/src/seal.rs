@@ -7,6 +7,7 @@ use auditlog_core::{AuditEvent, Security};
 use sha2::{Digest, Sha256};
 
 use crate::key::SigningKey;
+use crate::wire::lower_hex;
 
 thread_local! {
     /// Canonical text scratch space, reused so sealing does not allocate it.
@@ -57,12 +58,12 @@ pub fn compute_hash(event: &AuditEvent) -> String {
 
 /// Lowercase hex HMAC-SHA256 of `hash` (its 64 ASCII characters) under `key`.
 pub fn sign(hash: &str, key: &SigningKey) -> String {
-    hex::encode(crate::mac::hmac_sha256(key, hash.as_bytes()))
+    lower_hex(&crate::mac::hmac_sha256(key.pad_states(), hash.as_bytes()))
 }
 
 /// Lowercase hex SHA-256 of canonical text.
 pub(crate) fn hash_hex(canonical: &[u8]) -> String {
-    hex::encode(Sha256::digest(canonical))
+    lower_hex(&Sha256::digest(canonical))
 }
 
 /// Writes the published form of `event` to `out` with the `security` block

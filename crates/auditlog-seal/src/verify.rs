@@ -7,7 +7,7 @@ use auditlog_core::{AuditEvent, ParseError};
 use subtle::ConstantTimeEq;
 
 use crate::key::SigningKey;
-use crate::seal::compute_hash;
+use crate::seal::{compute_hash, hash_hex};
 use crate::wire::decode_hex;
 
 /// Why an event did not verify.
@@ -47,12 +47,29 @@ impl std::error::Error for VerifyError {}
 /// through [`verify_json`], which also makes sure the text says what the
 /// hash covers.
 pub fn verify(event: &AuditEvent, key: Option<&SigningKey>) -> Result<(), VerifyError> {
+    verify_hash(event, None, key)
+}
+
+/// As [`verify`], with the hash of the event's canonical text when the
+/// caller computed it already (`None`: compute it here).
+pub(crate) fn verify_hash(
+    event: &AuditEvent,
+    computed: Option<&str>,
+    key: Option<&SigningKey>,
+) -> Result<(), VerifyError> {
     let security = event.security.as_ref();
     let claimed_hash = security
         .and_then(|s| s.hash.as_deref())
         .filter(|h| !h.is_empty())
         .ok_or(VerifyError::MissingHash)?;
-    let hash = compute_hash(event);
+    let owned;
+    let hash = match computed {
+        Some(hash) => hash,
+        None => {
+            owned = compute_hash(event);
+            &owned
+        }
+    };
     if !bool::from(hash.as_bytes().ct_eq(claimed_hash.as_bytes())) {
         return Err(VerifyError::HashMismatch);
     }
@@ -62,7 +79,7 @@ pub fn verify(event: &AuditEvent, key: Option<&SigningKey>) -> Result<(), Verify
             .filter(|s| !s.is_empty())
             .ok_or(VerifyError::MissingSignature)?;
         let claimed = decode_hex(claimed).ok_or(VerifyError::SignatureMismatch)?;
-        if !crate::mac::hmac_matches(key, hash.as_bytes(), &claimed) {
+        if !crate::mac::hmac_matches(key.pad_states(), hash.as_bytes(), &claimed) {
             return Err(VerifyError::SignatureMismatch);
         }
     }
@@ -172,53 +189,59 @@ pub fn verify_json_as(
     key: Option<&SigningKey>,
     strictness: Strictness,
 ) -> Result<Verified, VerifyJsonError> {
-    let event = read_published(text, strictness)?;
-    verify(&event, key).map_err(VerifyJsonError::Seal)?;
+    let (event, hash) = read_published(text, strictness)?;
+    verify_hash(&event, hash.as_deref(), key).map_err(VerifyJsonError::Seal)?;
     Ok(Verified { event })
 }
 
 /// Parses `text` and checks that it says exactly what its published form
-/// says, as `strictness` asks; the seal is not checked here.
+/// says, as `strictness` asks; the seal is not checked here. Strict reading
+/// also returns the hash of the canonical text, made from the same
+/// serialization that the text was compared with.
 pub(crate) fn read_published(
     text: &str,
     strictness: Strictness,
-) -> Result<AuditEvent, VerifyJsonError> {
+) -> Result<(AuditEvent, Option<String>), VerifyJsonError> {
     let parsed = AuditEvent::parse(text).map_err(VerifyJsonError::Parse)?;
     match strictness {
-        Strictness::Strict => {
-            if let Some(offset) = first_difference(text, &parsed.event) {
-                return Err(VerifyJsonError::NotPublishedForm { offset });
-            }
-        }
+        Strictness::Strict => match published_form_hash(text, &parsed.event) {
+            Ok(hash) => Ok((parsed.event, Some(hash))),
+            Err(offset) => Err(VerifyJsonError::NotPublishedForm { offset }),
+        },
         Strictness::Lenient => {
             let fields = crate::published::uncovered_members(text, &parsed.event);
             if !fields.is_empty() {
                 return Err(VerifyJsonError::Unauthenticated { fields });
             }
+            Ok((parsed.event, None))
         }
     }
-    Ok(parsed.event)
 }
 
 thread_local! {
-    /// Published form scratch space, reused across lines.
-    static PUBLISHED: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(2048));
+    /// Canonical text and published form scratch space, reused across lines.
+    static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> =
+        RefCell::new((Vec::with_capacity(2048), Vec::with_capacity(2048)));
 }
 
-/// The first byte at which `text` differs from the published form of
-/// `event`, or `None` when they are the same bytes.
-pub(crate) fn first_difference(text: &str, event: &AuditEvent) -> Option<usize> {
-    PUBLISHED.with(|scratch| {
-        let mut published = scratch.borrow_mut();
+/// The hash of `event`'s canonical text when `text` is exactly its published
+/// form; otherwise the first byte at which they differ. The event is
+/// serialized once for both.
+pub(crate) fn published_form_hash(text: &str, event: &AuditEvent) -> Result<String, usize> {
+    SCRATCH.with(|scratch| {
+        let (canonical, published) = &mut *scratch.borrow_mut();
         published.clear();
-        event.write_published(&mut published);
+        event.write_canonical_and_published(canonical, published);
         let (text, published) = (text.as_bytes(), &published[..]);
+        if text == published {
+            return Ok(hash_hex(canonical));
+        }
         let common = text
             .iter()
             .zip(published)
             .position(|(a, b)| a != b)
             .unwrap_or(text.len().min(published.len()));
-        (text.len() != published.len() || common < text.len()).then_some(common)
+        Err(common)
     })
 }
 

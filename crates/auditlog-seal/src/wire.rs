@@ -36,28 +36,56 @@ pub(crate) fn checkpoint_message(
     .into_bytes()
 }
 
+/// `bytes` as lowercase hex, through a table (the `hex` crate's encoder
+/// goes a `char` at a time, which costs as much as the writer's own work).
+pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = Vec::with_capacity(2 * bytes.len());
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)]);
+        text.push(DIGITS[usize::from(byte & 0xf)]);
+    }
+    String::from_utf8(text).expect("hex digits are ASCII")
+}
+
 /// 64 lowercase hex digits.
 pub(crate) fn is_hash(text: &str) -> bool {
     text.len() == 64 && is_lower_hex(text)
 }
 
 fn is_lower_hex(text: &str) -> bool {
-    text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    text.bytes().all(|b| nibble(b).is_some())
+}
+
+/// The value of a lowercase hex digit.
+fn nibble(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    }
 }
 
 /// Lowercase hex only, as the wire format writes it: an uppercase tag is a
 /// different tag.
 pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !is_lower_hex(text) {
+    let digits = text.as_bytes();
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
-    hex::decode(text).ok()
+    digits
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
 }
 
 /// A hash already checked with [`is_hash`], as bytes.
 pub(crate) fn hash_bytes(hash: &str) -> [u8; 32] {
     let mut bytes = [0; 32];
-    hex::decode_to_slice(hash, &mut bytes).expect("checked to be 64 hex digits");
+    for (byte, pair) in bytes.iter_mut().zip(hash.as_bytes().chunks_exact(2)) {
+        let digit = |d| nibble(d).expect("checked to be 64 lowercase hex digits");
+        *byte = digit(pair[0]) << 4 | digit(pair[1]);
+    }
     bytes
 }
 
@@ -89,5 +117,16 @@ mod tests {
         assert_eq!(decode_hex("0AFF"), None);
         assert_eq!(decode_hex("0af"), None);
         assert!(is_hash(&"a".repeat(64)) && !is_hash(&"A".repeat(64)));
+    }
+
+    #[test]
+    fn hex_is_written_in_lowercase_for_every_byte() {
+        let every: Vec<u8> = (0..=255).collect();
+        assert_eq!(lower_hex(&every), hex::encode(&every));
+        assert_eq!(decode_hex(&lower_hex(&every)), Some(every.clone()));
+        let hash = lower_hex(&every[..32]);
+        assert_eq!(hash_bytes(&hash)[..], every[..32]);
+        assert_eq!(decode_hex(""), Some(Vec::new()));
+        assert_eq!(decode_hex("0g"), None);
     }
 }

@@ -330,3 +330,47 @@ fn owner_only(path: &std::path::Path) {
     #[cfg(not(unix))]
     let _ = path;
 }
+
+#[test]
+fn a_stream_of_many_batches_is_checked_on_all_cores_and_reported_in_order() {
+    // Several MiB: more than one batch per core, so lines are checked in
+    // parallel and must still be recorded, numbered and reported in order.
+    // Files, not pipes: the outputs are larger than a pipe holds.
+    let dir = scratch("many-batches");
+    let input = dir.join("events.jsonl");
+    std::fs::write(&input, events(20_000)).unwrap();
+    let sealed = crate::support::command(&["seal", "--chain", "c1"])
+        .env(KEY.0, KEY.1)
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert!(sealed.status.success(), "{}", text(&sealed.stderr));
+    let mut lines: Vec<String> = text(&sealed.stdout).lines().map(String::from).collect();
+    assert!(lines.iter().map(String::len).sum::<usize>() > 4 << 20);
+    let damaged = 12_345;
+    lines[damaged] = lines[damaged].replacen("orders.create", "orders.delete", 1);
+    let chained = dir.join("chained.jsonl");
+    std::fs::write(&chained, lines.join("\n") + "\n").unwrap();
+    let report = crate::support::command(&["verify", "--chain", chained.to_str().unwrap()])
+        .env(KEY.0, KEY.1)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = text(&report.stdout);
+    assert_eq!(report.status.code(), Some(1), "{stdout}");
+    let invalid: Vec<&str> = stdout.lines().filter(|l| l.contains("INVALID")).collect();
+    assert_eq!(invalid.len(), 1, "{stdout}");
+    assert!(
+        invalid[0].starts_with(&format!("INVALID line {} (chain c1, seq ", damaged + 1))
+            && invalid[0].contains("hash mismatch"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{} lines, 1 chains: {} valid, 1 invalid",
+            lines.len(),
+            lines.len() - 1
+        )),
+        "{stdout}"
+    );
+}

@@ -113,6 +113,28 @@ fn duplicate_keys_are_refused_at_every_depth() {
 }
 
 #[test]
+fn nested_objects_keep_their_own_keys_in_the_shared_buffer() {
+    // The same key in an object and in one nested in it is no duplicate...
+    assert!(parse_value(r#"{"x":1,"a":{"x":2,"b":{"x":3}},"y":{"x":4}}"#).is_ok());
+    // ... but a key repeated after a nested object ends still is.
+    assert_eq!(
+        error(r#"{"x":1,"a":{"y":1,"z":{"w":1}},"x":2}"#),
+        "x: duplicate key (JSON readers disagree on which value counts)"
+    );
+    // Inside an array of objects each element starts afresh.
+    assert!(parse_value(r#"{"a":[{"k":1},{"k":2}],"k":3}"#).is_ok());
+    // An outer object past the few, with nested objects in between.
+    let mut many: String = (0..20)
+        .map(|i| format!("\"k{i}\":{{\"k{i}\":1}},"))
+        .collect();
+    many.push_str("\"k19\":0");
+    assert!(matches!(
+        parse_value(&format!("{{{many}}}")).unwrap_err().kind(),
+        ParseErrorKind::DuplicateKey
+    ));
+}
+
+#[test]
 fn numbers_readers_could_read_differently_are_refused() {
     // Rust's own float parser saturates this exponent and reads 5000.0;
     // Python, JavaScript and Java read 0.0.

@@ -74,7 +74,9 @@ impl ChainKey {
     /// The lowercase hex tag over `message`: HMAC-SHA256 or Ed25519.
     pub(crate) fn authenticate(&self, message: &[u8]) -> String {
         match &self.secret {
-            Secret::Hmac(key) => hex::encode(crate::mac::hmac_sha256(key, message)),
+            Secret::Hmac(key) => {
+                crate::wire::lower_hex(&crate::mac::hmac_sha256(key.pad_states(), message))
+            }
             Secret::Ed25519(key) => hex::encode(key.sign(message).to_bytes()),
         }
     }
@@ -134,7 +136,7 @@ impl Verifier {
             return false;
         };
         match self {
-            Verifier::Hmac(key) => crate::mac::hmac_matches(key, message, &tag),
+            Verifier::Hmac(key) => crate::mac::hmac_matches(key.pad_states(), message, &tag),
             Verifier::Ed25519(public) => {
                 let Ok(bytes) = <[u8; 64]>::try_from(tag.as_slice()) else {
                     return false;

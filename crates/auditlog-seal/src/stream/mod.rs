@@ -1,8 +1,10 @@
 //! Verifying a whole stream: each line on its own, then each chain as a
 //! whole, into a [`StreamReport`](crate::StreamReport).
 
+mod checked;
 mod members;
 mod state;
 mod verifier;
 
+pub use checked::{CheckedLine, LineChecker};
 pub use verifier::StreamVerifier;

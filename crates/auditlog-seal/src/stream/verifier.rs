@@ -3,17 +3,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use auditlog_core::{AuditEvent, Security};
-use sha2::{Digest, Sha256};
-
-use super::members::{common, uncovered};
-use super::state::{ChainState, Position, SeenCheckpoint};
+use super::checked::{Checked, CheckedLine, LineChecker};
+use super::state::ChainState;
 use crate::keyring::Keyring;
-use crate::published::uncovered_members;
 use crate::report::{InvalidLine, LineFailure, StreamReport, Unauthenticated};
 use crate::unmet::Unmet;
-use crate::verify::{first_difference, verify, Strictness, VerifyError};
-use crate::wire::{checkpoint_message, hash_bytes, is_hash, link_message};
+use crate::verify::Strictness;
 
 /// Checks a stream line by line, in the order it was received, then the
 /// chains as a whole in [`finish`](Self::finish).
@@ -83,11 +78,11 @@ impl<'k> StreamVerifier<'k> {
         self
     }
 
-    fn fail(&mut self, line: u64, security: Option<&Security>, failure: LineFailure) {
+    fn fail(&mut self, line: u64, chain: Option<String>, seq: Option<u64>, failure: LineFailure) {
         self.report.invalid.push(InvalidLine {
             line,
-            chain: security.and_then(|s| s.chain.clone()),
-            seq: security.and_then(|s| s.seq),
+            chain,
+            seq,
             failure,
         });
     }
@@ -95,148 +90,79 @@ impl<'k> StreamVerifier<'k> {
     /// Counts a line that could not even be read (e.g. not UTF-8) as invalid.
     pub fn reject(&mut self, line: u64, reason: impl Into<String>) {
         self.report.lines += 1;
-        self.fail(line, None, LineFailure::Parse(reason.into()));
+        self.fail(line, None, None, LineFailure::Parse(reason.into()));
     }
 
     /// Checks one line (an event or a checkpoint). `line` is its number in
     /// the stream, used in the report.
     pub fn feed(&mut self, line: u64, text: &str) {
+        let checked = self.line_checker().check(text);
+        self.record(line, checked);
+    }
+
+    /// What checks lines on their own ([`feed`](Self::feed)'s first half),
+    /// on any thread: parse, published form, seal and link. Record each
+    /// result with [`record`](Self::record) in stream order.
+    pub fn line_checker(&self) -> LineChecker<'k> {
+        LineChecker {
+            keys: self.keys,
+            strictness: self.strictness,
+        }
+    }
+
+    /// Records a line checked by [`line_checker`](Self::line_checker):
+    /// [`feed`](Self::feed)'s second half. Lines must be recorded in stream
+    /// order, each with its number.
+    pub fn record(&mut self, line: u64, checked: CheckedLine) {
         self.report.lines += 1;
-        let parsed = match AuditEvent::parse(text) {
-            Ok(parsed) => parsed,
-            Err(e) => return self.fail(line, None, LineFailure::Parse(e.to_string())),
-        };
-        let event = &parsed.event;
-        let unknown = match self.strictness {
-            Strictness::Strict => match first_difference(text, event) {
-                Some(offset) => {
-                    let failure = LineFailure::NotPublishedForm { offset };
-                    return self.fail(line, event.security.as_ref(), failure);
+        match checked.0 {
+            Checked::Failed {
+                chain,
+                seq,
+                failure,
+            } => self.fail(line, chain, seq, failure),
+            Checked::Unchained => self.report.unchained.push(line),
+            Checked::Event {
+                chain,
+                seq,
+                mut position,
+                content,
+                unknown,
+            } => {
+                position.line = line;
+                let state = self.chains.entry(chain.clone()).or_default();
+                match state.entries.get(&seq) {
+                    None => {
+                        state.entries.insert(seq, position);
+                    }
+                    Some(first)
+                        if (first.hash, first.prev, first.link)
+                            != (position.hash, position.prev, position.link) =>
+                    {
+                        return self.fail(line, Some(chain), Some(seq), LineFailure::Conflict);
+                    }
+                    Some(_) => {}
                 }
-                None => Vec::new(),
-            },
-            Strictness::Lenient => uncovered_members(text, event),
-        };
-        let Some(security) = event.security.as_ref().filter(|s| s.hash.is_some()) else {
-            return self.fail(line, None, LineFailure::Seal(VerifyError::MissingHash));
-        };
-        match (security.seq, security.length) {
-            (None, None) => {
-                // No chain: only the v1 seal can be checked, with a key that
-                // answers for any id if there is one.
-                let key = self.keys.lookup("").and_then(|(_, v)| v.hmac_key());
-                match verify(event, key) {
-                    Err(e) => self.fail(line, Some(security), LineFailure::Seal(e)),
-                    Ok(()) => self.report.unchained.push(line),
+                if let Err(e) = content {
+                    return self.fail(line, Some(chain), Some(seq), LineFailure::Seal(e));
                 }
+                state.arrivals.push((seq, line));
+                self.unauthenticated(line, unknown);
             }
-            (Some(_), Some(_)) => self.fail(
-                line,
-                Some(security),
-                LineFailure::Malformed("security: both seq and length"),
-            ),
-            (Some(seq), None) => {
-                if let Err(failure) = self.event(line, event, security, seq, unknown) {
-                    self.fail(line, Some(security), failure);
-                }
-            }
-            (None, Some(length)) => {
-                if let Err(failure) = self.checkpoint(line, event, security, length, unknown) {
-                    self.fail(line, Some(security), failure);
-                }
+            Checked::Checkpoint {
+                chain,
+                mut checkpoint,
+                unknown,
+            } => {
+                checkpoint.line = line;
+                self.chains
+                    .entry(chain)
+                    .or_default()
+                    .checkpoints
+                    .push(checkpoint);
+                self.unauthenticated(line, unknown);
             }
         }
-    }
-
-    fn event(
-        &mut self,
-        line: u64,
-        event: &AuditEvent,
-        security: &Security,
-        seq: u64,
-        unknown: Vec<String>,
-    ) -> Result<(), LineFailure> {
-        let c = common(security)?;
-        if seq == 0 {
-            return Err(LineFailure::Malformed("security.seq"));
-        }
-        let prev = match (seq, security.prev.as_deref()) {
-            (1, None) => None,
-            (1, Some(_)) => return Err(LineFailure::Malformed("security.prev")),
-            (_, None) => return Err(LineFailure::MissingField("security.prev")),
-            (_, Some(prev)) if is_hash(prev) => Some(prev),
-            (_, Some(_)) => return Err(LineFailure::Malformed("security.prev")),
-        };
-        let (rank, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
-        if !verifier.check(&link_message(c.chain, seq, prev, c.hash, c.kid), c.link) {
-            return Err(LineFailure::Link);
-        }
-        // The position is authentic from here on; the content may not be.
-        let content = verify(event, verifier.hmac_key());
-        let entry = Position {
-            hash: hash_bytes(c.hash),
-            prev: prev.map(hash_bytes),
-            link: Sha256::digest(c.link.as_bytes()).into(),
-            rank,
-            line,
-        };
-        let state = self.chains.entry(c.chain.to_owned()).or_default();
-        match state.entries.get(&seq) {
-            None => {
-                state.entries.insert(seq, entry);
-            }
-            Some(first)
-                if (first.hash, first.prev, first.link) != (entry.hash, entry.prev, entry.link) =>
-            {
-                return Err(LineFailure::Conflict)
-            }
-            Some(_) => {}
-        }
-        content.map_err(LineFailure::Seal)?;
-        state.arrivals.push((seq, line));
-        self.unauthenticated(line, uncovered(security, verifier, unknown));
-        Ok(())
-    }
-
-    fn checkpoint(
-        &mut self,
-        line: u64,
-        event: &AuditEvent,
-        security: &Security,
-        length: u64,
-        unknown: Vec<String>,
-    ) -> Result<(), LineFailure> {
-        let c = common(security)?;
-        if security.prev.is_some() {
-            return Err(LineFailure::Malformed("security.prev"));
-        }
-        let head = match (length, security.head.as_deref()) {
-            (0, None) => None,
-            (0, Some(_)) => return Err(LineFailure::Malformed("security.head")),
-            (_, None) => return Err(LineFailure::MissingField("security.head")),
-            (_, Some(head)) if is_hash(head) => Some(head),
-            (_, Some(_)) => return Err(LineFailure::Malformed("security.head")),
-        };
-        let (_, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
-        if !verifier.check(
-            &checkpoint_message(c.chain, length, head, c.hash, c.kid),
-            c.link,
-        ) {
-            return Err(LineFailure::Link);
-        }
-        verify(event, verifier.hmac_key()).map_err(LineFailure::Seal)?;
-        let unknown = uncovered(security, verifier, unknown);
-        self.chains
-            .entry(c.chain.to_owned())
-            .or_default()
-            .checkpoints
-            .push(SeenCheckpoint {
-                length,
-                head: head.map(hash_bytes),
-                line,
-            });
-        self.unauthenticated(line, unknown);
-        Ok(())
     }
 
     fn unauthenticated(&mut self, line: u64, unknown: Vec<String>) {

@@ -1,0 +1,170 @@
+//! The JSON-lines loop for work whose results must be taken in input order
+//! (`verify --chain`): each line checked on its own in parallel batches on
+//! all cores, then the results handed over one by one, in order, on this
+//! thread.
+
+use std::io::{self, Read};
+use std::thread;
+
+use super::{decode, too_long, Batch, BatchReader};
+
+/// Calls `check` on each non-blank line of `input`, in parallel batches, and
+/// `record` with each line's number and result in input order; the result
+/// is an error message when the line is not UTF-8 or is longer than
+/// `max_line` bytes (skipped without being held in memory). Line numbers
+/// start after `first`; returns the number of the last line read.
+pub(crate) fn for_each_line_checked<T, C, R>(
+    input: impl Read,
+    first: u64,
+    max_line: usize,
+    check: C,
+    mut record: R,
+) -> io::Result<u64>
+where
+    T: Send,
+    C: Fn(&str) -> T + Sync,
+    R: FnMut(u64, Result<T, String>),
+{
+    let workers = thread::available_parallelism().map_or(1, |n| n.get());
+    let mut reader = BatchReader {
+        input,
+        carry: Vec::new(),
+        next_line: first + 1,
+        eof: false,
+        max_line,
+    };
+    let mut last = first;
+    let mut batches = reader.next_round(workers)?;
+    let mut checked: Vec<CheckedBatch<T>> = Vec::new();
+    loop {
+        let mut record_round = |round: Vec<CheckedBatch<T>>| {
+            for batch in round {
+                last = last.max(batch.last);
+                for (number, result) in batch.lines {
+                    record(number, result);
+                }
+            }
+        };
+        if batches.is_empty() {
+            record_round(checked);
+            return Ok(last);
+        }
+        // Workers check this round while this thread reads the next one
+        // and records the one before.
+        let (round, next) = thread::scope(|scope| {
+            let running: Vec<_> = batches
+                .iter()
+                .map(|batch| scope.spawn(|| check_batch(batch, max_line, &check)))
+                .collect();
+            let next = reader.next_round(workers);
+            record_round(std::mem::take(&mut checked));
+            let round: Vec<CheckedBatch<T>> = running
+                .into_iter()
+                .map(|worker| worker.join().expect("a line check panicked"))
+                .collect();
+            (round, next)
+        });
+        checked = round;
+        batches = next?;
+    }
+}
+
+/// One batch's results in input order, and the number of its last line
+/// (blank ones included).
+struct CheckedBatch<T> {
+    lines: Vec<(u64, Result<T, String>)>,
+    last: u64,
+}
+
+fn check_batch<T>(batch: &Batch, max_line: usize, check: &impl Fn(&str) -> T) -> CheckedBatch<T> {
+    if let Some(length) = batch.skipped {
+        return CheckedBatch {
+            lines: vec![(batch.first, Err(too_long(length, max_line)))],
+            last: batch.first,
+        };
+    }
+    let bytes = &batch.bytes[..];
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let ends = memchr::memchr_iter(b'\n', body).chain([body.len()]);
+    let mut checked = CheckedBatch {
+        lines: Vec::new(),
+        last: batch.first,
+    };
+    let mut start = 0;
+    for (number, end) in (batch.first..).zip(ends) {
+        let raw = &body[start..end];
+        start = end + 1;
+        checked.last = number;
+        let length = raw.strip_suffix(b"\r").unwrap_or(raw).len();
+        let result = match decode(raw) {
+            _ if length > max_line => Err(too_long(length, max_line)),
+            None => continue,
+            Some(Ok(line)) => Ok(check(line)),
+            Some(Err(message)) => Err(message),
+        };
+        checked.lines.push((number, result));
+    }
+    checked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Seen = Vec<(u64, Result<String, String>)>;
+
+    fn run(input: &[u8], first: u64, max_line: usize) -> (Seen, u64) {
+        let mut seen = Vec::new();
+        let last = for_each_line_checked(
+            input,
+            first,
+            max_line,
+            |line| line.to_uppercase(),
+            |number, result| seen.push((number, result)),
+        )
+        .unwrap();
+        (seen, last)
+    }
+
+    #[test]
+    fn results_come_in_input_order_with_their_numbers() {
+        let (seen, last) = run(b"a\n\nb\r\n\xffc\nd", 10, 100);
+        assert_eq!(seen.len(), 4);
+        assert_eq!(seen[0], (11, Ok("A".into())));
+        assert_eq!(seen[1], (13, Ok("B".into())));
+        assert_eq!(seen[2].0, 14);
+        assert!(seen[2].1.as_ref().unwrap_err().contains("UTF-8"));
+        assert_eq!(seen[3], (15, Ok("D".into())));
+        assert_eq!(last, 15);
+        // Blank lines at the end are counted, for the next file's numbers.
+        assert_eq!(run(b"a\n\n\n", 0, 100).1, 3);
+        assert_eq!(run(b"", 7, 100), (Vec::new(), 7));
+    }
+
+    #[test]
+    fn many_batches_keep_input_order() {
+        let lines = 3 * BATCH_BYTES_FOR_TESTS / 16;
+        let input: String = (0..lines).map(|i| format!("line-{i:09}\n")).collect();
+        let (seen, last) = run(input.as_bytes(), 0, 100);
+        assert_eq!(last, lines as u64);
+        assert_eq!(seen.len(), lines);
+        for (i, (number, result)) in seen.iter().enumerate() {
+            assert_eq!(*number, i as u64 + 1);
+            assert_eq!(result.as_deref(), Ok(format!("LINE-{i:09}").as_str()));
+        }
+    }
+
+    #[test]
+    fn a_line_too_long_is_an_error_and_the_rest_go_on() {
+        let long = "x".repeat(50);
+        let input = format!("a\n{long}\nb\n");
+        let (seen, last) = run(input.as_bytes(), 0, 10);
+        assert_eq!(seen[0], (1, Ok("A".into())));
+        assert_eq!(seen[1].0, 2);
+        assert!(seen[1].1.as_ref().unwrap_err().contains("longer than 10"));
+        assert_eq!(seen[2], (3, Ok("B".into())));
+        assert_eq!(last, 3);
+    }
+
+    const BATCH_BYTES_FOR_TESTS: usize = super::super::BATCH_BYTES;
+}

@@ -1,0 +1,52 @@
+//! A fixed number of seals (or verifications) of the typical event, for
+//! instruction counts under callgrind, which are repeatable on a noisy
+//! machine where wall-clock benchmarks are not:
+//!
+//! ```sh
+//! cargo build --profile bench -p auditlog-seal --example seal_loop
+//! valgrind --tool=callgrind --callgrind-out-file=/tmp/seal.cg \
+//!     target/release/examples/seal_loop seal 20000
+//! ```
+//!
+//! Modes: `seal` (canonical text, hash, signature), `canonical`,
+//! `parse_seal_serialize` (the CLI's work per line), `verify` (strict, with
+//! the key: what `auditlog verify` does per line). Divide the total by the
+//! count; the setup costs a fixed few hundred thousand instructions.
+
+use std::hint::black_box;
+
+use auditlog_core::AuditEvent;
+use auditlog_seal::{seal, seal_into, verify_json, SigningKey};
+
+const TYPICAL: &str = include_str!("../../../docs/samples/typical-event.json");
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "seal".into());
+    let count: usize = args.next().map_or(10_000, |n| n.parse().expect("a count"));
+    let key = SigningKey::new("bench-signing-key").expect("a key");
+    let mut event = AuditEvent::from_json(TYPICAL).expect("the typical event parses");
+    let mut published = event.clone();
+    seal(&mut published, Some(&key));
+    let line = published.published_json();
+    let mut buf = Vec::with_capacity(2048);
+    for _ in 0..count {
+        match mode.as_str() {
+            "seal" => seal(black_box(&mut event), Some(&key)),
+            "canonical" => {
+                buf.clear();
+                black_box(&event).write_canonical(&mut buf);
+            }
+            "parse_seal_serialize" => {
+                let mut event = AuditEvent::from_json(black_box(&line)).expect("parses");
+                buf.clear();
+                seal_into(&mut event, Some(&key), &mut buf);
+            }
+            "verify" => {
+                verify_json(black_box(&line), Some(&key)).expect("verifies");
+            }
+            other => panic!("unknown mode {other}"),
+        }
+        black_box(&buf);
+    }
+}

@@ -1,0 +1,184 @@
+//! One line of a stream checked on its own: parsed, held to its published
+//! form, its seal and link checked. That needs only the keys, so it can run
+//! on any thread; the verifier then records the results in stream order
+//! (positions, duplicates, conflicts), which is the part that cannot.
+
+use auditlog_core::{AuditEvent, Security};
+use sha2::{Digest, Sha256};
+
+use super::members::{common, uncovered};
+use super::state::{Position, SeenCheckpoint};
+use crate::keyring::Keyring;
+use crate::published::uncovered_members;
+use crate::report::LineFailure;
+use crate::verify::{published_form_hash, verify_hash, Strictness, VerifyError};
+use crate::wire::{checkpoint_message, hash_bytes, is_hash, link_message};
+
+/// Checks lines on their own, on any thread; made by
+/// [`StreamVerifier::line_checker`](crate::StreamVerifier::line_checker).
+/// Record each result with
+/// [`StreamVerifier::record`](crate::StreamVerifier::record), in stream order.
+#[derive(Debug, Clone, Copy)]
+pub struct LineChecker<'k> {
+    pub(super) keys: &'k Keyring,
+    pub(super) strictness: Strictness,
+}
+
+/// A line checked on its own, waiting to be recorded in stream order.
+#[derive(Debug)]
+pub struct CheckedLine(pub(super) Checked);
+
+#[derive(Debug)]
+pub(super) enum Checked {
+    /// The line failed; `chain` and `seq` as it claims them, for the report.
+    Failed {
+        chain: Option<String>,
+        seq: Option<u64>,
+        failure: LineFailure,
+    },
+    /// A sealed event outside any chain, its seal valid.
+    Unchained,
+    /// A chained event whose link holds. `content` is its seal: a bad seal at
+    /// an authentic position is reported after the position is recorded.
+    Event {
+        chain: String,
+        seq: u64,
+        position: Position,
+        content: Result<(), VerifyError>,
+        unknown: Vec<String>,
+    },
+    /// A checkpoint whose link and seal hold.
+    Checkpoint {
+        chain: String,
+        checkpoint: SeenCheckpoint,
+        unknown: Vec<String>,
+    },
+}
+
+impl LineChecker<'_> {
+    /// Checks one line (an event or a checkpoint) on its own.
+    pub fn check(&self, text: &str) -> CheckedLine {
+        CheckedLine(self.checked(text))
+    }
+
+    fn checked(&self, text: &str) -> Checked {
+        let event = match AuditEvent::parse(text) {
+            Ok(parsed) => parsed.event,
+            Err(e) => return failed(None, LineFailure::Parse(e.to_string())),
+        };
+        // Strict reading hashes the same serialization it compares with.
+        let (unknown, hash) = match self.strictness {
+            Strictness::Strict => match published_form_hash(text, &event) {
+                Err(offset) => {
+                    let failure = LineFailure::NotPublishedForm { offset };
+                    return failed(event.security.as_ref(), failure);
+                }
+                Ok(hash) => (Vec::new(), Some(hash)),
+            },
+            Strictness::Lenient => (uncovered_members(text, &event), None),
+        };
+        let hash = hash.as_deref();
+        let Some(security) = event.security.as_ref().filter(|s| s.hash.is_some()) else {
+            return failed(None, LineFailure::Seal(VerifyError::MissingHash));
+        };
+        let checked = match (security.seq, security.length) {
+            (None, None) => {
+                // No chain: only the v1 seal can be checked, with a key that
+                // answers for any id if there is one.
+                let key = self.keys.lookup("").and_then(|(_, v)| v.hmac_key());
+                verify_hash(&event, hash, key)
+                    .map(|()| Checked::Unchained)
+                    .map_err(LineFailure::Seal)
+            }
+            (Some(_), Some(_)) => Err(LineFailure::Malformed("security: both seq and length")),
+            (Some(seq), None) => self.event(&event, hash, security, seq, unknown),
+            (None, Some(length)) => self.checkpoint(&event, hash, security, length, unknown),
+        };
+        checked.unwrap_or_else(|failure| failed(Some(security), failure))
+    }
+
+    fn event(
+        &self,
+        event: &AuditEvent,
+        hash: Option<&str>,
+        security: &Security,
+        seq: u64,
+        unknown: Vec<String>,
+    ) -> Result<Checked, LineFailure> {
+        let c = common(security)?;
+        if seq == 0 {
+            return Err(LineFailure::Malformed("security.seq"));
+        }
+        let prev = match (seq, security.prev.as_deref()) {
+            (1, None) => None,
+            (1, Some(_)) => return Err(LineFailure::Malformed("security.prev")),
+            (_, None) => return Err(LineFailure::MissingField("security.prev")),
+            (_, Some(prev)) if is_hash(prev) => Some(prev),
+            (_, Some(_)) => return Err(LineFailure::Malformed("security.prev")),
+        };
+        let (rank, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
+        if !verifier.check(&link_message(c.chain, seq, prev, c.hash, c.kid), c.link) {
+            return Err(LineFailure::Link);
+        }
+        // The position is authentic from here on; the content may not be.
+        Ok(Checked::Event {
+            chain: c.chain.to_owned(),
+            seq,
+            position: Position {
+                hash: hash_bytes(c.hash),
+                prev: prev.map(hash_bytes),
+                link: Sha256::digest(c.link.as_bytes()).into(),
+                rank,
+                line: 0,
+            },
+            content: verify_hash(event, hash, verifier.hmac_key()),
+            unknown: uncovered(security, verifier, unknown),
+        })
+    }
+
+    fn checkpoint(
+        &self,
+        event: &AuditEvent,
+        hash: Option<&str>,
+        security: &Security,
+        length: u64,
+        unknown: Vec<String>,
+    ) -> Result<Checked, LineFailure> {
+        let c = common(security)?;
+        if security.prev.is_some() {
+            return Err(LineFailure::Malformed("security.prev"));
+        }
+        let head = match (length, security.head.as_deref()) {
+            (0, None) => None,
+            (0, Some(_)) => return Err(LineFailure::Malformed("security.head")),
+            (_, None) => return Err(LineFailure::MissingField("security.head")),
+            (_, Some(head)) if is_hash(head) => Some(head),
+            (_, Some(_)) => return Err(LineFailure::Malformed("security.head")),
+        };
+        let (_, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
+        if !verifier.check(
+            &checkpoint_message(c.chain, length, head, c.hash, c.kid),
+            c.link,
+        ) {
+            return Err(LineFailure::Link);
+        }
+        verify_hash(event, hash, verifier.hmac_key()).map_err(LineFailure::Seal)?;
+        Ok(Checked::Checkpoint {
+            chain: c.chain.to_owned(),
+            checkpoint: SeenCheckpoint {
+                length,
+                head: head.map(hash_bytes),
+                line: 0,
+            },
+            unknown: uncovered(security, verifier, unknown),
+        })
+    }
+}
+
+fn failed(security: Option<&Security>, failure: LineFailure) -> Checked {
+    Checked::Failed {
+        chain: security.and_then(|s| s.chain.clone()),
+        seq: security.and_then(|s| s.seq),
+        failure,
+    }
+}
