@@ -80,10 +80,7 @@ async fn drain(relay: &SqlRelay, relayed: &mut u64, timeout: Duration) -> Result
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         while round(relay, relayed).await > 0 {}
-        let backlog = relay
-            .backlog()
-            .await
-            .map_err(|e| format!("relay: {e}"))?;
+        let backlog = relay.backlog().await.map_err(|e| format!("relay: {e}"))?;
         if backlog.undelivered == 0 {
             return Ok(());
         }

@@ -65,7 +65,8 @@ impl SqlOrders {
             .execute(&orders.pool)
             .await
             .map_err(db_error)?;
-            let seed = serde_json::json!({"item": "espresso machine", "quantity": 1, "customer": "alice"});
+            let seed =
+                serde_json::json!({"item": "espresso machine", "quantity": 1, "customer": "alice"});
             let demo = AuditIdentity::new()
                 .tenant_id("acme")
                 .user_id("auditlog-demo")
@@ -100,11 +101,12 @@ impl SqlOrders {
         // The first statement writes: it takes SQLite's write lock at once
         // (a transaction that read first could fail to upgrade).
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO demo_orders (fields) VALUES (?1) RETURNING id")
-            .bind(Value::Object(fields.clone()).to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO demo_orders (fields) VALUES (?1) RETURNING id")
+                .bind(Value::Object(fields.clone()).to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
         let order = order_json(id, fields);
         let event = order_event("orders.create", id, identity, Value::Null, order.clone());
         self.recorder

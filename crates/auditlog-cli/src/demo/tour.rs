@@ -171,7 +171,10 @@ pub(crate) fn report(sent: usize, collected: &Collected) {
 pub(crate) fn look_at_the_table(path: &Path) {
     let url = format!("sqlite://{}", path.display());
     println!();
-    println!("The orders and their audit events are in {}:", path.display());
+    println!(
+        "The orders and their audit events are in {}:",
+        path.display()
+    );
     println!("  auditlog query --db {url} --action orders.create");
     println!("  auditlog query --db {url}");
     println!("  auditlog verify --chain --db {url}");
