@@ -1,6 +1,8 @@
 //! `auditlog demo`: an order service behind the audit middleware, publishing
 //! to Kafka (an embedded mock cluster unless `--brokers` is given) and
-//! reading its own events back, verifying each.
+//! reading its own events back, verifying each. With `--db PATH` the orders
+//! live in SQLite, each change recorded with its audit event in one
+//! transaction and relayed to the same topic.
 
 mod app;
 mod kafka;
@@ -341,7 +343,9 @@ async fn serve(
         );
     }
     if args.db.is_some() {
-        summary += &format!(" ({relayed} of them order events relayed from the database)");
+        summary += &format!(
+            " ({relayed} of them relayed from the database: order events and checkpoints)"
+        );
     }
     if let Some(path) = &args.events_out {
         summary += &format!(", written to {}", path.display());

@@ -104,7 +104,7 @@ fn the_tour_on_sqlite_records_each_order_change_in_its_transaction_and_relays_it
     // The seeded order 1, POST order 2, DELETE 2, DELETE 1, and the
     // checkpoint written at shutdown.
     assert!(
-        stdout.contains("(5 of them order events relayed from the database)"),
+        stdout.contains("(5 of them relayed from the database: order events and checkpoints)"),
         "{stdout}"
     );
     assert!(
@@ -162,7 +162,7 @@ fn the_tour_on_sqlite_records_each_order_change_in_its_transaction_and_relays_it
     // 2 are gone, so the tour's deletes answer 404 and record nothing.
     let stdout = tour(&db, &events);
     assert!(
-        stdout.contains("(2 of them order events relayed from the database)"),
+        stdout.contains("(2 of them relayed from the database: order events and checkpoints)"),
         "{stdout}"
     );
     let created = query(&url, &["--action", "orders.create"]);
