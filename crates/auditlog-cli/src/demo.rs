@@ -1,10 +1,14 @@
 //! `auditlog demo`: an order service behind the audit middleware, publishing
 //! to Kafka (an embedded mock cluster unless `--brokers` is given) and
-//! reading its own events back, verifying each.
+//! reading its own events back, verifying each. With `--db PATH` the orders
+//! live in SQLite, each change recorded with its audit event in one
+//! transaction and relayed to the same topic.
 
 mod app;
 mod kafka;
+mod outbox;
 mod report;
+mod sql_orders;
 mod tour;
 
 use std::fs::File;
@@ -19,11 +23,12 @@ use std::time::Duration;
 use auditlog_axum::{AuditLayer, IdentitySource, WriteAhead};
 use auditlog_kafka::mock::EmbeddedKafka;
 use auditlog_kafka::{KafkaConfig, KafkaPublisher, SpoolConfig};
-use auditlog_seal::SigningKey;
+use auditlog_seal::{ChainKey, SigningKey};
 use tokio::sync::mpsc;
 
 use crate::key::{KeyEnv, DEFAULT_KEY_ENV};
 use kafka::{Consumed, Reader};
+use outbox::Outbox;
 
 /// How long shutdown waits for the publisher, and for the next event while
 /// reading back the last ones.
@@ -60,6 +65,11 @@ pub(crate) struct Args {
     /// fsynced in the spool (503 if that fails within 5 s).
     #[arg(long, requires = "spool")]
     write_ahead: bool,
+    /// Keep the orders in this SQLite file (created and migrated if
+    /// missing), each change recorded with its audit event in one
+    /// transaction and relayed to Kafka. Needs $AUDITLOG_SIGNING_KEY.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_audit")]
+    db: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -78,6 +88,13 @@ fn demo(args: Args) -> Result<ExitCode, String> {
     } else {
         KeyEnv::default().load("the demo's events are hashed but not signed")?
     };
+    if args.db.is_some() && key.is_none() {
+        return Err(format!(
+            "--db: the audit table is a chain linked under an HMAC key, and \
+             `auditlog verify --chain --db` needs the same key later: set ${DEFAULT_KEY_ENV} \
+             (e.g. export {DEFAULT_KEY_ENV}=demo-secret)"
+        ));
+    }
     let tour = args.listen.is_none();
     quiet_deliberate_panics(tour);
     // The mock cluster is !Send: it runs on its own thread, started before
@@ -105,6 +122,7 @@ fn demo(args: Args) -> Result<ExitCode, String> {
 /// Where the events go and come back from.
 struct Pipeline {
     layer: AuditLayer,
+    bootstrap: String,
     publisher: KafkaPublisher,
     reader: Reader,
     collector: Collector,
@@ -169,6 +187,7 @@ async fn serve(
         let collector = Collector::start(receiver, out, args.listen.is_some());
         Some(Pipeline {
             layer,
+            bootstrap,
             publisher,
             reader,
             collector,
@@ -176,10 +195,18 @@ async fn serve(
         })
     };
 
-    let orders = app::Orders::new();
+    let (orders, outbox) = match (&args.db, &key, &pipeline) {
+        (Some(path), Some(key), Some(p)) => {
+            let chain_key = ChainKey::hmac("default", key.clone()).map_err(|e| e.to_string())?;
+            let sql = sql_orders::SqlOrders::open(path, chain_key).await?;
+            let outbox = Outbox::start(sql.pool(), &p.bootstrap, &args.topic, DRAIN_TIMEOUT)?;
+            (app::Orders::Sql(sql), Some(outbox))
+        }
+        _ => (app::Orders::new(), None),
+    };
     let app = match &pipeline {
-        Some(p) => app::routes(orders).layer(p.layer.clone()),
-        None => app::routes(orders),
+        Some(p) => app::routes(orders.clone()).layer(p.layer.clone()),
+        None => app::routes(orders.clone()),
     };
     let listen = args.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
     let listener = tokio::net::TcpListener::bind(listen)
@@ -212,6 +239,13 @@ async fn serve(
             }
         }
         None => println!("  audit     off (--no-audit): the same app without the layer"),
+    }
+    if let Some(path) = &args.db {
+        println!(
+            "  orders    in {} with an audit event per change, same transaction (stream {}), relayed to Kafka",
+            path.display(),
+            sql_orders::STREAM
+        );
     }
     if pipeline.is_some() {
         println!(
@@ -261,14 +295,26 @@ async fn serve(
         eprintln!("auditlog demo: flushing the publisher: {e}");
     }
     let stats = layer.stats();
+    // The order events recorded in the database reach the topic through
+    // the relay; at shutdown it relays until nothing is undelivered.
+    if let app::Orders::Sql(sql) = &orders {
+        sql.checkpoint().await?;
+    }
+    let relayed = match outbox {
+        Some(outbox) => outbox.finish().await?,
+        None => 0,
+    };
     // Write-ahead events went to the publisher durably, before their response.
-    let expected = stats.published + stats.write_ahead;
+    let expected = stats.published + stats.write_ahead + relayed;
     collector.wait_for(expected, DRAIN_TIMEOUT).await;
     drop(reader);
     let collected = collector.finish().await?;
 
     if let Some(requests) = requests {
         tour::report(requests, &collected);
+        if let Some(path) = &args.db {
+            tour::look_at_the_table(path);
+        }
     }
     let report = tokio::task::block_in_place(|| publisher.shutdown(DRAIN_TIMEOUT));
     let failed_deliveries = report.undelivered() + report.dropped;
@@ -294,6 +340,11 @@ async fn serve(
         summary += &format!(
             ", {} responses sent after their event was fsynced ({} write-ahead failures)",
             stats.write_ahead, stats.write_ahead_failed
+        );
+    }
+    if args.db.is_some() {
+        summary += &format!(
+            " ({relayed} of them relayed from the database: order events and checkpoints)"
         );
     }
     if let Some(path) = &args.events_out {

@@ -12,40 +12,96 @@ use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::{json, Map, Value};
 use tower_http::catch_panic::CatchPanicLayer;
+
+use super::sql_orders::{order_json, SqlOrders};
 
 /// The most orders kept; older ones are forgotten (order 1 stays), so a
 /// load test cannot grow the demo without bound.
 const MAX_ORDERS: usize = 10_000;
 
+/// Where the orders are: in memory (the default), or in SQLite with an
+/// audit event recorded in each change's transaction (`--db`).
 #[derive(Debug, Clone)]
-pub(crate) struct Orders {
-    inner: Arc<Mutex<Store>>,
+pub(crate) enum Orders {
+    Memory(Arc<Mutex<Store>>),
+    Sql(SqlOrders),
 }
 
 #[derive(Debug)]
-struct Store {
+pub(crate) struct Store {
     next_id: u64,
     orders: BTreeMap<u64, Value>,
 }
 
 impl Orders {
-    /// The store with order 1 in it.
+    /// The in-memory store with order 1 in it.
     pub(crate) fn new() -> Self {
         let mut orders = BTreeMap::new();
         orders.insert(
             1,
             json!({"id": 1, "item": "espresso machine", "quantity": 1, "customer": "alice"}),
         );
-        Orders {
-            inner: Arc::new(Mutex::new(Store { next_id: 2, orders })),
+        Orders::Memory(Arc::new(Mutex::new(Store { next_id: 2, orders })))
+    }
+
+    fn with<T>(store: &Mutex<Store>, f: impl FnOnce(&mut Store) -> T) -> T {
+        f(&mut store.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    async fn create(
+        &self,
+        fields: Map<String, Value>,
+        identity: Option<&AuditIdentity>,
+    ) -> Result<Value, String> {
+        let store = match self {
+            Orders::Sql(sql) => return sql.create(fields, identity).await,
+            Orders::Memory(store) => store,
+        };
+        Ok(Self::with(store, |store| {
+            let id = store.next_id;
+            store.next_id += 1;
+            let order = order_json(id, fields);
+            store.orders.insert(id, order.clone());
+            while store.orders.len() > MAX_ORDERS {
+                let oldest = store.orders.keys().copied().find(|&id| id != 1);
+                oldest.map(|id| store.orders.remove(&id));
+            }
+            order
+        }))
+    }
+
+    async fn get(&self, id: i64) -> Result<Option<Value>, String> {
+        match self {
+            Orders::Sql(sql) => sql.get(id).await,
+            Orders::Memory(store) => Ok(u64::try_from(id)
+                .ok()
+                .and_then(|id| Self::with(store, |store| store.orders.get(&id).cloned()))),
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
-        f(&mut self.inner.lock().unwrap_or_else(PoisonError::into_inner))
+    async fn delete(
+        &self,
+        id: i64,
+        identity: Option<&AuditIdentity>,
+    ) -> Result<Option<Value>, String> {
+        match self {
+            Orders::Sql(sql) => sql.delete(id, identity).await,
+            Orders::Memory(store) => Ok(u64::try_from(id)
+                .ok()
+                .and_then(|id| Self::with(store, |store| store.orders.remove(&id)))),
+        }
+    }
+
+    async fn list(&self, limit: usize) -> Result<Vec<Value>, String> {
+        match self {
+            Orders::Sql(sql) => sql.list(i64::try_from(limit).unwrap_or(i64::MAX)).await,
+            Orders::Memory(store) => Ok(Self::with(store, |store| {
+                store.orders.values().take(limit).cloned().collect()
+            })),
+        }
     }
 }
 
@@ -109,25 +165,21 @@ async fn authenticate(mut request: Request, next: Next) -> Response {
 }
 
 /// `POST /orders` with a JSON object: 201 and the stored order.
-async fn create_order(State(orders): State<Orders>, audit: AuditContext, body: Bytes) -> Response {
+async fn create_order(
+    State(orders): State<Orders>,
+    audit: AuditContext,
+    identity: Option<Extension<AuditIdentity>>,
+    body: Bytes,
+) -> Response {
     let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&body) else {
         let error = json!({"error": "the body must be a JSON object"});
         return (StatusCode::BAD_REQUEST, Json(error)).into_response();
     };
-    let order = orders.with(|store| {
-        let id = store.next_id;
-        store.next_id += 1;
-        let mut order = Map::new();
-        order.insert("id".into(), id.into());
-        order.extend(fields.into_iter().filter(|(k, _)| k != "id"));
-        let order = Value::Object(order);
-        store.orders.insert(id, order.clone());
-        while store.orders.len() > MAX_ORDERS {
-            let oldest = store.orders.keys().copied().find(|&id| id != 1);
-            oldest.map(|id| store.orders.remove(&id));
-        }
-        order
-    });
+    let identity = identity.map(|Extension(identity)| identity);
+    let order = match orders.create(fields, identity.as_ref()).await {
+        Ok(order) => order,
+        Err(error) => return server_error(&error),
+    };
     audit.set_resource_id(order["id"].to_string());
     (StatusCode::CREATED, Json(order)).into_response()
 }
@@ -139,13 +191,13 @@ async fn get_order(
     Path(id): Path<String>,
 ) -> Response {
     audit.set_resource_id(&id);
-    let order = id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| orders.with(|store| store.orders.get(&id).cloned()));
-    match order {
-        Some(order) => Json(order).into_response(),
-        None => not_found(&id),
+    let Ok(number) = id.parse::<i64>() else {
+        return not_found(&id);
+    };
+    match orders.get(number).await {
+        Ok(Some(order)) => Json(order).into_response(),
+        Ok(None) => not_found(&id),
+        Err(error) => server_error(&error),
     }
 }
 
@@ -153,17 +205,26 @@ async fn get_order(
 async fn delete_order(
     State(orders): State<Orders>,
     audit: AuditContext,
+    identity: Option<Extension<AuditIdentity>>,
     Path(id): Path<String>,
 ) -> Response {
     audit.set_resource_id(&id);
-    let removed = id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| orders.with(|store| store.orders.remove(&id)));
-    match removed {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => not_found(&id),
+    let Ok(number) = id.parse::<i64>() else {
+        return not_found(&id);
+    };
+    let identity = identity.map(|Extension(identity)| identity);
+    match orders.delete(number, identity.as_ref()).await {
+        Ok(Some(_)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(None) => not_found(&id),
+        Err(error) => server_error(&error),
     }
+}
+
+/// A 500 for a store that failed (the change and its event rolled back).
+fn server_error(error: &str) -> Response {
+    eprintln!("auditlog demo: {error}");
+    let error = json!({"error": "the order store failed"});
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(error)).into_response()
 }
 
 fn not_found(id: &str) -> Response {
@@ -178,14 +239,13 @@ async fn boom() -> &'static str {
 
 /// `GET /stream`: a chunked response, one JSON line per chunk.
 async fn stream(State(orders): State<Orders>) -> Response {
-    let lines: Vec<Result<Bytes, Infallible>> = orders.with(|store| {
-        store
-            .orders
-            .values()
-            .take(100)
+    let lines: Vec<Result<Bytes, Infallible>> = match orders.list(100).await {
+        Ok(orders) => orders
+            .iter()
             .map(|order| Ok(Bytes::from(format!("{order}\n"))))
-            .collect()
-    });
+            .collect(),
+        Err(error) => return server_error(&error),
+    };
     let mut response = Body::from_stream(futures_util::stream::iter(lines)).into_response();
     response.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,

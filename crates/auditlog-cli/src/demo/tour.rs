@@ -2,6 +2,7 @@
 //! back from Kafka.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use axum::body::Bytes;
 use axum::http::{Method, Request};
@@ -164,4 +165,17 @@ pub(crate) fn report(sent: usize, collected: &Collected) {
         println!("The event of POST /orders, as published:");
         println!("{}", pretty(&created.line));
     }
+}
+
+/// With `--db`: how to look at the table the tour wrote.
+pub(crate) fn look_at_the_table(path: &Path) {
+    let url = format!("sqlite://{}", path.display());
+    println!();
+    println!(
+        "The orders and their audit events are in {}:",
+        path.display()
+    );
+    println!("  auditlog query --db {url} --action orders.create");
+    println!("  auditlog query --db {url}");
+    println!("  auditlog verify --chain --db {url}");
 }

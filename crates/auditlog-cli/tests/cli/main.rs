@@ -8,6 +8,8 @@ mod basics;
 mod chain;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+mod demo_db;
 #[cfg(feature = "kafka")]
 mod faults;
 #[cfg(feature = "kafka")]
