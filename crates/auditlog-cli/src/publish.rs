@@ -33,7 +33,7 @@ pub(crate) struct Connection {
     /// A librdkafka property, as kcat takes it (repeatable): KEY=VALUE, or
     /// @FILE for a file of KEY=VALUE lines (`#` comments and blank lines
     /// skipped), so that secrets such as `sasl.password` stay off the
-    /// command line. Variables AUDITLOG_KAFKA_PROPERTY_<NAME> are read
+    /// command line. Variables `AUDITLOG_KAFKA_PROPERTY_<NAME>` are read
     /// first (`_` becomes `.`, lower-cased); -X overrides them, the last
     /// one wins. E.g. `-X test.mock.num.brokers=1` uses an in-process mock
     /// cluster.

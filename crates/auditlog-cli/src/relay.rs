@@ -15,7 +15,7 @@ use crate::publish::{timeout, Connection};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The database: sqlite://PATH or postgres://USER@HOST[:PORT]/DATABASE.
+    /// The database: `sqlite://PATH` or `postgres://USER@HOST[:PORT]/DATABASE`.
     #[arg(long, value_name = "URL", env = "AUDITLOG_DB")]
     db: String,
     #[command(flatten)]

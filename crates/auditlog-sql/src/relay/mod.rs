@@ -22,7 +22,7 @@ use crate::connect::AnyPool;
 use crate::error::{Error, Result};
 
 /// Publishes the rows of the audit table to Kafka through a
-/// [`LineProducer`], in batches (see the [module docs](self)).
+/// [`LineProducer`], in batches (see the module docs).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
