@@ -9,7 +9,7 @@ use sqlx::Pool;
 
 use crate::backend::reads::{Param, FOUND_COLUMNS};
 use crate::backend::Backend;
-use crate::columns::{severity_rank, Columns};
+use crate::columns::{severity_rank, sortable_time, Columns};
 use crate::cursor::{self, Position};
 use crate::error::Result;
 
@@ -199,17 +199,18 @@ impl Query {
         self
     }
 
-    /// `ts` at or after this.
+    /// `ts` at or after this (an RFC 3339 time in any offset; other text is
+    /// compared as it is).
     #[must_use]
     pub fn since(mut self, ts: impl Into<String>) -> Self {
-        self.since = Some(ts.into());
+        self.since = Some(as_ts(ts.into()));
         self
     }
 
-    /// `ts` before this.
+    /// `ts` before this (as [`since`](Self::since)).
     #[must_use]
     pub fn until(mut self, ts: impl Into<String>) -> Self {
-        self.until = Some(ts.into());
+        self.until = Some(as_ts(ts.into()));
         self
     }
 
@@ -424,6 +425,12 @@ pub async fn counts<DB: Backend>(pool: &Pool<DB>, query: &Query) -> Result<Count
         by_severity: DB::tally(pool, &severity_sql, &severity_params).await?,
         by_status: DB::tally(pool, &status_sql, &status_params).await?,
     })
+}
+
+/// A time as the `ts` column holds it (UTC), so that `...Z` and
+/// `...-05:00` compare as the instants they name.
+fn as_ts(time: String) -> String {
+    sortable_time(&time).unwrap_or(time)
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ mod relay;
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]
+mod sql_attacks;
+#[cfg(feature = "sql")]
 mod sql_query;
 mod support;
 mod verify;
