@@ -119,5 +119,31 @@ macro_rules! attack_suite {
                 15 + prunes
             );
         }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn attack_a_replayed_event_id_fails_its_record_and_leaves_the_chain_whole() {
+            let (pool, _guard) = $open().await;
+            let recorder = recorder();
+            let with_id = |id: &str| {
+                let mut event = order_event(1, "acme");
+                event.id = Some(id.to_owned());
+                event
+            };
+            let mut tx = pool.begin().await.unwrap();
+            recorder.record(&mut tx, with_id("order-1")).await.unwrap();
+            tx.commit().await.unwrap();
+            // A careless caller commits although `record` failed.
+            let mut tx = pool.begin().await.unwrap();
+            let error = recorder.record(&mut tx, with_id("order-1")).await.unwrap_err();
+            assert!(matches!(error, auditlog_sql::Error::BadEvent { .. }), "{error}");
+            assert!(error.to_string().contains("already recorded"), "{error}");
+            let _ = tx.commit().await;
+            let mut tx = pool.begin().await.unwrap();
+            let next = recorder.record(&mut tx, with_id("order-2")).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(next.seq, 2, "the failed record took no seq");
+            let report = verify(&pool).await;
+            assert!(report.is_clean(), "{report}");
+            assert_eq!(count(&pool, "SELECT count(*) FROM audit_events WHERE NOT is_checkpoint").await, 2);
+        }
     };
 }
