@@ -48,7 +48,9 @@ async fn record(args: Args) -> Result<ExitCode, String> {
     let mut raw = Vec::new();
     let mut number = 0u64;
     let reading = |e: io::Error| format!("reading stdin: {e}");
-    while let Some(length) = read_line(&mut input, &mut raw, args.max_line_bytes).map_err(reading)? {
+    while let Some(length) =
+        read_line(&mut input, &mut raw, args.max_line_bytes).map_err(reading)?
+    {
         number += 1;
         if length > args.max_line_bytes {
             eprintln!("line {number}: {}", too_long(length, args.max_line_bytes));

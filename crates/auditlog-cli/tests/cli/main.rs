@@ -15,6 +15,8 @@ mod kafka;
 mod query;
 #[cfg(all(feature = "kafka", feature = "sql"))]
 mod relay;
+#[cfg(all(feature = "kafka", feature = "sql"))]
+mod relay_attacks;
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]

@@ -79,7 +79,10 @@ fn record_skips_a_line_over_the_limit_without_holding_it_and_records_the_rest() 
         r#"{{"action":{{"name":"huge"}},"tenantid":"{}"}}"#,
         "x".repeat(10 << 20)
     );
-    let expected = format!("line 2: line of {} bytes is longer than 1048576", huge.len());
+    let expected = format!(
+        "line 2: line of {} bytes is longer than 1048576",
+        huge.len()
+    );
     let input = [action("before"), huge, action("after")].join("\n");
     let output = run(
         &[
@@ -155,10 +158,7 @@ fn a_timestamp_that_is_no_time_stops_the_prune_instead_of_sorting_first() {
     ]
     .join("\n");
     ok(&run(&["record", "--db", &url, "--chain", "s"], &input));
-    assert_eq!(
-        actions(&url, &["--until", "2026-03-02T00:00:00Z"]),
-        ["old"]
-    );
+    assert_eq!(actions(&url, &["--until", "2026-03-02T00:00:00Z"]), ["old"]);
     let pruned = ok(&run(
         &[
             "prune",

@@ -6,7 +6,11 @@
 #[macro_export]
 macro_rules! attack_suite {
     ($open:path) => {
-        async fn record_in(pool: &sqlx::Pool<Db>, stream: &str, minutes: impl IntoIterator<Item = u32>) {
+        async fn record_in(
+            pool: &sqlx::Pool<Db>,
+            stream: &str,
+            minutes: impl IntoIterator<Item = u32>,
+        ) {
             let recorder = auditlog_sql::AuditRecorder::new(stream, common::key()).unwrap();
             for minute in minutes {
                 let mut tx = pool.begin().await.unwrap();
@@ -39,7 +43,10 @@ macro_rules! attack_suite {
             rename_stream(&pool, "swap", "refunds").await;
             let report = verify(&pool).await;
             assert!(!report.is_clean());
-            assert!(report.rows.iter().any(|row| row.column == "stream"), "{report}");
+            assert!(
+                report.rows.iter().any(|row| row.column == "stream"),
+                "{report}"
+            );
             assert_eq!(report.rows.len(), 6, "{report}");
         }
 
@@ -62,8 +69,14 @@ macro_rules! attack_suite {
             .await;
             let report = verify(&pool).await;
             assert!(!report.is_clean(), "{report}");
-            assert!(report.rows.iter().any(|row| row.stream == "refunds"), "{report}");
-            assert!(report.anchors.iter().any(|a| a.contains("stream refunds")), "{report}");
+            assert!(
+                report.rows.iter().any(|row| row.stream == "refunds"),
+                "{report}"
+            );
+            assert!(
+                report.anchors.iter().any(|a| a.contains("stream refunds")),
+                "{report}"
+            );
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,10 +86,20 @@ macro_rules! attack_suite {
             // As text, each sorts after every timestamp: all would go.
             for before in ["yesterday", "30d", "9999", ""] {
                 let error = prune(&pool, before).await.unwrap_err();
-                assert!(matches!(error, auditlog_sql::Error::BadQuery { .. }), "{before}: {error}");
+                assert!(
+                    matches!(error, auditlog_sql::Error::BadQuery { .. }),
+                    "{before}: {error}"
+                );
                 assert!(error.to_string().contains("nothing was deleted"), "{error}");
             }
-            assert_eq!(count(&pool, "SELECT count(*) FROM audit_events WHERE NOT is_checkpoint").await, 4);
+            assert_eq!(
+                count(
+                    &pool,
+                    "SELECT count(*) FROM audit_events WHERE NOT is_checkpoint"
+                )
+                .await,
+                4
+            );
             // `Z` and `+00:00` name the same instant.
             let pruned = prune(&pool, "2026-03-01T10:03:00Z").await.unwrap();
             assert_eq!(pruned.events(), 2);
@@ -115,7 +138,11 @@ macro_rules! attack_suite {
             // 15 events left of 1..=30, and one prune event per prune that cut.
             let prunes = [&first, &second].iter().filter(|p| p.events() > 0).count() as i64;
             assert_eq!(
-                count(&pool, "SELECT count(*) FROM audit_events WHERE NOT is_checkpoint").await,
+                count(
+                    &pool,
+                    "SELECT count(*) FROM audit_events WHERE NOT is_checkpoint"
+                )
+                .await,
                 15 + prunes
             );
         }
@@ -133,8 +160,14 @@ macro_rules! attack_suite {
             tx.commit().await.unwrap();
             // A careless caller commits although `record` failed.
             let mut tx = pool.begin().await.unwrap();
-            let error = recorder.record(&mut tx, with_id("order-1")).await.unwrap_err();
-            assert!(matches!(error, auditlog_sql::Error::BadEvent { .. }), "{error}");
+            let error = recorder
+                .record(&mut tx, with_id("order-1"))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, auditlog_sql::Error::BadEvent { .. }),
+                "{error}"
+            );
             assert!(error.to_string().contains("already recorded"), "{error}");
             let _ = tx.commit().await;
             let mut tx = pool.begin().await.unwrap();
@@ -143,7 +176,14 @@ macro_rules! attack_suite {
             assert_eq!(next.seq, 2, "the failed record took no seq");
             let report = verify(&pool).await;
             assert!(report.is_clean(), "{report}");
-            assert_eq!(count(&pool, "SELECT count(*) FROM audit_events WHERE NOT is_checkpoint").await, 2);
+            assert_eq!(
+                count(
+                    &pool,
+                    "SELECT count(*) FROM audit_events WHERE NOT is_checkpoint"
+                )
+                .await,
+                2
+            );
         }
     };
 }
