@@ -443,6 +443,37 @@ mod tests {
     }
 
     #[test]
+    fn a_crafted_cursor_becomes_bound_values_and_the_filters_still_hold() {
+        // The check is no secret: anyone can craft a cursor that passes it.
+        let query = Query::new().tenant("acme");
+        let hostile = "') OR 1=1 --";
+        let position = Position {
+            ts: Some(hostile.into()),
+            id: i64::MIN,
+        };
+        let crafted = cursor::encode(&position, &query.fingerprint());
+        let from = cursor::decode(&crafted, &query.fingerprint()).unwrap();
+        let mut params = Vec::new();
+        let sql =
+            query.where_clause(&mut params) + &Segment::Timed.condition(Some(&from), &mut params);
+        assert!(!sql.contains("OR 1=1"), "{sql}");
+        assert!(params.contains(&Param::Text(hostile.into())));
+        assert!(params.contains(&Param::Int(i64::MIN)));
+        assert!(
+            params.contains(&Param::Text("acme".into())),
+            "the tenant filter holds"
+        );
+    }
+
+    #[test]
+    fn a_time_in_any_offset_filters_as_the_instant_it_names() {
+        let eastern = Query::new().since("2026-03-01T23:00:00-05:00");
+        let utc = Query::new().since("2026-03-02T04:00:00Z");
+        assert_eq!(eastern, utc);
+        assert_eq!(eastern.since.as_deref(), Some("2026-03-02T04:00:00+00:00"));
+    }
+
+    #[test]
     fn values_are_bound_never_written_into_the_sql() {
         let query = Query::new().tenant("a' OR '1'='1").text("x%");
         let mut params = Vec::new();

@@ -211,3 +211,27 @@ fn database_errors_never_print_the_password_of_the_url() {
         }
     }
 }
+
+#[test]
+fn record_keeps_huge_numbers_verifiable_and_names_an_overflow() {
+    let (_dir, url) = sqlite();
+    let input = [
+        r#"{"action":{"name":"big"},"eventdata":{"requestpayload":{"k":123456789012345678901234567890,"m":-0.0,"s":9007199254740993}}}"#,
+        r#"{"action":{"name":"inf"},"eventdata":{"requestpayload":{"n":1e400}}}"#,
+    ]
+    .join("\n");
+    let output = run(&["record", "--db", &url, "--chain", "s"], &input);
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("line 2: eventdata.requestpayload.n: number 1e400 overflows"),
+        "{stderr}"
+    );
+    ok(&run(&["verify", "--chain", "--db", &url], ""));
+    let exported = ok(&run(
+        &["export", "--db", &url, "--format", "jsonl", "--events-only"],
+        "",
+    ));
+    let verified = ok(&run(&["verify"], &exported));
+    assert!(verified.contains("1 valid, 0 failed"), "{verified}");
+}
