@@ -235,3 +235,46 @@ fn record_keeps_huge_numbers_verifiable_and_names_an_overflow() {
     let verified = ok(&run(&["verify"], &exported));
     assert!(verified.contains("1 valid, 0 failed"), "{verified}");
 }
+
+#[test]
+fn verify_db_escapes_stream_names_a_database_writer_forged() {
+    let (_dir, url) = sqlite();
+    ok(&run(
+        &["record", "--db", &url, "--chain", "s"],
+        &action("real"),
+    ));
+    let forged_stream = "s\u{1b}[2J\n\u{202e}OK: 1 lines";
+    let line = r#"{"action":{"name":"x"},"id":"evil","security":{"chain":"s\u001b[2J","hash":"aa","link":"bb","seq":1}}"#;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO audit_events (stream, seq, is_checkpoint, event_id, line, hash, link) \
+             VALUES ($1, 1, false, 'evil', $2, 'aa', 'bb')",
+        )
+        .bind(forged_stream)
+        .bind(line)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO audit_streams (stream, next_seq, last_hash) VALUES ($1, 5, 'zz')")
+            .bind("t\u{1b}]0;pwned\u{7}")
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+    let output = run(&["verify", "--chain", "--db", &url], "");
+    let shown = text(&output.stdout) + &text(&output.stderr);
+    assert_eq!(code(&output), Some(1), "{shown}");
+    for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(!shown.contains(raw), "printed {raw:?}: {shown}");
+    }
+    assert!(
+        !shown.lines().any(|l| l.starts_with("OK: 1 lines")),
+        "{shown}"
+    );
+    assert!(shown.contains("rows but no counter row"), "{shown}");
+}
