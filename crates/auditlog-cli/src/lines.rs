@@ -49,7 +49,7 @@ const BATCH_BYTES: usize = 1 << 20;
 pub(crate) const MAX_LINE_BYTES: usize = 16 << 20;
 
 /// What a line longer than `max_line` is reported as.
-fn too_long(length: usize, max_line: usize) -> String {
+pub(crate) fn too_long(length: usize, max_line: usize) -> String {
     format!("line of {length} bytes is longer than {max_line} (--max-line-bytes): skipped")
 }
 
@@ -122,7 +122,7 @@ where
 /// Reads one line into `line` (cleared first); its length without the
 /// `\n`, or `None` at the end of input. Past `max_line` bytes the rest of the
 /// line is counted but not kept.
-fn read_line(
+pub(crate) fn read_line(
     input: &mut impl BufRead,
     line: &mut Vec<u8>,
     max_line: usize,

@@ -2,7 +2,7 @@
 //! into the stream's chain and recorded in a transaction of its own. A bad
 //! line is named and skipped; the rest are recorded.
 
-use std::io::{self, BufRead};
+use std::io;
 use std::process::ExitCode;
 
 use auditlog_core::AuditEvent;
@@ -10,6 +10,7 @@ use auditlog_sql::{AuditRecorder, Error};
 
 use crate::db::{block_on, chain_key, connect, fail};
 use crate::key::KeyEnv;
+use crate::lines::{decode, read_line, too_long, MAX_LINE_BYTES};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -24,6 +25,10 @@ pub(crate) struct Args {
     /// Key id written with the links.
     #[arg(long, value_name = "ID", default_value = "default")]
     kid: String,
+    /// Report and skip lines longer than this many bytes (never held in
+    /// memory whole).
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_LINE_BYTES)]
+    max_line_bytes: usize,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -39,9 +44,20 @@ async fn record(args: Args) -> Result<ExitCode, String> {
     let pool = connect(&args.db).await?;
     let (mut recorded, mut failed) = (0u64, 0u64);
     let mut last_seq = None;
-    for (number, raw) in (1u64..).zip(io::stdin().lock().split(b'\n')) {
-        let raw = raw.map_err(|e| format!("reading stdin: {e}"))?;
-        let line = match crate::lines::decode(&raw) {
+    let mut input = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
+    let mut raw = Vec::new();
+    let mut number = 0u64;
+    let reading = |e: io::Error| format!("reading stdin: {e}");
+    while let Some(length) =
+        read_line(&mut input, &mut raw, args.max_line_bytes).map_err(reading)?
+    {
+        number += 1;
+        if length > args.max_line_bytes {
+            eprintln!("line {number}: {}", too_long(length, args.max_line_bytes));
+            failed += 1;
+            continue;
+        }
+        let line = match decode(&raw) {
             None => continue,
             Some(Ok(line)) => line,
             Some(Err(message)) => {

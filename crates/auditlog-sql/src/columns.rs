@@ -15,7 +15,10 @@ pub struct Columns {
     pub is_checkpoint: bool,
     /// `id`.
     pub event_id: String,
-    /// `timestamp`.
+    /// `timestamp` in UTC, as the library writes it
+    /// ([`auditlog_core::format_timestamp`]), so that the text sorts in time
+    /// order whatever offset the event was given with; `None` when it is no
+    /// RFC 3339 time (see [`sortable_time`]).
     pub ts: Option<String>,
     /// `tenantid`.
     pub tenant: Option<String>,
@@ -70,7 +73,7 @@ impl Columns {
             seq: i64::try_from(seq).ok()?,
             is_checkpoint,
             event_id: event.id.clone()?,
-            ts: event.timestamp.clone(),
+            ts: event.timestamp.as_deref().and_then(sortable_time),
             tenant: event.tenantid.clone(),
             user_id: event.subject.as_ref().and_then(|s| s.userid.clone()),
             action: action.and_then(|a| a.name.clone()),
@@ -121,6 +124,17 @@ impl Columns {
             .find(|(_, same)| !same)
             .map(|(name, _)| name)
     }
+}
+
+/// An event's `timestamp` as the `ts` column holds it: UTC, in the form the
+/// library writes, whose text compares in time order; `None` for text that
+/// is no RFC 3339 time. Time filters and retention compare this text: kept
+/// verbatim, `2026-03-01T23:00:00-05:00` would sort before midnight UTC and
+/// be pruned early, and `0` before every time.
+pub(crate) fn sortable_time(timestamp: &str) -> Option<String> {
+    let at = time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
+        .ok()?;
+    Some(auditlog_core::format_timestamp(at))
 }
 
 pub(crate) fn severity_rank(severity: &str) -> i32 {

@@ -116,6 +116,17 @@ impl From<sqlx::Error> for Error {
                     return Error::MissingTable { table };
                 }
             }
+            // The event's own `id` taken already: the event is at fault, not
+            // the database (a caller or `auditlog record` goes on with the
+            // next one). SQLite names the column, PostgreSQL the constraint.
+            let duplicate_id = database.is_unique_violation()
+                && (database.constraint() == Some("audit_events_event_id_key")
+                    || message.contains("audit_events.event_id"));
+            if duplicate_id {
+                return Error::BadEvent {
+                    reason: "id: already recorded (an event id names one event)".into(),
+                };
+            }
         }
         Error::Database(Box::new(error))
     }

@@ -14,7 +14,7 @@ use sqlx::{Pool, Transaction};
 use crate::anchor::{CUT_MEMBER, PRUNE_ACTION};
 use crate::backend::reads::Param;
 use crate::backend::Backend;
-use crate::columns::{Columns, NOT_CHAINED};
+use crate::columns::{sortable_time, Columns, NOT_CHAINED};
 use crate::error::{Error, Result};
 use crate::recorder::AuditRecorder;
 use crate::verify::verify_table;
@@ -60,8 +60,9 @@ impl Pruned {
 }
 
 /// Deletes, in every stream, the longest run of events from its start whose
-/// timestamps are all before `before` (the `ts` text, e.g.
-/// `2026-06-01T00:00:00+00:00`; an event without one stops the run, and so
+/// timestamps are all before `before` (an RFC 3339 time, e.g.
+/// `2026-06-01T00:00:00+00:00`, else [`Error::BadQuery`] and nothing is
+/// deleted; an event without a valid timestamp stops the run, and so
 /// does an undelivered one with [`Undelivered::Keep`]), with
 /// the checkpoints they cover; writes the anchor and records the prune
 /// (sealed with `key`).
@@ -76,6 +77,14 @@ pub async fn prune<DB: Backend>(
     key: &ChainKey,
     keys: &Keyring,
 ) -> Result<Pruned> {
+    // Compared as text with `ts`: "yesterday" or "30d" would sort after
+    // every time and cut every stream to its last event.
+    let before = &sortable_time(before).ok_or_else(|| Error::BadQuery {
+        reason: format!(
+            "prune before \"{}\": not an RFC 3339 time (e.g. 2026-06-01T00:00:00Z); nothing was deleted",
+            auditlog_core::printable(before)
+        ),
+    })?;
     let report = verify_table(pool, StreamVerifier::new(keys)).await?;
     if !report.is_clean() {
         return Err(Error::Inconsistent {

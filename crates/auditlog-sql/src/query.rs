@@ -9,7 +9,7 @@ use sqlx::Pool;
 
 use crate::backend::reads::{Param, FOUND_COLUMNS};
 use crate::backend::Backend;
-use crate::columns::{severity_rank, Columns};
+use crate::columns::{severity_rank, sortable_time, Columns};
 use crate::cursor::{self, Position};
 use crate::error::Result;
 
@@ -199,17 +199,18 @@ impl Query {
         self
     }
 
-    /// `ts` at or after this.
+    /// `ts` at or after this (an RFC 3339 time in any offset; other text is
+    /// compared as it is).
     #[must_use]
     pub fn since(mut self, ts: impl Into<String>) -> Self {
-        self.since = Some(ts.into());
+        self.since = Some(as_ts(ts.into()));
         self
     }
 
-    /// `ts` before this.
+    /// `ts` before this (as [`since`](Self::since)).
     #[must_use]
     pub fn until(mut self, ts: impl Into<String>) -> Self {
-        self.until = Some(ts.into());
+        self.until = Some(as_ts(ts.into()));
         self
     }
 
@@ -426,6 +427,12 @@ pub async fn counts<DB: Backend>(pool: &Pool<DB>, query: &Query) -> Result<Count
     })
 }
 
+/// A time as the `ts` column holds it (UTC), so that `...Z` and
+/// `...-05:00` compare as the instants they name.
+fn as_ts(time: String) -> String {
+    sortable_time(&time).unwrap_or(time)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,6 +440,37 @@ mod tests {
     #[test]
     fn like_wildcards_in_the_text_match_themselves() {
         assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+
+    #[test]
+    fn a_crafted_cursor_becomes_bound_values_and_the_filters_still_hold() {
+        // The check is no secret: anyone can craft a cursor that passes it.
+        let query = Query::new().tenant("acme");
+        let hostile = "') OR 1=1 --";
+        let position = Position {
+            ts: Some(hostile.into()),
+            id: i64::MIN,
+        };
+        let crafted = cursor::encode(&position, &query.fingerprint());
+        let from = cursor::decode(&crafted, &query.fingerprint()).unwrap();
+        let mut params = Vec::new();
+        let sql =
+            query.where_clause(&mut params) + &Segment::Timed.condition(Some(&from), &mut params);
+        assert!(!sql.contains("OR 1=1"), "{sql}");
+        assert!(params.contains(&Param::Text(hostile.into())));
+        assert!(params.contains(&Param::Int(i64::MIN)));
+        assert!(
+            params.contains(&Param::Text("acme".into())),
+            "the tenant filter holds"
+        );
+    }
+
+    #[test]
+    fn a_time_in_any_offset_filters_as_the_instant_it_names() {
+        let eastern = Query::new().since("2026-03-01T23:00:00-05:00");
+        let utc = Query::new().since("2026-03-02T04:00:00Z");
+        assert_eq!(eastern, utc);
+        assert_eq!(eastern.since.as_deref(), Some("2026-03-02T04:00:00+00:00"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ async fn open() -> (sqlx::PgPool, TestPostgres) {
 
 backend_suite!(open);
 query_suite!(open);
+attack_suite!(open);
 
 #[tokio::test]
 async fn a_missing_table_says_to_run_the_migrations() {

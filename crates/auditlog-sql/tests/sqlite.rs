@@ -30,6 +30,7 @@ async fn open() -> (sqlx::SqlitePool, TempDir) {
 
 backend_suite!(open);
 query_suite!(open);
+attack_suite!(open);
 
 #[tokio::test]
 async fn malformed_urls_say_what_is_wrong() {

@@ -17,8 +17,12 @@ mod kafka;
 mod query;
 #[cfg(all(feature = "kafka", feature = "sql"))]
 mod relay;
+#[cfg(all(feature = "kafka", feature = "sql"))]
+mod relay_attacks;
 #[cfg(feature = "sql")]
 mod sql;
+#[cfg(feature = "sql")]
+mod sql_attacks;
 #[cfg(feature = "sql")]
 mod sql_query;
 mod support;

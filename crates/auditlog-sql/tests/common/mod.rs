@@ -6,6 +6,7 @@ use auditlog_core::AuditEvent;
 use auditlog_seal::{ChainKey, Keyring, SigningKey};
 use auditlog_sql::AuditRecorder;
 
+pub(crate) mod attacks;
 pub(crate) mod query;
 
 pub(crate) fn key() -> ChainKey {
