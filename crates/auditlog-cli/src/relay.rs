@@ -37,6 +37,11 @@ pub(crate) struct Args {
 /// How long to wait before trying again after a round failed.
 const RETRY: Duration = Duration::from_secs(1);
 
+/// With `--once`: failed rounds in a row that delivered nothing before the
+/// run stops with exit 1 (a row Kafka refuses for good, say, must not keep
+/// a batch job running forever; the row stays undelivered).
+const ONCE_FAILED_ROUNDS: u32 = 3;
+
 /// What the run did, for the summary.
 #[derive(Debug, Default)]
 struct Totals {
@@ -85,11 +90,14 @@ async fn relay(args: Args) -> Result<ExitCode, String> {
 
     let stop = Stop::on_signals()?;
     let mut totals = Totals::default();
+    let mut failed_in_a_row = 0;
+    let mut code = ExitCode::SUCCESS;
     while !stop.requested() {
         match relay.relay_batch().await {
             Ok(batch) if batch.relayed > 0 => {
                 totals.rows += batch.relayed as u64;
                 totals.batches += 1;
+                failed_in_a_row = 0;
             }
             Ok(_) => {
                 if args.once && finished(&relay).await? {
@@ -101,11 +109,27 @@ async fn relay(args: Args) -> Result<ExitCode, String> {
                 return Err(error.to_string())
             }
             Err(error) => {
-                if let Error::NotDelivered { delivered, .. } = &error {
-                    totals.rows += *delivered as u64;
-                }
+                let delivered = match &error {
+                    Error::NotDelivered { delivered, .. } => *delivered,
+                    _ => 0,
+                };
+                totals.rows += delivered as u64;
                 totals.failed_rounds += 1;
-                eprintln!("auditlog: relay: {error}; trying again in {RETRY:?}");
+                failed_in_a_row = if delivered > 0 {
+                    0
+                } else {
+                    failed_in_a_row + 1
+                };
+                let hint = hint(&error);
+                if args.once && failed_in_a_row >= ONCE_FAILED_ROUNDS {
+                    eprintln!(
+                        "auditlog: relay: {error}{hint}; stopping after {failed_in_a_row} \
+                         failed rounds in a row (--once); the rows stay undelivered"
+                    );
+                    code = ExitCode::from(1);
+                    break;
+                }
+                eprintln!("auditlog: relay: {error}{hint}; trying again in {RETRY:?}");
                 stop.sleep(RETRY).await;
             }
         }
@@ -114,7 +138,18 @@ async fn relay(args: Args) -> Result<ExitCode, String> {
         "auditlog: relayed {} rows in {} batches to topic {} ({} failed rounds)",
         totals.rows, totals.batches, args.connection.topic, totals.failed_rounds
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
+}
+
+/// What to do about an error that no retry fixes.
+fn hint(error: &Error) -> &'static str {
+    let text = error.to_string().to_ascii_lowercase();
+    if text.contains("too large") {
+        " (a row larger than Kafka takes: raise the producer's message.max.bytes \
+         with -X and the topic's max.message.bytes)"
+    } else {
+        ""
+    }
 }
 
 /// With `--once`: true when nothing committed is undelivered. Rows held
