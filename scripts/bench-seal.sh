@@ -62,7 +62,7 @@ old=${AUDITLOG_OLD_BIN:-}
 [ -n "$old" ] && names+=(old:seal old:verify old:verify-chain)
 for _ in $(seq "$runs"); do
   if [ -n "$old" ]; then
-    measure old:seal $lines sh -c "$old seal < $work/rust.jsonl > /dev/null"
+    measure old:seal $lines sh -c "$old seal < $work/rust.jsonl > $work/old.out"
     measure old:verify $lines sh -c "$old verify < $work/sealed.jsonl > /dev/null"
     measure old:verify-chain $lines sh -c "$old verify --chain < $work/chained.jsonl > /dev/null"
   fi
