@@ -8,6 +8,10 @@
 #     Python reference sealing (parse, seal, serialize; 30,000 lines: it is
 #     slow); medians of wall-clock events/s and of CPU (user+sys) per event,
 #     each as a ratio to `auditlog seal`.
+# With AUDITLOG_OLD_BIN=path/to/auditlog, that binary's seal, verify and
+# verify --chain run too (rows `old:...`), alternating with the new ones.
+# Minor page faults per 1,000 events are printed beside the CPU (fresh heap
+# pages the kernel had to zero).
 # Usage: scripts/bench-seal.sh [RUNS]   (needs pydantic: pip install 'pydantic>=2')
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,17 +47,25 @@ $bin seal --chain bench-chain < "$work/rust.jsonl" > "$work/chained.jsonl" 2>/de
 
 # Wall time gives events/s; user+sys CPU time gives the CPU each event costs,
 # which other work on a shared machine disturbs far less.
-declare -A rates cpus
+declare -A rates cpus faults
 measure() { # name lines command...
-  local name=$1 n=$2 wall user sys
+  local name=$1 n=$2 wall user sys minor
   shift 2
-  /usr/bin/time -f '%e %U %S' -o "$work/time" "$@"
-  read -r wall user sys < "$work/time"
+  /usr/bin/time -f '%e %U %S %R' -o "$work/time" "$@"
+  read -r wall user sys minor < "$work/time"
   rates[$name]="${rates[$name]:-} $(python3 -c "print(round($n / max($wall, 0.01)))")"
   cpus[$name]="${cpus[$name]:-} $(python3 -c "print(round(($user + $sys) * 1e6 / $n, 2))")"
+  faults[$name]="${faults[$name]:-} $(python3 -c "print(round($minor * 1000 / $n, 1))")"
 }
 names=(seal verify seal-chain verify-chain python)
+old=${AUDITLOG_OLD_BIN:-}
+[ -n "$old" ] && names+=(old:seal old:verify old:verify-chain)
 for _ in $(seq "$runs"); do
+  if [ -n "$old" ]; then
+    measure old:seal $lines sh -c "$old seal < $work/rust.jsonl > $work/old.out"
+    measure old:verify $lines sh -c "$old verify < $work/sealed.jsonl > /dev/null"
+    measure old:verify-chain $lines sh -c "$old verify --chain < $work/chained.jsonl > /dev/null"
+  fi
   measure seal $lines sh -c "$bin seal < $work/rust.jsonl > $work/rust.out"
   measure verify $lines sh -c "$bin verify < $work/sealed.jsonl > /dev/null"
   measure seal-chain $lines sh -c "$bin seal --chain bench-chain < $work/rust.jsonl > /dev/null 2>&1"
@@ -65,11 +77,11 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 ratio() { python3 -c "print(round($1 / $2, 3))"; }
 # shellcheck disable=SC2086 # the figures are space-separated lists
 seal_rate=$(median ${rates[seal]}); seal_cpu=$(median ${cpus[seal]})
-printf '%-13s %-44s %-10s %-38s %s\n' what "wall events/s (runs)" median "CPU µs/event (runs)" median
+printf '%-17s %-44s %-10s %-38s %-8s %s\n' what "wall events/s (runs)" median "CPU µs/event (runs)" median "faults/1k events"
 for name in "${names[@]}"; do
   # shellcheck disable=SC2086
-  r=$(median ${rates[$name]}); c=$(median ${cpus[$name]})
-  printf '%-13s %-44s %-10s %-38s %s\n' "$name" "${rates[$name]# }" "$r" "${cpus[$name]# }" "$c"
+  r=$(median ${rates[$name]}); c=$(median ${cpus[$name]}); f=$(median ${faults[$name]})
+  printf '%-17s %-44s %-10s %-38s %-8s %s\n' "$name" "${rates[$name]# }" "$r" "${cpus[$name]# }" "$c" "$f"
 done
 for name in verify seal-chain verify-chain; do
   # shellcheck disable=SC2086

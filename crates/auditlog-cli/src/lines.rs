@@ -6,7 +6,10 @@ use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
 use std::thread;
 
+use pool::Pool;
+
 mod checked;
+mod pool;
 
 pub(crate) use checked::for_each_line_checked;
 
@@ -42,7 +45,8 @@ pub(crate) fn decode(raw: &[u8]) -> Option<Result<&str, String>> {
     }
 }
 
-/// Bytes of input per batch; big enough that a batch outweighs a thread spawn.
+/// Bytes of input per batch; big enough that a batch outweighs handing it
+/// to a worker and back.
 const BATCH_BYTES: usize = 1 << 20;
 
 /// The longest line read by default; a longer one is reported and skipped.
@@ -178,33 +182,36 @@ where
         eof: false,
         max_line,
     };
-    let mut batches = reader.next_round(workers)?;
-    while !batches.is_empty() {
-        // Workers run on this round while the next one is read.
-        let (outcomes, next) = thread::scope(|scope| {
-            let running: Vec<_> = batches
-                .iter()
-                .map(|batch| scope.spawn(move || run_batch(batch, max_line, handle)))
-                .collect();
-            let next = reader.next_round(workers);
-            let outcomes: Vec<BatchOutcome> = running
+    let work = |(batch, output): (Batch, Vec<u8>)| run_batch(&batch, output, max_line, handle);
+    thread::scope(|scope| {
+        let pool = Pool::start(scope, workers, &work);
+        // Output buffers go back to the workers, emptied, with the next
+        // round, so they are not grown from nothing each time.
+        let mut spare: Vec<Vec<u8>> = Vec::new();
+        let mut batches = reader.next_round(pool.workers())?;
+        while !batches.is_empty() {
+            // Workers run on this round while the next one is read.
+            let round = batches
                 .into_iter()
-                .map(|worker| worker.join().expect("a line handler panicked"))
-                .collect();
-            (outcomes, next)
-        });
-        for outcome in outcomes {
-            out.write_all(&outcome.output)?;
-            for (number, message) in outcome.errors {
-                eprintln!("line {number}: {message}");
+                .map(|batch| (batch, spare.pop().unwrap_or_default()));
+            let sent = pool.submit(round);
+            let next = reader.next_round(pool.workers());
+            for outcome in pool.collect(sent) {
+                out.write_all(&outcome.output)?;
+                for (number, message) in outcome.errors {
+                    eprintln!("line {number}: {message}");
+                }
+                tally.ok += outcome.tally.ok;
+                tally.failed += outcome.tally.failed;
+                let mut output = outcome.output;
+                output.clear();
+                spare.push(output);
             }
-            tally.ok += outcome.tally.ok;
-            tally.failed += outcome.tally.failed;
+            batches = next?;
         }
-        batches = next?;
-    }
-    out.flush()?;
-    Ok(tally)
+        out.flush()?;
+        Ok(tally)
+    })
 }
 
 /// Lines of input cut at line breaks, with the number of the first.
@@ -323,12 +330,14 @@ fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<boo
     Ok(false)
 }
 
-fn run_batch<H>(batch: &Batch, max_line: usize, handle: &H) -> BatchOutcome
+/// Runs `handle` on the lines of `batch`, appending to `output` (empty).
+fn run_batch<H>(batch: &Batch, mut output: Vec<u8>, max_line: usize, handle: &H) -> BatchOutcome
 where
     H: Fn(u64, &str, &mut Vec<u8>) -> Result<(), String>,
 {
+    output.reserve(batch.bytes.len() + batch.bytes.len() / 4);
     let mut outcome = BatchOutcome {
-        output: Vec::with_capacity(batch.bytes.len() + batch.bytes.len() / 4),
+        output,
         ..BatchOutcome::default()
     };
     if let Some(length) = batch.skipped {

@@ -200,18 +200,23 @@ impl<'a> Parser<'a> {
 
     /// A key, borrowed from the text when it has no escapes.
     fn key(&mut self) -> Result<Cow<'a, str>> {
-        let start = self.pos + 1;
-        let mut end = start;
-        while let Some(&b) = self.bytes.get(end) {
-            match b {
-                b'"' => {
-                    self.pos = end + 1;
-                    return Ok(Cow::Borrowed(&self.text[start..end]));
+        let quote = self.pos;
+        let start = quote + 1;
+        self.pos = start;
+        loop {
+            self.skip_plain_string_bytes();
+            match self.peek() {
+                Some(b'"') => {
+                    let key = &self.text[start..self.pos];
+                    self.pos += 1;
+                    return Ok(Cow::Borrowed(key));
                 }
-                b'\\' | 0x00..=0x1f => break,
-                _ => end += 1,
+                Some(b'\\' | 0x00..=0x1f) | None => break,
+                Some(_) => self.pos += 1,
             }
         }
+        // Escapes and errors take the general path, from the quote again.
+        self.pos = quote;
         self.string().map(Cow::Owned)
     }
 
@@ -370,7 +375,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Skips eight bytes at a time while none is `"`, `\\` or a control character.
+    /// Skips eight bytes at a time while none is `"`, `\\` or a control
+    /// character, then to the first such byte of the word that has one, so
+    /// the caller looks at each string's end once. Fewer than eight bytes
+    /// from the end of the text, it stops and leaves them to the caller.
     fn skip_plain_string_bytes(&mut self) {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -382,7 +390,11 @@ impl<'a> Parser<'a> {
             let control = word.wrapping_sub(ONES * 0x20) & ascii;
             let quote = has_zero(word ^ (ONES * u64::from(b'"')));
             let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
-            if (control | quote | backslash) != 0 {
+            let special = control | quote | backslash;
+            if special != 0 {
+                // A borrow can only flag bytes above a truly special one,
+                // so the lowest flag is exact (little-endian: first byte).
+                self.pos += (special.trailing_zeros() / 8) as usize;
                 return;
             }
             self.pos += 8;

@@ -6,7 +6,7 @@
 use std::io::{self, Read};
 use std::thread;
 
-use super::{decode, too_long, Batch, BatchReader};
+use super::{decode, too_long, Batch, BatchReader, Pool};
 
 /// Calls `check` on each non-blank line of `input`, in parallel batches, and
 /// `record` with each line's number and result in input order; the result
@@ -34,52 +34,60 @@ where
         max_line,
     };
     let mut last = first;
-    let mut batches = reader.next_round(workers)?;
-    let mut checked: Vec<CheckedBatch<T>> = Vec::new();
-    loop {
-        let mut record_round = |round: Vec<CheckedBatch<T>>| {
-            for batch in round {
+    let work = |(batch, lines): (Batch, Lines<T>)| check_batch(&batch, lines, max_line, &check);
+    thread::scope(|scope| {
+        let pool = Pool::start(scope, workers, &work);
+        // Result lists go back to the workers, emptied, with the next round.
+        let mut spare: Vec<Lines<T>> = Vec::new();
+        let mut batches = reader.next_round(pool.workers())?;
+        let mut checked: Vec<CheckedBatch<T>> = Vec::new();
+        let mut record_round = |round: Vec<CheckedBatch<T>>, spare: &mut Vec<Lines<T>>| {
+            for mut batch in round {
                 last = last.max(batch.last);
-                for (number, result) in batch.lines {
+                for (number, result) in batch.lines.drain(..) {
                     record(number, result);
                 }
+                spare.push(batch.lines);
             }
         };
-        if batches.is_empty() {
-            record_round(checked);
-            return Ok(last);
-        }
-        // Workers check this round while this thread reads the next one
-        // and records the one before.
-        let (round, next) = thread::scope(|scope| {
-            let running: Vec<_> = batches
-                .iter()
-                .map(|batch| scope.spawn(|| check_batch(batch, max_line, &check)))
-                .collect();
-            let next = reader.next_round(workers);
-            record_round(std::mem::take(&mut checked));
-            let round: Vec<CheckedBatch<T>> = running
+        while !batches.is_empty() {
+            // Workers check this round while this thread reads the next one
+            // and records the one before.
+            let round = batches
                 .into_iter()
-                .map(|worker| worker.join().expect("a line check panicked"))
-                .collect();
-            (round, next)
-        });
-        checked = round;
-        batches = next?;
-    }
+                .map(|batch| (batch, spare.pop().unwrap_or_default()));
+            let sent = pool.submit(round);
+            let next = reader.next_round(pool.workers());
+            record_round(std::mem::take(&mut checked), &mut spare);
+            checked = pool.collect(sent);
+            batches = next?;
+        }
+        record_round(checked, &mut spare);
+        Ok(last)
+    })
 }
+
+/// Line numbers and results of one batch.
+type Lines<T> = Vec<(u64, Result<T, String>)>;
 
 /// One batch's results in input order, and the number of its last line
 /// (blank ones included).
 struct CheckedBatch<T> {
-    lines: Vec<(u64, Result<T, String>)>,
+    lines: Lines<T>,
     last: u64,
 }
 
-fn check_batch<T>(batch: &Batch, max_line: usize, check: &impl Fn(&str) -> T) -> CheckedBatch<T> {
+/// Checks the lines of `batch` into `lines` (empty).
+fn check_batch<T>(
+    batch: &Batch,
+    mut lines: Lines<T>,
+    max_line: usize,
+    check: &impl Fn(&str) -> T,
+) -> CheckedBatch<T> {
     if let Some(length) = batch.skipped {
+        lines.push((batch.first, Err(too_long(length, max_line))));
         return CheckedBatch {
-            lines: vec![(batch.first, Err(too_long(length, max_line)))],
+            lines,
             last: batch.first,
         };
     }
@@ -87,7 +95,7 @@ fn check_batch<T>(batch: &Batch, max_line: usize, check: &impl Fn(&str) -> T) ->
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let ends = memchr::memchr_iter(b'\n', body).chain([body.len()]);
     let mut checked = CheckedBatch {
-        lines: Vec::new(),
+        lines,
         last: batch.first,
     };
     let mut start = 0;

@@ -184,3 +184,45 @@ fn refuses_deep_nesting_without_overflowing_the_stack() {
         ParseErrorKind::TooDeep { .. }
     ));
 }
+
+/// The word-at-a-time scan stops on the exact byte that ends a run of
+/// plain text, wherever in its word that byte falls, for keys and values,
+/// beside multi-byte UTF-8 and near the end of the text.
+#[test]
+fn strings_and_keys_end_exactly_at_every_offset() {
+    let specials = [("\"", None), ("\\n", Some('\n')), ("\\\"", Some('"'))];
+    for len in 0..20 {
+        for filler in ["a", "é", "€"] {
+            let plain: String = filler.repeat(len);
+            for (escape, decoded) in specials {
+                let (raw, text) = match decoded {
+                    None => (plain.clone(), plain.clone()),
+                    Some(c) => (
+                        format!("{plain}{escape}{plain}"),
+                        format!("{plain}{c}{plain}"),
+                    ),
+                };
+                let json = format!(r#"{{"{raw}":"{raw}","k{raw}":["{raw}"]}}"#);
+                let map = parse_value(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+                let map = map.as_object().unwrap();
+                assert_eq!(map[text.as_str()], Value::String(text.clone()), "{json}");
+                assert_eq!(
+                    map[format!("k{text}").as_str()],
+                    Value::Array(vec![Value::String(text.clone())]),
+                    "{json}"
+                );
+                let expected: serde_json::Value = serde_json::from_str(&json).unwrap();
+                assert_eq!(expected.as_object().unwrap().len(), map.len());
+            }
+            // A control byte ends the scan too, and is refused, in a key or a value.
+            for json in [
+                format!("{{\"{plain}\u{1}\":1}}"),
+                format!("{{\"k\":\"{plain}\u{1f}\"}}"),
+                format!("{{\"{plain}"),
+                format!("{{\"k\":\"{plain}"),
+            ] {
+                assert!(parse_value(&json).is_err(), "{json:?}");
+            }
+        }
+    }
+}
