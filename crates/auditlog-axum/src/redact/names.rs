@@ -84,11 +84,15 @@ impl Name {
     /// Whether consecutive words of the name spell `entry` exactly.
     fn has_words(&self, entry: &str) -> bool {
         (0..self.words.len()).any(|start| {
-            let mut spelled = String::new();
+            // What of `entry` the words from `start` have yet to spell.
+            let mut rest = entry;
             for word in &self.words[start..] {
-                spelled.push_str(word);
-                if spelled.len() >= entry.len() {
-                    return spelled == entry;
+                if word.len() >= rest.len() {
+                    return word == rest;
+                }
+                match rest.strip_prefix(word.as_str()) {
+                    Some(after) => rest = after,
+                    None => return false,
                 }
             }
             false
@@ -126,6 +130,8 @@ impl Entry {
 pub(crate) struct Names {
     deny: Vec<Entry>,
     allow: Vec<String>,
+    /// The longest deny entry, in characters: kept, not counted per key.
+    longest: usize,
 }
 
 impl Names {
@@ -148,6 +154,7 @@ impl Names {
         I::Item: AsRef<str>,
     {
         self.deny.clear();
+        self.longest = 0;
         deny.into_iter().for_each(|d| self.deny(d.as_ref()));
     }
 
@@ -163,6 +170,7 @@ impl Names {
     pub(crate) fn deny(&mut self, raw: &str) {
         if let Some(entry) = Entry::new(raw) {
             if !self.deny.contains(&entry) {
+                self.longest = self.longest.max(entry.name.chars().count());
                 self.deny.push(entry);
             }
         }
@@ -187,11 +195,13 @@ impl Names {
         if self.allows(name) {
             return false;
         }
-        let longest = self.deny.iter().map(|e| e.name.chars().count()).max();
-        let joined = parent.map(|parent| Name::joined(parent, name, longest.unwrap_or(0)));
-        self.deny
-            .iter()
-            .any(|entry| entry.matches(name) || joined.as_ref().is_some_and(|j| entry.matches(j)))
+        if self.deny.iter().any(|entry| entry.matches(name)) {
+            return true;
+        }
+        parent.is_some_and(|parent| {
+            let joined = Name::joined(parent, name, self.longest);
+            self.deny.iter().any(|entry| entry.matches(&joined))
+        })
     }
 }
 
@@ -206,6 +216,56 @@ mod tests {
 
     fn denied(key: &str) -> bool {
         defaults().denies(&Name::new(key), None)
+    }
+
+    /// `has_words` as first written: spell from each word until long
+    /// enough, then compare.
+    fn spelled_from_some_word(name: &Name, entry: &str) -> bool {
+        (0..name.words.len()).any(|start| {
+            let mut spelled = String::new();
+            for word in &name.words[start..] {
+                spelled.push_str(word);
+                if spelled.len() >= entry.len() {
+                    return spelled == entry;
+                }
+            }
+            false
+        })
+    }
+
+    #[test]
+    fn whole_words_match_as_they_did_when_spelled_out() {
+        let keys = [
+            "userPINCode",
+            "pin",
+            "pinpin",
+            "shipping",
+            "authorName",
+            "auth_token",
+            "x-api-key",
+            "apiKey2",
+            "cvv2",
+            "card_cvv2",
+            "a",
+            "",
+            "ÄpfelPin",
+            "pinCode",
+            "codePin",
+            "p_i_n",
+        ];
+        let entries = [
+            "pin", "auth", "api", "cvv", "cvv2", "pinc", "code", "a", "key", "äpfel",
+        ];
+        for key in keys {
+            let name = Name::new(key);
+            for entry in entries {
+                assert_eq!(
+                    name.has_words(entry),
+                    spelled_from_some_word(&name, entry),
+                    "{key:?} against {entry:?}"
+                );
+            }
+        }
     }
 
     #[test]
