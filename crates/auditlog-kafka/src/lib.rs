@@ -68,6 +68,7 @@
 //! SASL/PLAIN over plaintext needs no feature.
 
 mod config;
+mod envelope;
 mod error;
 mod line_producer;
 mod lock;
@@ -75,6 +76,7 @@ pub mod mock;
 mod publisher;
 mod reader;
 mod spool;
+mod topic;
 
 pub use auditlog_sink::{AuditSink, SinkError};
 pub use config::{

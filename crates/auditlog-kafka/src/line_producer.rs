@@ -13,11 +13,12 @@ use std::time::Duration;
 use auditlog_core::AuditEvent;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
+use crate::envelope::Envelope;
 use crate::error::{ClientError, Error, Result};
+use crate::topic::check_topic;
 
 /// A producer of pre-sealed lines for one topic, with the publisher's
 /// delivery guarantees: `enable.idempotence=true`, `acks=all`.
@@ -100,26 +101,13 @@ impl LineProducer {
     /// Asks the brokers for the topic: an error when none answers within
     /// `timeout` or the topic does not exist.
     pub fn check(&self, timeout: Duration) -> Result<()> {
-        let metadata = self
-            .producer
-            .client()
-            .fetch_metadata(Some(&self.topic), timeout)
-            .map_err(|e| Error::Unreachable {
-                brokers: self.brokers.clone(),
-                detail: None,
-                source: ClientError::new(e),
-            })?;
-        let known = metadata
-            .topics()
-            .iter()
-            .any(|t| t.name() == self.topic && t.error().is_none() && !t.partitions().is_empty());
-        if known {
-            Ok(())
-        } else {
-            Err(Error::UnknownTopic {
-                topic: self.topic.clone(),
-            })
-        }
+        check_topic(
+            self.producer.client(),
+            &self.topic,
+            timeout,
+            &self.brokers,
+            || None,
+        )
     }
 
     /// Sends every line, in order, and waits for each to be acknowledged or
@@ -160,7 +148,7 @@ impl LineProducer {
         loop {
             let mut record = FutureRecord::to(&self.topic)
                 .payload(sealed.line.as_bytes())
-                .headers(headers(&event));
+                .headers(Envelope::of(&event).headers());
             if let Some(key) = sealed.key {
                 record = record.key(key);
             }
@@ -179,26 +167,4 @@ impl LineProducer {
     pub fn flush(&self, timeout: Duration) {
         let _ = self.producer.flush(timeout);
     }
-}
-
-/// The publisher's headers (see `publisher::sender`), from the event.
-fn headers(event: &AuditEvent) -> OwnedHeaders {
-    let mut headers = OwnedHeaders::new_with_capacity(5).insert(Header {
-        key: "content-type",
-        value: Some("application/json"),
-    });
-    for (name, value) in [
-        ("ce_id", event.id.as_deref()),
-        ("ce_specversion", event.specversion.as_deref()),
-        ("ce_time", event.timestamp.as_deref()),
-        ("ce_tenantid", event.tenantid.as_deref()),
-    ] {
-        if let Some(value) = value {
-            headers = headers.insert(Header {
-                key: name,
-                value: Some(value),
-            });
-        }
-    }
-    headers
 }

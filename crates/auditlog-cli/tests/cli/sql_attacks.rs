@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use crate::support::{auditlog, text};
+use crate::support::{auditlog, migrated_sqlite, succeeded, text};
 
 const KEY: &str = "attack-test-key";
 const ENV: [(&str, &str); 1] = [("AUDITLOG_SIGNING_KEY", KEY)];
@@ -16,25 +16,6 @@ fn code(output: &Output) -> Option<i32> {
     output.status.code()
 }
 
-fn ok(output: &Output) -> String {
-    assert_eq!(
-        code(output),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-/// A migrated SQLite file.
-fn sqlite() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
-    ok(&run(&["migrate", "--db", &url], ""));
-    (dir, url)
-}
-
 fn action(name: &str) -> String {
     format!(r#"{{"action":{{"name":"{name}"}}}}"#)
 }
@@ -43,7 +24,7 @@ fn action(name: &str) -> String {
 fn actions(url: &str, filters: &[&str]) -> Vec<String> {
     let mut args = vec!["query", "--db", url];
     args.extend_from_slice(filters);
-    ok(&run(&args, ""))
+    succeeded(&run(&args, ""))
         .lines()
         .map(|line| {
             // Names in these tests hold no quote or escape.
@@ -55,7 +36,7 @@ fn actions(url: &str, filters: &[&str]) -> Vec<String> {
 
 #[test]
 fn record_names_a_duplicate_id_and_records_the_lines_after_it() {
-    let (_dir, url) = sqlite();
+    let (_dir, url) = migrated_sqlite();
     let input = [
         r#"{"id":"order-1","action":{"name":"first"}}"#.to_owned(),
         r#"{"id":"order-1","action":{"name":"replayed"}}"#.to_owned(),
@@ -68,12 +49,12 @@ fn record_names_a_duplicate_id_and_records_the_lines_after_it() {
     assert!(stderr.contains("line 2: id: already recorded"), "{stderr}");
     assert!(stderr.contains("recorded 2 events"), "{stderr}");
     assert_eq!(actions(&url, &[]), ["after", "first"]);
-    ok(&run(&["verify", "--chain", "--db", &url], ""));
+    succeeded(&run(&["verify", "--chain", "--db", &url], ""));
 }
 
 #[test]
 fn record_skips_a_line_over_the_limit_without_holding_it_and_records_the_rest() {
-    let (_dir, url) = sqlite();
+    let (_dir, url) = migrated_sqlite();
     // A 10 MB line under a 1 MB limit: named, skipped, the next one recorded.
     let huge = format!(
         r#"{{"action":{{"name":"huge"}},"tenantid":"{}"}}"#,
@@ -104,19 +85,19 @@ fn record_skips_a_line_over_the_limit_without_holding_it_and_records_the_rest() 
 
 #[test]
 fn hostile_security_members_on_stdin_are_resealed_into_the_stream() {
-    let (_dir, url) = sqlite();
+    let (_dir, url) = migrated_sqlite();
     // A line that claims to be a checkpoint of another chain, with a hash.
     let forged = r#"{"action":{"name":"forged"},"security":{"chain":"other","seq":7,"length":9,"hash":"00","link":"00","prev":"00"}}"#;
-    ok(&run(&["record", "--db", &url, "--chain", "s"], forged));
+    succeeded(&run(&["record", "--db", &url, "--chain", "s"], forged));
     assert_eq!(actions(&url, &["--stream", "s"]), ["forged"]);
     assert!(actions(&url, &["--stream", "other"]).is_empty());
-    let verified = ok(&run(&["verify", "--chain", "--db", &url], ""));
+    let verified = succeeded(&run(&["verify", "--chain", "--db", &url], ""));
     assert!(verified.contains("1 valid"), "{verified}");
 }
 
 #[test]
 fn time_filters_and_prune_compare_instants_not_offset_text() {
-    let (_dir, url) = sqlite();
+    let (_dir, url) = migrated_sqlite();
     // 23:00 at -05:00 is 04:00 UTC the next day: after the cut, though its
     // text sorts before it.
     let input = [
@@ -124,11 +105,11 @@ fn time_filters_and_prune_compare_instants_not_offset_text() {
         r#"{"timestamp":"2026-03-01T23:00:00-05:00","action":{"name":"late-offset"}}"#,
     ]
     .join("\n");
-    ok(&run(&["record", "--db", &url, "--chain", "s"], &input));
+    succeeded(&run(&["record", "--db", &url, "--chain", "s"], &input));
     let midnight = "2026-03-02T00:00:00Z";
     assert_eq!(actions(&url, &["--since", midnight]), ["late-offset"]);
     assert_eq!(actions(&url, &["--until", midnight]), ["old"]);
-    let pruned = ok(&run(
+    let pruned = succeeded(&run(
         &[
             "prune",
             "--db",
@@ -144,12 +125,12 @@ fn time_filters_and_prune_compare_instants_not_offset_text() {
         actions(&url, &[]).contains(&"late-offset".to_owned()),
         "an event after the cut survives the prune"
     );
-    ok(&run(&["verify", "--chain", "--db", &url], ""));
+    succeeded(&run(&["verify", "--chain", "--db", &url], ""));
 }
 
 #[test]
 fn a_timestamp_that_is_no_time_stops_the_prune_instead_of_sorting_first() {
-    let (_dir, url) = sqlite();
+    let (_dir, url) = migrated_sqlite();
     // "0" sorts before every year as text: kept verbatim, it would be pruned
     // as the oldest event (and every event before it in the stream with it).
     let input = [
@@ -157,9 +138,9 @@ fn a_timestamp_that_is_no_time_stops_the_prune_instead_of_sorting_first() {
         r#"{"timestamp":"2026-03-01T09:00:00+00:00","action":{"name":"old"}}"#,
     ]
     .join("\n");
-    ok(&run(&["record", "--db", &url, "--chain", "s"], &input));
+    succeeded(&run(&["record", "--db", &url, "--chain", "s"], &input));
     assert_eq!(actions(&url, &["--until", "2026-03-02T00:00:00Z"]), ["old"]);
-    let pruned = ok(&run(
+    let pruned = succeeded(&run(
         &[
             "prune",
             "--db",
@@ -176,16 +157,16 @@ fn a_timestamp_that_is_no_time_stops_the_prune_instead_of_sorting_first() {
 
 #[test]
 fn query_escapes_bidi_and_control_characters_from_a_row() {
-    let (_dir, url) = sqlite();
+    let (_dir, url) = migrated_sqlite();
     let input = r#"{"action":{"name":"pay\u202eevil\u0007"},"tenantid":"t\u001b[2J"}"#;
-    ok(&run(&["record", "--db", &url, "--chain", "s"], input));
+    succeeded(&run(&["record", "--db", &url, "--chain", "s"], input));
     for args in [
         vec!["query", "--db", &url],
         vec!["query", "--db", &url, "--counts"],
         vec!["query", "--db", &url, "--tenant", "t\u{1b}[2J"],
     ] {
         let output = run(&args, "");
-        let shown = ok(&output) + &text(&output.stderr);
+        let shown = succeeded(&output) + &text(&output.stderr);
         for raw in ['\u{202e}', '\u{7}', '\u{1b}'] {
             assert!(!shown.contains(raw), "{args:?} printed {raw:?}: {shown}");
         }
@@ -214,7 +195,7 @@ fn database_errors_never_print_the_password_of_the_url() {
 
 #[test]
 fn record_keeps_huge_numbers_verifiable_and_names_an_overflow() {
-    let (_dir, url) = sqlite();
+    let (_dir, url) = migrated_sqlite();
     let input = [
         r#"{"action":{"name":"big"},"eventdata":{"requestpayload":{"k":123456789012345678901234567890,"m":-0.0,"s":9007199254740993}}}"#,
         r#"{"action":{"name":"inf"},"eventdata":{"requestpayload":{"n":1e400}}}"#,
@@ -227,19 +208,19 @@ fn record_keeps_huge_numbers_verifiable_and_names_an_overflow() {
         stderr.contains("line 2: eventdata.requestpayload.n: number 1e400 overflows"),
         "{stderr}"
     );
-    ok(&run(&["verify", "--chain", "--db", &url], ""));
-    let exported = ok(&run(
+    succeeded(&run(&["verify", "--chain", "--db", &url], ""));
+    let exported = succeeded(&run(
         &["export", "--db", &url, "--format", "jsonl", "--events-only"],
         "",
     ));
-    let verified = ok(&run(&["verify"], &exported));
+    let verified = succeeded(&run(&["verify"], &exported));
     assert!(verified.contains("1 valid, 0 failed"), "{verified}");
 }
 
 #[test]
 fn verify_db_escapes_stream_names_a_database_writer_forged() {
-    let (_dir, url) = sqlite();
-    ok(&run(
+    let (_dir, url) = migrated_sqlite();
+    succeeded(&run(
         &["record", "--db", &url, "--chain", "s"],
         &action("real"),
     ));

@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use crate::support::{auditlog, text};
+use crate::support::{auditlog, migrated_sqlite, succeeded, text};
 
 const KEY: &str = "record-test-key";
 const ENV: [(&str, &str); 1] = [("AUDITLOG_SIGNING_KEY", KEY)];
@@ -16,25 +16,6 @@ fn event(minute: u32, tenant: &str, action: &str) -> String {
 
 fn run(args: &[&str], stdin: &str) -> Output {
     auditlog(args, &ENV, stdin)
-}
-
-fn ok(output: &Output) -> String {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-/// A migrated SQLite file.
-fn sqlite() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
-    ok(&run(&["migrate", "--db", &url], ""));
-    (dir, url)
 }
 
 /// The cursor `query --db` printed on stderr, if any.
@@ -70,7 +51,7 @@ fn round_trip(url: &str, dir: &std::path::Path) {
         &["query", "--db", url, "--tenant", "acme", "--limit", "2"],
         "",
     );
-    let lines = ok(&first);
+    let lines = succeeded(&first);
     assert_eq!(lines.lines().count(), 2);
     assert!(lines.lines().next().unwrap().contains("orders.cancel"));
     let cursor = next_cursor(&first).expect("a second page");
@@ -80,29 +61,29 @@ fn round_trip(url: &str, dir: &std::path::Path) {
         ],
         "",
     );
-    let lines = ok(&second);
+    let lines = succeeded(&second);
     assert_eq!(lines.lines().count(), 1);
     assert!(lines.contains("orders.ship"), "{lines}");
     assert_eq!(next_cursor(&second), None);
-    let counts = ok(&run(
+    let counts = succeeded(&run(
         &["query", "--db", url, "--counts", "--tenant", "acme"],
         "",
     ));
     assert_eq!(counts, "severity ERROR 3\nstatus FAILURE 3\n");
-    let found = ok(&run(&["query", "--db", url, "--text", "hyperlink"], ""));
+    let found = succeeded(&run(&["query", "--db", url, "--text", "hyperlink"], ""));
     assert_eq!(found.lines().count(), 1);
 
     let export = dir.join("export.jsonl");
-    let jsonl = ok(&run(&["export", "--db", url, "--format", "jsonl"], ""));
+    let jsonl = succeeded(&run(&["export", "--db", url, "--format", "jsonl"], ""));
     assert_eq!(jsonl.lines().count(), 4);
     std::fs::write(&export, &jsonl).unwrap();
     let verified = run(&["verify", "--chain", export.to_str().unwrap()], "");
     assert!(
-        ok(&verified).contains("OK: 4 lines"),
+        succeeded(&verified).contains("OK: 4 lines"),
         "{}",
         text(&verified.stdout)
     );
-    let csv = ok(&run(
+    let csv = succeeded(&run(
         &["export", "--db", url, "--format", "csv", "--tenant", "acme"],
         "",
     ));
@@ -113,25 +94,25 @@ fn round_trip(url: &str, dir: &std::path::Path) {
     );
 
     let args = ["prune", "--db", url, "--before", "2026-03-01T10:03:00Z"];
-    let pruned = ok(&run(&args, ""));
+    let pruned = succeeded(&run(&args, ""));
     assert!(
         pruned.contains("removed 0 events"),
         "none delivered: {pruned}"
     );
-    let pruned = ok(&run(&[&args[..], &["--undelivered-too"]].concat(), ""));
+    let pruned = succeeded(&run(&[&args[..], &["--undelivered-too"]].concat(), ""));
     assert!(pruned.contains("removed 2 events"), "{pruned}");
-    let verified = ok(&run(&["verify", "--chain", "--db", url], ""));
+    let verified = succeeded(&run(&["verify", "--chain", "--db", url], ""));
     assert!(verified.contains("OK:"), "{verified}");
     // The export of a pruned table verifies from its anchor on.
-    let jsonl = ok(&run(&["export", "--db", url, "--format", "jsonl"], ""));
+    let jsonl = succeeded(&run(&["export", "--db", url, "--format", "jsonl"], ""));
     std::fs::write(&export, &jsonl).unwrap();
     let path = export.to_str().unwrap();
-    let anchored = ok(&run(&["verify", "--chain", "--from-the-middle", path], ""));
+    let anchored = succeeded(&run(&["verify", "--chain", "--from-the-middle", path], ""));
     assert!(
         anchored.contains("the events before are vouched for by a checkpoint"),
         "{anchored}"
     );
-    let left = ok(&run(&["query", "--db", url], ""));
+    let left = succeeded(&run(&["query", "--db", url], ""));
     assert_eq!(
         left.lines().count(),
         3,
@@ -141,7 +122,7 @@ fn round_trip(url: &str, dir: &std::path::Path) {
 
 #[test]
 fn record_query_export_prune_and_verify_on_sqlite() {
-    let (dir, url) = sqlite();
+    let (dir, url) = migrated_sqlite();
     round_trip(&url, dir.path());
 }
 
@@ -149,7 +130,7 @@ fn record_query_export_prune_and_verify_on_sqlite() {
 fn record_query_export_prune_and_verify_on_postgres() {
     let server = auditlog_testkit::TestPostgres::start();
     let dir = tempfile::tempdir().unwrap();
-    ok(&run(&["migrate", "--db", server.url()], ""));
+    succeeded(&run(&["migrate", "--db", server.url()], ""));
     round_trip(server.url(), dir.path());
 }
 
@@ -174,8 +155,8 @@ fn bad_input_names_what_is_wrong() {
     let output = run(&["query", "--db", &url], "");
     assert!(text(&output.stderr).contains("table audit_events does not exist"));
 
-    let (_dir, url) = sqlite();
-    ok(&run(
+    let (_dir, url) = migrated_sqlite();
+    succeeded(&run(
         &["record", "--db", &url, "--chain", "shop"],
         &event(1, "acme", "a"),
     ));
@@ -194,9 +175,9 @@ fn bad_input_names_what_is_wrong() {
 
 #[test]
 fn prune_refuses_a_table_edited_by_hand_and_verify_names_the_row() {
-    let (dir, url) = sqlite();
+    let (dir, url) = migrated_sqlite();
     let input = [event(1, "acme", "a"), event(2, "acme", "b")].join("\n");
-    ok(&run(&["record", "--db", &url, "--chain", "shop"], &input));
+    succeeded(&run(&["record", "--db", &url, "--chain", "shop"], &input));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -35,3 +35,24 @@ pub(crate) fn auditlog(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Outp
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
+
+/// Stdout of a command that must have exited 0 (both outputs shown if not).
+pub(crate) fn succeeded(output: &Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// A SQLite file in a temporary directory, migrated by `auditlog migrate`,
+/// and its `sqlite://` URL.
+pub(crate) fn migrated_sqlite() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    succeeded(&auditlog(&["migrate", "--db", &url], &[], ""));
+    (dir, url)
+}

@@ -6,9 +6,10 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use auditlog_core::AuditEvent;
 
-use super::sender::{Envelope, Sender};
+use super::sender::Sender;
 use super::spool_link::SpoolLink;
 use super::ticket;
+use crate::envelope::Envelope;
 
 /// Records the feeder sends per pass.
 const FEED_BATCH: usize = 512;

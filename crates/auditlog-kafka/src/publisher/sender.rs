@@ -5,10 +5,8 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use auditlog_core::AuditEvent;
 use auditlog_sink::SinkError;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, PurgeConfig, ThreadedProducer};
 
 use super::delivery::Callbacks;
@@ -16,9 +14,11 @@ use super::ledger::Ledger;
 use super::parked::Message;
 use super::spool_link::SpoolLink;
 use super::ticket;
-use crate::error::{ClientError, Error, Result};
+use crate::envelope::Envelope;
+use crate::error::{Error, Result};
 use crate::lock::lock;
 use crate::spool::SpoolRecord;
+use crate::topic::check_topic;
 
 /// librdkafka's producer for one topic, with the ledger its callbacks
 /// settle.
@@ -34,26 +34,6 @@ pub(super) struct Sender {
 
 /// A message as librdkafka takes it; the `usize` is its ticket.
 type Record<'a> = BaseRecord<'a, [u8], [u8], usize>;
-
-/// The envelope fields a message carries as headers.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Envelope<'a> {
-    id: Option<&'a str>,
-    specversion: Option<&'a str>,
-    time: Option<&'a str>,
-    tenant: Option<&'a str>,
-}
-
-impl<'a> Envelope<'a> {
-    pub(super) fn of(event: &'a AuditEvent) -> Self {
-        Envelope {
-            id: event.id.as_deref(),
-            specversion: event.specversion.as_deref(),
-            time: event.timestamp.as_deref(),
-            tenant: event.tenantid.as_deref(),
-        }
-    }
-}
 
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,26 +65,13 @@ impl Sender {
     /// Asks the brokers for the topic's metadata: an error when none
     /// answers within `timeout` or the topic does not exist.
     pub(super) fn check(&self, brokers: &str, timeout: Duration) -> Result<()> {
-        let metadata = self
-            .producer
-            .client()
-            .fetch_metadata(Some(&self.topic), timeout)
-            .map_err(|e| Error::Unreachable {
-                brokers: brokers.to_owned(),
-                detail: lock(&self.ledger.last_client_error).clone(),
-                source: ClientError::new(e),
-            })?;
-        let known = metadata
-            .topics()
-            .iter()
-            .any(|t| t.name() == self.topic && t.error().is_none() && !t.partitions().is_empty());
-        if known {
-            Ok(())
-        } else {
-            Err(Error::UnknownTopic {
-                topic: self.topic.clone(),
-            })
-        }
+        check_topic(
+            self.producer.client(),
+            &self.topic,
+            timeout,
+            brokers,
+            || lock(&self.ledger.last_client_error).clone(),
+        )
     }
 
     /// Hands one message to librdkafka. The event was counted accepted by
@@ -117,26 +84,9 @@ impl Sender {
         ticket: usize,
     ) -> std::result::Result<(), SinkError> {
         let ledger = &*self.ledger;
-        let mut headers = OwnedHeaders::new_with_capacity(5).insert(Header {
-            key: "content-type",
-            value: Some("application/json"),
-        });
-        for (name, value) in [
-            ("ce_id", envelope.id),
-            ("ce_specversion", envelope.specversion),
-            ("ce_time", envelope.time),
-            ("ce_tenantid", envelope.tenant),
-        ] {
-            if let Some(value) = value {
-                headers = headers.insert(Header {
-                    key: name,
-                    value: Some(value),
-                });
-            }
-        }
         let mut record = BaseRecord::with_opaque_to(&self.topic, ticket)
             .payload(json)
-            .headers(headers);
+            .headers(envelope.headers());
         if let Some(key) = key {
             record = record.key(key);
         }
