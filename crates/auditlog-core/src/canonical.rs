@@ -4,7 +4,7 @@
 use crate::escape::write_string;
 use crate::model::{AuditEvent, EventData, Security};
 use crate::value::Value;
-use crate::writer::Writer;
+use crate::writer::{key, Writer};
 
 impl AuditEvent {
     /// The canonical text: what is hashed. `security` is left out.
@@ -76,7 +76,7 @@ fn splice_security(
     if slot.after_member {
         published.push(b',');
     }
-    published.extend_from_slice(b"\"security\":");
+    published.extend_from_slice(key!("security").as_bytes());
     let wrote = write_security(&mut Writer { out: published }, security);
     let rest = &canonical[slot.offset..];
     if !wrote {
@@ -156,49 +156,59 @@ fn write_event(event: &AuditEvent, with_security: bool, out: &mut Vec<u8>) -> Se
     let mut writer = Writer { out };
     let mut top = writer.begin_object();
     // Keys in code point order.
-    top.section(&mut writer, "action", event.action.as_ref(), |w, a| {
-        let mut o = w.begin_object();
-        o.string(w, "method", &a.method);
-        o.string(w, "name", &a.name);
-        o.string(w, "severity", &a.severity);
-        o.string(w, "status", &a.status);
-        o.end(w)
-    });
     top.section(
         &mut writer,
-        "eventdata",
-        event.eventdata.as_ref(),
-        write_eventdata,
-    );
-    top.string(&mut writer, "id", &event.id);
-    top.section(
-        &mut writer,
-        "kubernetes",
-        event.kubernetes.as_ref(),
-        |w, k| {
+        key!("action"),
+        event.action.as_ref(),
+        |w, a| {
             let mut o = w.begin_object();
-            o.string(w, "containername", &k.containername);
-            o.string(w, "namespacename", &k.namespacename);
-            o.string(w, "nodename", &k.nodename);
-            o.string(w, "podname", &k.podname);
+            o.string(w, key!("method"), &a.method);
+            o.string(w, key!("name"), &a.name);
+            o.string(w, key!("severity"), &a.severity);
+            o.string(w, key!("status"), &a.status);
             o.end(w)
         },
     );
-    top.section(&mut writer, "network", event.network.as_ref(), |w, n| {
-        let mut o = w.begin_object();
-        o.string(w, "sourceip", &n.sourceip);
-        o.string(w, "useragent", &n.useragent);
-        o.end(w)
-    });
     top.section(
         &mut writer,
-        "objectref",
+        key!("eventdata"),
+        event.eventdata.as_ref(),
+        write_eventdata,
+    );
+    top.string(&mut writer, key!("id"), &event.id);
+    top.section(
+        &mut writer,
+        key!("kubernetes"),
+        event.kubernetes.as_ref(),
+        |w, k| {
+            let mut o = w.begin_object();
+            o.string(w, key!("containername"), &k.containername);
+            o.string(w, key!("namespacename"), &k.namespacename);
+            o.string(w, key!("nodename"), &k.nodename);
+            o.string(w, key!("podname"), &k.podname);
+            o.end(w)
+        },
+    );
+    top.section(
+        &mut writer,
+        key!("network"),
+        event.network.as_ref(),
+        |w, n| {
+            let mut o = w.begin_object();
+            o.string(w, key!("sourceip"), &n.sourceip);
+            o.string(w, key!("useragent"), &n.useragent);
+            o.end(w)
+        },
+    );
+    top.section(
+        &mut writer,
+        key!("objectref"),
         event.objectref.as_ref(),
         |w, r| {
             let mut o = w.begin_object();
-            o.string(w, "apiversion", &r.apiversion);
-            o.string(w, "resource", &r.resource);
-            o.string(w, "resourceid", &r.resourceid);
+            o.string(w, key!("apiversion"), &r.apiversion);
+            o.string(w, key!("resource"), &r.resource);
+            o.string(w, key!("resourceid"), &r.resourceid);
             o.end(w)
         },
     );
@@ -209,34 +219,39 @@ fn write_event(event: &AuditEvent, with_security: bool, out: &mut Vec<u8>) -> Se
     if with_security {
         top.section(
             &mut writer,
-            "security",
+            key!("security"),
             event.security.as_ref(),
             write_security,
         );
     }
-    top.string(&mut writer, "specversion", &event.specversion);
-    top.section(&mut writer, "subject", event.subject.as_ref(), |w, s| {
-        let mut o = w.begin_object();
-        if !s.groups.is_empty() {
-            o.field(w, "groups");
-            w.out.push(b'[');
-            for (i, group) in s.groups.iter().enumerate() {
-                if i > 0 {
-                    w.out.push(b',');
+    top.string(&mut writer, key!("specversion"), &event.specversion);
+    top.section(
+        &mut writer,
+        key!("subject"),
+        event.subject.as_ref(),
+        |w, s| {
+            let mut o = w.begin_object();
+            if !s.groups.is_empty() {
+                o.field(w, key!("groups"));
+                w.out.push(b'[');
+                for (i, group) in s.groups.iter().enumerate() {
+                    if i > 0 {
+                        w.out.push(b',');
+                    }
+                    write_string(w.out, group);
                 }
-                write_string(w.out, group);
+                w.out.push(b']');
+                o.keep();
             }
-            w.out.push(b']');
-            o.keep();
-        }
-        o.string(w, "type", &s.user_type);
-        o.string(w, "userid", &s.userid);
-        o.end(w)
-    });
-    top.string(&mut writer, "tenantid", &event.tenantid);
-    top.string(&mut writer, "timestamp", &event.timestamp);
-    top.string(&mut writer, "traceid", &event.traceid);
-    top.string(&mut writer, "transactionid", &event.transactionid);
+            o.string(w, key!("type"), &s.user_type);
+            o.string(w, key!("userid"), &s.userid);
+            o.end(w)
+        },
+    );
+    top.string(&mut writer, key!("tenantid"), &event.tenantid);
+    top.string(&mut writer, key!("timestamp"), &event.timestamp);
+    top.string(&mut writer, key!("traceid"), &event.traceid);
+    top.string(&mut writer, key!("transactionid"), &event.transactionid);
     // The event itself is written as `{}` when everything prunes away.
     if !top.end(&mut writer) {
         writer.out.extend_from_slice(b"{}");
@@ -248,10 +263,10 @@ fn write_eventdata(w: &mut Writer<'_>, data: &EventData) -> bool {
     let mut o = w.begin_object();
     if let Some(metadata) = &data.metadata {
         // `issensitive` is always present, so metadata never prunes away.
-        o.field(w, "metadata");
+        o.field(w, key!("metadata"));
         let mut m = w.begin_object();
-        m.string(w, "compliancecategory", &metadata.compliancecategory);
-        m.field(w, "issensitive");
+        m.string(w, key!("compliancecategory"), &metadata.compliancecategory);
+        m.field(w, key!("issensitive"));
         w.out.extend_from_slice(if metadata.issensitive {
             b"true"
         } else {
@@ -261,23 +276,23 @@ fn write_eventdata(w: &mut Writer<'_>, data: &EventData) -> bool {
         m.end(w);
         o.keep();
     }
-    o.map(w, "requestpayload", &data.requestpayload);
-    o.map(w, "responsepayload", &data.responsepayload);
+    o.map(w, key!("requestpayload"), &data.requestpayload);
+    o.map(w, key!("responsepayload"), &data.responsepayload);
     o.end(w)
 }
 
 fn write_security(w: &mut Writer<'_>, security: &Security) -> bool {
     let mut o = w.begin_object();
     // Keys in code point order.
-    o.string(w, "chain", &security.chain);
-    o.string(w, "hash", &security.hash);
-    o.string(w, "head", &security.head);
-    o.string(w, "kid", &security.kid);
-    o.unsigned(w, "length", security.length);
-    o.string(w, "link", &security.link);
-    o.string(w, "prev", &security.prev);
-    o.unsigned(w, "seq", security.seq);
-    o.string(w, "signature", &security.signature);
+    o.string(w, key!("chain"), &security.chain);
+    o.string(w, key!("hash"), &security.hash);
+    o.string(w, key!("head"), &security.head);
+    o.string(w, key!("kid"), &security.kid);
+    o.unsigned(w, key!("length"), security.length);
+    o.string(w, key!("link"), &security.link);
+    o.string(w, key!("prev"), &security.prev);
+    o.unsigned(w, key!("seq"), security.seq);
+    o.string(w, key!("signature"), &security.signature);
     o.end(w)
 }
 

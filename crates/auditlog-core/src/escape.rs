@@ -26,35 +26,69 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes `s` as a JSON string, ASCII only: `\uXXXX` (UTF-16) for every
 /// other character.
+#[inline]
 pub(crate) fn write_string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    // Most strings of an event need no escaping: check it in one pass with
-    // one branch at the end, then copy them whole.
-    if is_plain(bytes) {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-    } else {
+    out.push(b'"');
+    write_string_body(out, s);
+    out.push(b'"');
+}
+
+/// Writes `s` as [`write_string`] does, without the quotes around it (for
+/// callers that write the opening quote with the text before it).
+#[inline]
+pub(crate) fn write_string_body(out: &mut Vec<u8>, s: &str) {
+    // Most strings of an event need no escaping: copy them while checking,
+    // and take the byte-by-byte path only for the few that do.
+    if !copy_if_plain(out, s.as_bytes()) {
         write_escaped(out, s);
     }
 }
 
-/// True when no byte of `bytes` needs escaping.
-fn is_plain(bytes: &[u8]) -> bool {
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
-    if bytes.len() < 8 {
-        return bytes
-            .iter()
-            .fold(0, |any, &b| any | SPECIAL[usize::from(b)])
-            == 0;
-    }
-    // Whole words, then the last eight bytes (overlapping the words before).
-    let mut special = escape_mask(word(bytes.len() - 8));
-    let mut at = 0;
-    while at + 8 <= bytes.len() {
-        special |= escape_mask(word(at));
-        at += 8;
+/// Appends `bytes` and returns true when none of them needs escaping;
+/// otherwise appends nothing and returns false. Checks and copies eight
+/// bytes at a time, the last eight overlapping the words before, so that
+/// every copy has a constant length: a few moves, not a call to `memcpy`
+/// (an event has some 45 strings, most of them a few words long).
+#[inline]
+fn copy_if_plain(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    let start = out.len();
+    let len = bytes.len();
+    let special = if len >= 8 {
+        out.reserve(len);
+        let mut special = 0;
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let word: [u8; 8] = word.try_into().expect("eight bytes");
+            special |= escape_mask(u64::from_le_bytes(word));
+            out.extend_from_slice(&word);
+        }
+        if !words.remainder().is_empty() {
+            let last: [u8; 8] = bytes[len - 8..].try_into().expect("eight bytes");
+            special |= escape_mask(u64::from_le_bytes(last));
+            out.truncate(start + len - 8);
+            out.extend_from_slice(&last);
+        }
+        special
+    } else if len >= 4 {
+        // Two overlapping halves, checked as one word.
+        let first: [u8; 4] = bytes[..4].try_into().expect("four bytes");
+        let last: [u8; 4] = bytes[len - 4..].try_into().expect("four bytes");
+        out.extend_from_slice(&first);
+        out.truncate(start + len - 4);
+        out.extend_from_slice(&last);
+        escape_mask(
+            u64::from(u32::from_le_bytes(first)) | u64::from(u32::from_le_bytes(last)) << 32,
+        )
+    } else {
+        let mut special = 0;
+        for &b in bytes {
+            special |= SPECIAL[usize::from(b)];
+            out.push(b);
+        }
+        u64::from(special)
+    };
+    if special != 0 {
+        out.truncate(start);
     }
     special == 0
 }
@@ -72,8 +106,9 @@ static SPECIAL: [u8; 256] = {
     table
 };
 
+/// The body of a string that needs escaping, quotes not included.
+#[cold]
 fn write_escaped(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
     let mut run_start = 0;
     let mut i = 0;
@@ -108,7 +143,6 @@ fn write_escaped(out: &mut Vec<u8>, s: &str) {
         run_start = i;
     }
     out.extend_from_slice(&bytes[run_start..]);
-    out.push(b'"');
 }
 
 /// True when any of the eight bytes is below 0x20, `"`, `\\`, or 0x7f and
@@ -161,18 +195,29 @@ mod tests {
     }
 
     #[test]
-    fn plain_check_agrees_with_the_escape_table_at_every_length_and_position() {
+    fn plain_copy_agrees_with_the_escape_table_at_every_length_and_position() {
         for byte in 0..=255u8 {
             let needs = byte >= 0x80 || ESCAPES[usize::from(byte)] != 0;
             assert_eq!(SPECIAL[usize::from(byte)] == 1, needs, "{byte:#x}");
-            for len in 1..20 {
+            for len in 1..28 {
                 for position in 0..len {
                     let mut text = vec![b'a'; len];
                     text[position] = byte;
-                    assert_eq!(is_plain(&text), !needs, "{byte:#x} at {position} of {len}");
+                    let mut out = b"{".to_vec();
+                    let plain = copy_if_plain(&mut out, &text);
+                    assert_eq!(plain, !needs, "{byte:#x} at {position} of {len}");
+                    // Copied whole, or not at all.
+                    let expected = if plain {
+                        [&b"{"[..], &text].concat()
+                    } else {
+                        b"{".to_vec()
+                    };
+                    assert_eq!(out, expected, "{byte:#x} at {position} of {len}");
                 }
             }
         }
-        assert!(is_plain(b""));
+        let mut out = Vec::new();
+        assert!(copy_if_plain(&mut out, b""));
+        assert!(out.is_empty());
     }
 }
