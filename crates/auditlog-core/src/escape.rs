@@ -151,17 +151,22 @@ fn needs_escape(word: u64) -> bool {
     escape_mask(word) != 0
 }
 
-/// Nonzero when any of the eight bytes needs escaping (the "has a byte less
-/// than / equal to" bit tricks; no false negatives).
+/// Nonzero when any of the eight bytes needs escaping. Bit tricks ("has a
+/// byte less than"): each term sets the high bit of a byte that needs
+/// escaping, and may set bits above it where a borrow or carry runs on,
+/// but never sets one in a word that has no such byte.
 fn escape_mask(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    let quote = has_zero(word ^ (ONES * u64::from(b'"')));
-    let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
-    let delete = has_zero(word ^ (ONES * 0x7f));
-    control | quote | backslash | delete | (word & HIGH)
+    // Below 0x20, or equal to `"` or a backslash (XOR leaves a zero byte): these
+    // subtractions borrow into the high bit. `& !word` keeps only bytes
+    // below 0x80, where that bit was clear before.
+    let control = word.wrapping_sub(ONES * 0x20);
+    let quote = (word ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES);
+    let backslash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES);
+    // 0x7f and above: the high bit is set already, or adding one sets it.
+    let delete_and_above = word | word.wrapping_add(ONES);
+    ((control | quote | backslash) & !word | delete_and_above) & HIGH
 }
 
 fn write_unit(out: &mut Vec<u8>, unit: u16) {
@@ -192,6 +197,40 @@ mod tests {
             }
         }
         assert!(!needs_escape(u64::from_le_bytes(*b" ~/{}[]!")));
+    }
+
+    /// No false positives either: every pair of bytes at every pair of
+    /// positions (the borrows and carries run between bytes), then random
+    /// words.
+    #[test]
+    fn word_scan_flags_a_word_exactly_when_a_byte_needs_escaping() {
+        let needs = |word: u64| {
+            word.to_le_bytes()
+                .iter()
+                .any(|&b| SPECIAL[usize::from(b)] == 1)
+        };
+        for low in 0..=255u8 {
+            for high in 0..=255u8 {
+                for (i, j) in [(0, 1), (2, 3), (6, 7), (0, 7), (3, 5)] {
+                    let mut bytes = *b"abcdefgh";
+                    bytes[i] = low;
+                    bytes[j] = high;
+                    let word = u64::from_le_bytes(bytes);
+                    assert_eq!(needs_escape(word), needs(word), "{bytes:?}");
+                }
+            }
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Mostly printable ASCII, so that plain words are common too.
+            let word = state & 0x3f3f_3f3f_3f3f_3f3f | 0x2020_2020_2020_2020;
+            for word in [state, word, word ^ (state >> 59 << (state >> 53 & 56))] {
+                assert_eq!(needs_escape(word), needs(word), "{word:#x}");
+            }
+        }
     }
 
     #[test]

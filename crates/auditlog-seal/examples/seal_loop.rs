@@ -8,7 +8,9 @@
 //!     target/release/examples/seal_loop seal 20000
 //! ```
 //!
-//! Modes: `seal` (canonical text, hash, signature), `canonical`,
+//! Modes: `seal` (canonical text, hash, signature), `canonical`, `floor`
+//! (SHA-256 of the canonical text and HMAC-SHA256 of its hex with the
+//! `hmac` crate: the bench's `sha256_hmac_floor`, for CPU-time ratios),
 //! `parse_seal_serialize` (the CLI's work per line), `verify` (strict, with
 //! the key: what `auditlog verify` does per line). Divide the total by the
 //! count; the setup costs a fixed few hundred thousand instructions.
@@ -17,6 +19,8 @@ use std::hint::black_box;
 
 use auditlog_core::AuditEvent;
 use auditlog_seal::{seal, seal_into, verify_json, SigningKey};
+use hmac::{Mac, SimpleHmac};
+use sha2::{Digest, Sha256};
 
 const TYPICAL: &str = include_str!("../../../docs/samples/typical-event.json");
 
@@ -29,6 +33,7 @@ fn main() {
     let mut published = event.clone();
     seal(&mut published, Some(&key));
     let line = published.published_json();
+    let canonical = event.canonical_json();
     let mut buf = Vec::with_capacity(2048);
     for _ in 0..count {
         match mode.as_str() {
@@ -36,6 +41,18 @@ fn main() {
             "canonical" => {
                 buf.clear();
                 black_box(&event).write_canonical(&mut buf);
+            }
+            "floor" => {
+                let digest = Sha256::digest(black_box(canonical.as_bytes()));
+                let mut hex = [0u8; 64];
+                for (pair, byte) in hex.chunks_exact_mut(2).zip(digest) {
+                    pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];
+                    pair[1] = b"0123456789abcdef"[usize::from(byte & 0xf)];
+                }
+                let mut mac =
+                    <SimpleHmac<Sha256> as Mac>::new_from_slice(b"bench-signing-key").unwrap();
+                mac.update(&hex);
+                black_box(mac.finalize().into_bytes());
             }
             "parse_seal_serialize" => {
                 let mut event = AuditEvent::from_json(black_box(&line)).expect("parses");

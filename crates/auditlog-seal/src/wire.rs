@@ -40,10 +40,11 @@ pub(crate) fn checkpoint_message(
 /// goes a `char` at a time, which costs as much as the writer's own work).
 pub(crate) fn lower_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = Vec::with_capacity(2 * bytes.len());
-    for byte in bytes {
-        text.push(DIGITS[usize::from(byte >> 4)]);
-        text.push(DIGITS[usize::from(byte & 0xf)]);
+    // Filled in place: no capacity check per digit.
+    let mut text = vec![0u8; 2 * bytes.len()];
+    for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
     }
     String::from_utf8(text).expect("hex digits are ASCII")
 }
