@@ -5,6 +5,9 @@
 /// fractional part), scientific with a signed two-digit-minimum exponent otherwise.
 pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
     debug_assert!(value.is_finite());
+    if write_short_decimal(value, out) {
+        return;
+    }
     // Ryū picks the digits Python does: the shortest that round-trip and,
     // of two equally near, the even one (Python's `repr` is David Gay's
     // `dtoa` mode 0). Only the notation differs: Ryū writes `1e16`, `1e-7`
@@ -45,11 +48,66 @@ pub(crate) fn write_python_repr(value: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// Writes `value` and returns true when it is a short decimal (`42.5`,
+/// `0.25`, `1999.99`, `3.0`: at most four decimals and fifteen significant
+/// digits, the prices, ratios and measures of most payloads); otherwise
+/// writes nothing. A decimal of at most fifteen significant digits is the
+/// only one that short to read as its double (`DBL_DIG`), so when `n / 10^k`
+/// reads back as `value`, `n`'s digits are the shortest: Python's.
+fn write_short_decimal(value: f64, out: &mut Vec<u8>) -> bool {
+    const POWERS: [f64; 5] = [1.0, 10.0, 100.0, 1e3, 1e4];
+    let magnitude = value.abs();
+    for (decimals, &power) in POWERS.iter().enumerate() {
+        let scaled = magnitude * power;
+        if !(scaled < 1e15) {
+            return false;
+        }
+        let n = scaled as u64;
+        // `n` and the power are exact doubles, so the division is the
+        // correctly rounded `n / 10^k`: what reading that decimal gives.
+        if n as f64 == scaled && n as f64 / power == magnitude {
+            write_plain(value.is_sign_negative(), n, decimals, out);
+            return true;
+        }
+    }
+    false
+}
+
+/// Writes `n / 10^decimals` in plain notation, as Python does: at least one
+/// digit before the point and one after it, no trailing zeros.
+fn write_plain(negative: bool, mut n: u64, mut decimals: usize, out: &mut Vec<u8>) {
+    while decimals > 0 && n % 10 == 0 {
+        n /= 10;
+        decimals -= 1;
+    }
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let point = digits.len() - decimals;
+    if negative {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at.min(point - 1)..point]);
+    out.push(b'.');
+    if decimals == 0 {
+        out.push(b'0');
+    } else {
+        out.extend_from_slice(&digits[point..]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write as _;
 
-    use super::write_python_repr;
+    use super::{write_python_repr, write_short_decimal};
 
     /// The writer this module had before Ryū, kept as an oracle: `core::fmt`
     /// twice (the shortest digits, then exactly that many, correctly rounded).
@@ -190,9 +248,27 @@ mod tests {
     }
 
     #[test]
+    fn short_decimals_take_the_short_path() {
+        for (value, expected) in [
+            (42.5, "42.5"),
+            (-3.0, "-3.0"),
+            (0.0001, "0.0001"),
+            (-0.0, "-0.0"),
+        ] {
+            let mut out = Vec::new();
+            assert!(write_short_decimal(value, &mut out), "{value}");
+            assert_eq!(out, expected.as_bytes());
+        }
+        for value in [0.1 + 0.2, 0.00001, 1e15, 1.0 / 3.0, 123456.00001] {
+            assert!(!write_short_decimal(value, &mut Vec::new()), "{value}");
+        }
+    }
+
+    #[test]
     fn agrees_with_the_core_fmt_writer_it_replaced() {
-        let mut ties = 0;
+        let (mut ties, mut short) = (0, 0);
         for value in sample_doubles(200_000) {
+            short += usize::from(write_short_decimal(value, &mut Vec::new()));
             let (mut ours, mut oracle) = (Vec::new(), Vec::new());
             write_python_repr(value, &mut ours);
             formatted_twice(value, &mut oracle);
@@ -214,6 +290,10 @@ mod tests {
             );
         }
         assert!(ties > 100, "only {ties} ties among the samples");
+        assert!(
+            short > 10_000,
+            "only {short} short decimals among the samples"
+        );
     }
 
     /// Python itself, one subprocess for all the samples: each double goes
@@ -285,6 +365,15 @@ mod tests {
             // Two 17-digit spellings equally near: Python takes the even one.
             (2883810.57470703125, "2883810.5747070312"),
             (1125899906842624.25, "1125899906842624.2"),
+            // Short decimals, and doubles near them that are not.
+            (0.5, "0.5"),
+            (-0.25, "-0.25"),
+            (1999.99, "1999.99"),
+            (0.0005, "0.0005"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (999999999999999.9, "999999999999999.9"),
+            (99999999999999.99, "99999999999999.98"),
+            (123456.00001, "123456.00001"),
         ];
         for (value, expected) in cases {
             assert_eq!(repr(value), expected, "repr({value:?})");
