@@ -40,11 +40,20 @@ pub(crate) fn checkpoint_message(
 /// goes a `char` at a time, which costs as much as the writer's own work).
 pub(crate) fn lower_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    // Filled in place: no capacity check per digit.
-    let mut text = vec![0u8; 2 * bytes.len()];
-    for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    let mut text = Vec::with_capacity(2 * bytes.len());
+    // A stack buffer per 32 bytes (a hash, a tag), copied in once: no
+    // capacity check per digit, and no zeroed allocation to fill.
+    for chunk in bytes.chunks(32) {
+        let mut digits = [0u8; 64];
+        for (pair, byte) in digits.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
+        }
+        if chunk.len() == 32 {
+            text.extend_from_slice(&digits);
+        } else {
+            text.extend_from_slice(&digits[..2 * chunk.len()]);
+        }
     }
     String::from_utf8(text).expect("hex digits are ASCII")
 }
@@ -125,6 +134,10 @@ mod tests {
         let every: Vec<u8> = (0..=255).collect();
         assert_eq!(lower_hex(&every), hex::encode(&every));
         assert_eq!(decode_hex(&lower_hex(&every)), Some(every.clone()));
+        // Lengths that are not whole 32-byte chunks.
+        for len in [0, 1, 31, 33, 63, 100] {
+            assert_eq!(lower_hex(&every[..len]), hex::encode(&every[..len]));
+        }
         let hash = lower_hex(&every[..32]);
         assert_eq!(hash_bytes(&hash)[..], every[..32]);
         assert_eq!(decode_hex(""), Some(Vec::new()));
