@@ -59,7 +59,7 @@ fn write_short_decimal(value: f64, out: &mut Vec<u8>) -> bool {
     let magnitude = value.abs();
     for (decimals, &power) in POWERS.iter().enumerate() {
         let scaled = magnitude * power;
-        if !(scaled < 1e15) {
+        if scaled >= 1e15 {
             return false;
         }
         let n = scaled as u64;
@@ -76,7 +76,7 @@ fn write_short_decimal(value: f64, out: &mut Vec<u8>) -> bool {
 /// Writes `n / 10^decimals` in plain notation, as Python does: at least one
 /// digit before the point and one after it, no trailing zeros.
 fn write_plain(negative: bool, mut n: u64, mut decimals: usize, out: &mut Vec<u8>) {
-    while decimals > 0 && n % 10 == 0 {
+    while decimals > 0 && n.is_multiple_of(10) {
         n /= 10;
         decimals -= 1;
     }
@@ -215,7 +215,15 @@ mod tests {
             f64::MIN,
             f64::EPSILON,
         ];
-        doubles.extend([5e-324, -5e-324, 2.2250738585072009e-308, 0.5, 1.5, 2.5, 9.5]);
+        doubles.extend([
+            5e-324,
+            -5e-324,
+            f64::from_bits(0x000f_ffff_ffff_ffff),
+            0.5,
+            1.5,
+            2.5,
+            9.5,
+        ]);
         for exponent in -324..=308 {
             let power: f64 = format!("1e{exponent}").parse().unwrap();
             for value in [
