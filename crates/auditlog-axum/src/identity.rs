@@ -153,6 +153,17 @@ impl AuditIdentity {
         }
     }
 
+    /// Roughly the bytes its strings hold, for the queue's budget.
+    pub(crate) fn approx_bytes(&self) -> u64 {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() as u64);
+        text(&self.tenant_id)
+            + text(&self.user_id)
+            + text(&self.user_type)
+            + text(&self.trace_id)
+            + text(&self.transaction_id)
+            + self.groups.iter().map(|g| g.len() as u64).sum::<u64>()
+    }
+
     /// Writes this identity into `event`, replacing what it said before.
     pub(crate) fn apply(self, event: &mut AuditEvent) {
         event.tenantid = self.tenant_id;

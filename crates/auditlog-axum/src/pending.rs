@@ -4,12 +4,12 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use auditlog_core::AuditEvent;
 use http::StatusCode;
 
 use crate::capture::Capture;
 use crate::config::Config;
 use crate::context::AuditContext;
+use crate::identity::AuditIdentity;
 use crate::queue::EventQueue;
 use crate::record::{End, Record};
 use crate::request_text::RequestText;
@@ -24,8 +24,10 @@ pub(crate) struct PendingEvent {
 struct Exchange {
     queue: Arc<EventQueue>,
     config: Arc<Config>,
-    /// Boxed: futures and bodies holding it move a pointer, not the event.
-    event: Box<AuditEvent>,
+    /// The identity the request arrived with; `None` when it says nothing
+    /// (no allocation). The event itself is made on the background task, so
+    /// that it is allocated and freed on the same thread.
+    identity: Option<Box<AuditIdentity>>,
     text: RequestText,
     at: SystemTime,
     context: AuditContext,
@@ -46,7 +48,7 @@ impl PendingEvent {
     pub(crate) fn new(
         queue: Arc<EventQueue>,
         config: Arc<Config>,
-        event: Box<AuditEvent>,
+        identity: Option<Box<AuditIdentity>>,
         text: RequestText,
         at: SystemTime,
         context: AuditContext,
@@ -56,7 +58,7 @@ impl PendingEvent {
             exchange: Some(Exchange {
                 queue,
                 config,
-                event,
+                identity,
                 text,
                 at,
                 context,
@@ -151,7 +153,7 @@ impl Exchange {
         });
         let record = Record {
             config: self.config,
-            event: self.event,
+            identity: self.identity,
             text: self.text,
             at: self.at,
             status: self.status,

@@ -12,7 +12,8 @@ use crate::capture::Captured;
 use crate::config::Config;
 use crate::context::Enrichment;
 use crate::payload::Rules;
-use crate::queue::{event_bytes, map_bytes};
+use crate::identity::AuditIdentity;
+use crate::queue::{map_bytes, EVENT_OVERHEAD};
 use crate::request_text::RequestText;
 
 /// The key in `eventdata.responsepayload` that marks an event whose
@@ -59,7 +60,8 @@ impl End {
 /// A finished exchange; the background task turns it into the event.
 pub(crate) struct Record {
     pub(crate) config: Arc<Config>,
-    pub(crate) event: Box<AuditEvent>,
+    /// The identity the request arrived with, if it said any.
+    pub(crate) identity: Option<Box<AuditIdentity>>,
     /// The request's own text, made into the event's fields by `finish`.
     pub(crate) text: RequestText,
     /// When the request arrived: the event's timestamp.
@@ -78,7 +80,8 @@ impl Record {
     /// allocated) and the handler's details.
     pub(crate) fn approx_bytes(&self) -> u64 {
         let captured = |c: &Option<Captured>| c.as_ref().map_or(0, |c| c.bytes.capacity() as u64);
-        event_bytes(&self.event)
+        EVENT_OVERHEAD
+            + self.identity.as_ref().map_or(0, |i| i.approx_bytes())
             + self.text.bytes()
             + captured(&self.request)
             + captured(&self.response)
@@ -89,7 +92,7 @@ impl Record {
     pub(crate) fn finish(self) -> Box<AuditEvent> {
         let Record {
             config,
-            mut event,
+            identity,
             text,
             at,
             status,
@@ -108,6 +111,16 @@ impl Record {
             (End::BeforeResponse, _) => (Severity::Warning, Outcome::Failure),
             _ => (Severity::Error, Outcome::Failure),
         };
+        // Made here, not on the request path: allocated and freed on the
+        // background task's thread (see docs/performance.md, "CPU per
+        // request").
+        let mut event = Box::new(AuditEvent {
+            kubernetes: config.kubernetes.clone(),
+            ..AuditEvent::default()
+        });
+        if let Some(identity) = identity {
+            identity.apply(&mut event);
+        }
         text.apply(&mut event);
         // A fresh id (UUID v4), the spec version and the arrival time.
         let envelope = AuditEvent::builder()

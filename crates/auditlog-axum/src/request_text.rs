@@ -1,14 +1,17 @@
 //! [`RequestText`]: what the request itself says for its event (action
 //! name, method, resource, client address, user agent), copied into one
 //! buffer on the request path and made into the event's strings on the
-//! background task. One allocation on the request's thread instead of five:
-//! each string made there is freed on another thread, which glibc's
-//! allocator makes pay on both sides (a tenth of an audited request's CPU
-//! before this; see docs/performance.md, "CPU per request").
+//! background task. The buffer is inline up to `INLINE` bytes: no
+//! allocation on the request's thread instead of five strings, each freed
+//! on another thread, which glibc's allocator makes pay on both sides (a
+//! tenth of an audited request's CPU before this; see
+//! docs/performance.md, "CPU per request").
 
 use std::fmt::Write;
 
 use auditlog_core::{AuditEvent, Network, ObjectRef};
+
+use crate::inline_text::InlineText;
 
 /// The parts, in the order of `RequestText::ends`.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +28,7 @@ const PARTS: usize = 5;
 /// The request's own text for its event.
 #[derive(Debug, Default)]
 pub(crate) struct RequestText {
-    text: String,
+    text: InlineText,
     /// Where each part starts and ends in `text`; `None` when absent.
     spans: [Option<(u32, u32)>; PARTS],
 }
@@ -33,7 +36,7 @@ pub(crate) struct RequestText {
 impl RequestText {
     pub(crate) fn with_capacity(bytes: usize) -> Self {
         RequestText {
-            text: String::with_capacity(bytes),
+            text: InlineText::with_capacity(bytes),
             spans: [None; PARTS],
         }
     }
@@ -50,7 +53,7 @@ impl RequestText {
         });
     }
 
-    fn set_with(&mut self, part: Part, write: impl FnOnce(&mut String)) {
+    fn set_with(&mut self, part: Part, write: impl FnOnce(&mut InlineText)) {
         let start = self.text.len();
         write(&mut self.text);
         // Beyond 4 GiB of headers the part is left out rather than cut.
@@ -62,12 +65,12 @@ impl RequestText {
 
     fn get(&self, part: Part) -> Option<String> {
         self.spans[part as usize]
-            .map(|(start, end)| self.text[start as usize..end as usize].to_owned())
+            .map(|(start, end)| self.text.as_str()[start as usize..end as usize].to_owned())
     }
 
-    /// The bytes it holds, for the queue's budget.
+    /// The bytes it holds beyond the record itself, for the queue's budget.
     pub(crate) fn bytes(&self) -> u64 {
-        self.text.capacity() as u64
+        self.text.heap_bytes().max(self.text.len()) as u64
     }
 
     /// Writes the parts into `event` (before anything the handler set).
