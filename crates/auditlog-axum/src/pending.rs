@@ -142,14 +142,14 @@ impl Exchange {
 
     /// The record to finish, or `None` (counted) when suppressed.
     fn record(mut self, end: End, response: Option<Capture>, write_ahead: bool) -> Option<Record> {
-        let enrichment = self.context.take().unwrap_or_default();
-        if enrichment.suppressed {
+        let enrichment = self.context.take();
+        if enrichment.as_ref().is_some_and(|e| e.suppressed) {
             self.queue.count_suppressed();
             return None;
         }
         let request = self.request_capture.map(|capture| {
             let mut capture = capture.lock().unwrap_or_else(PoisonError::into_inner);
-            std::mem::replace(&mut *capture, Capture::new(0, None)).finish()
+            Box::new(std::mem::replace(&mut *capture, Capture::new(0, None)).finish())
         });
         let record = Record {
             config: self.config,
@@ -159,7 +159,7 @@ impl Exchange {
             status: self.status,
             end,
             request,
-            response: response.map(Capture::finish),
+            response: response.map(|c| Box::new(c.finish())),
             write_ahead,
             enrichment,
         };

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use crate::capture::Captured;
 use crate::config::Config;
 use crate::context::Enrichment;
-use crate::payload::Rules;
 use crate::identity::AuditIdentity;
+use crate::payload::Rules;
 use crate::queue::{map_bytes, EVENT_OVERHEAD};
 use crate::request_text::RequestText;
 
@@ -68,25 +68,30 @@ pub(crate) struct Record {
     pub(crate) at: SystemTime,
     pub(crate) status: Option<StatusCode>,
     pub(crate) end: End,
-    pub(crate) request: Option<Captured>,
-    pub(crate) response: Option<Captured>,
+    /// Boxed, as the fields below: a record moves a pointer, not the body's
+    /// hash state.
+    pub(crate) request: Option<Box<Captured>>,
+    pub(crate) response: Option<Box<Captured>>,
     /// Recorded at the response head, before its body.
     pub(crate) write_ahead: bool,
-    pub(crate) enrichment: Enrichment,
+    /// What the handler set, if anything.
+    pub(crate) enrichment: Option<Box<Enrichment>>,
 }
 
 impl Record {
     /// Roughly what it holds: the event's strings, the captured bodies (as
     /// allocated) and the handler's details.
     pub(crate) fn approx_bytes(&self) -> u64 {
-        let captured = |c: &Option<Captured>| c.as_ref().map_or(0, |c| c.bytes.capacity() as u64);
+        let captured =
+            |c: &Option<Box<Captured>>| c.as_ref().map_or(0, |c| c.bytes.capacity() as u64);
         EVENT_OVERHEAD
             + self.identity.as_ref().map_or(0, |i| i.approx_bytes())
             + self.text.bytes()
             + captured(&self.request)
             + captured(&self.response)
-            + map_bytes(&self.enrichment.request_details)
-            + map_bytes(&self.enrichment.response_details)
+            + self.enrichment.as_ref().map_or(0, |e| {
+                map_bytes(&e.request_details) + map_bytes(&e.response_details)
+            })
     }
 
     pub(crate) fn finish(self) -> Box<AuditEvent> {
@@ -100,8 +105,9 @@ impl Record {
             request,
             response,
             write_ahead,
-            enrichment: e,
+            enrichment,
         } = self;
+        let e = enrichment.map(|e| *e).unwrap_or_default();
         let (severity, outcome) = match (end, status) {
             (End::Complete | End::DuringBody, Some(status)) => (
                 Severity::from_http_status(status.as_u16()),
@@ -143,8 +149,8 @@ impl Record {
             raw_text: config.raw_text,
             only: e.capture_only.as_ref(),
         };
-        let request = request.map(|c| rules.payload(c)).unwrap_or_default();
-        let response = response.map(|c| rules.payload(c)).unwrap_or_default();
+        let request = request.map(|c| rules.payload(*c)).unwrap_or_default();
+        let response = response.map(|c| rules.payload(*c)).unwrap_or_default();
         let (mut request_details, mut response_details) = (e.request_details, e.response_details);
         let redacted = request.redacted
             | response.redacted
@@ -196,5 +202,19 @@ impl Record {
         }
         config.hook.on_event(&mut event);
         event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record is moved half a dozen times on its way to the background
+    /// task (into the queue's slot, out into the batch, ...): what the
+    /// handler set and the event itself stay behind pointers.
+    #[test]
+    fn a_record_stays_small_enough_to_move_cheaply() {
+        let size = std::mem::size_of::<Record>();
+        assert!(size <= 384, "Record is {size} bytes");
     }
 }

@@ -113,8 +113,8 @@ impl<S> Audit<S> {
         if let Some(user_agent) = user_agent {
             text.set(Part::UserAgent, user_agent);
         }
-        let arrived_with = (identity.identity != AuditIdentity::default())
-            .then(|| Box::new(identity.identity));
+        let arrived_with =
+            (identity.identity != AuditIdentity::default()).then(|| Box::new(identity.identity));
         let capture = config
             .capture
             .then(|| Capture::new(config.capture_limit, content_type(headers)))
