@@ -31,14 +31,15 @@ use crate::write_ahead::setting::WriteAhead;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct AuditContext {
-    inner: Option<Arc<Mutex<Enrichment>>>,
+    /// The enrichment is made when the handler first sets something: a
+    /// request whose handler sets nothing allocates a few bytes here and
+    /// hands nothing on.
+    inner: Option<Arc<Mutex<Option<Box<Enrichment>>>>>,
 }
 
 /// Handler overrides, applied when the event is finished.
 #[derive(Debug, Default)]
 pub(crate) struct Enrichment {
-    /// Whether the handler set anything at all.
-    touched: bool,
     pub(crate) suppressed: bool,
     pub(crate) action_name: Option<String>,
     pub(crate) resource: Option<String>,
@@ -71,14 +72,12 @@ impl AuditContext {
     pub fn is_active(&self) -> bool {
         self.inner
             .as_ref()
-            .is_some_and(|inner| !lock(inner).suppressed)
+            .is_some_and(|inner| !lock(inner).as_ref().is_some_and(|e| e.suppressed))
     }
 
     fn with(&self, f: impl FnOnce(&mut Enrichment)) {
         if let Some(inner) = &self.inner {
-            let mut enrichment = lock(inner);
-            enrichment.touched = true;
-            f(&mut enrichment);
+            f(lock(inner).get_or_insert_with(Box::default));
         }
     }
 
@@ -164,17 +163,15 @@ impl AuditContext {
     pub(crate) fn write_ahead(&self) -> Option<WriteAhead> {
         self.inner
             .as_ref()
-            .and_then(|inner| lock(inner).write_ahead)
+            .and_then(|inner| lock(inner).as_ref()?.write_ahead)
     }
 
-    /// Takes what the handler set, boxed: `None` when it set nothing (the
-    /// common case), so that the record carries a pointer, not the ~600
-    /// bytes of an empty enrichment copied at every move on its way to the
-    /// background task. The handle is detached afterwards.
+    /// Takes what the handler set: `None` when it set nothing (the common
+    /// case). The handle is detached afterwards.
     pub(crate) fn take(&mut self) -> Option<Box<Enrichment>> {
         let inner = self.inner.take()?;
-        let mut guard = lock(&inner);
-        guard.touched.then(|| Box::new(std::mem::take(&mut *guard)))
+        let taken = lock(&inner).take();
+        taken
     }
 }
 
@@ -193,7 +190,7 @@ impl AuditIdentity {
     }
 }
 
-fn lock(inner: &Mutex<Enrichment>) -> MutexGuard<'_, Enrichment> {
+fn lock(inner: &Mutex<Option<Box<Enrichment>>>) -> MutexGuard<'_, Option<Box<Enrichment>>> {
     inner.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

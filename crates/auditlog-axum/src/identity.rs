@@ -254,11 +254,19 @@ pub(crate) fn resolve(
             conflict,
         };
     }
-    // Names only: an untrusted value is not worth sealing.
+    // Names only: an untrusted value is not worth sealing. One pass over
+    // the request's headers (few), not a parse and lookup per name.
+    let names = names.names();
+    let mut present = names.map(|_| false);
+    for (header, value) in headers {
+        for (name, present) in names.iter().zip(&mut present) {
+            *present |= header.as_str().eq_ignore_ascii_case(name) && !is_blank(value);
+        }
+    }
     let ignored: Vec<&str> = names
-        .names()
         .into_iter()
-        .filter(|name| headers.get_all(*name).iter().any(|v| !is_blank(v)))
+        .zip(present)
+        .filter_map(|(name, present)| present.then_some(name))
         .collect();
     let note = (!ignored.is_empty()).then(|| {
         let mut note = Map::new();

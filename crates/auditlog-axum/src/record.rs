@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use auditlog_core::{AuditEvent, Metadata, Outcome, Severity, Subject, Value};
+use auditlog_core::{
+    format_timestamp, AuditEvent, Metadata, Outcome, Severity, Subject, Value, SPEC_VERSION,
+};
 use http::StatusCode;
 use time::OffsetDateTime;
 
@@ -128,13 +130,12 @@ impl Record {
             identity.apply(&mut event);
         }
         text.apply(&mut event);
-        // A fresh id (UUID v4), the spec version and the arrival time.
-        let envelope = AuditEvent::builder()
-            .timestamp_at(OffsetDateTime::from(at))
-            .build();
-        event.id = envelope.id;
-        event.specversion = envelope.specversion;
-        event.timestamp = envelope.timestamp;
+        // A fresh id (UUID v4), the spec version and the arrival time: what
+        // `AuditEvent::builder()` sets, without its own clock read and
+        // timestamp text, replaced here by the arrival's.
+        event.id = Some(new_event_id());
+        event.specversion = Some(SPEC_VERSION.to_owned());
+        event.timestamp = Some(format_timestamp(OffsetDateTime::from(at)));
         let action = event.action.get_or_insert_with(Default::default);
         action.severity = Some(severity.as_str().to_owned());
         action.status = Some(outcome.as_str().to_owned());
@@ -205,6 +206,16 @@ impl Record {
     }
 }
 
+/// A UUID v4 in its lowercase hyphenated text, written straight into one
+/// string of its length (no formatter).
+fn new_event_id() -> String {
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +227,16 @@ mod tests {
     fn a_record_stays_small_enough_to_move_cheaply() {
         let size = std::mem::size_of::<Record>();
         assert!(size <= 384, "Record is {size} bytes");
+    }
+
+    #[test]
+    fn event_ids_are_distinct_lowercase_uuid_v4_text() {
+        let (a, b) = (new_event_id(), new_event_id());
+        assert_ne!(a, b);
+        for id in [a, b] {
+            let parsed = uuid::Uuid::parse_str(&id).expect("a UUID");
+            assert_eq!(parsed.get_version_num(), 4);
+            assert_eq!(id, parsed.to_string(), "the text `Uuid::to_string` gives");
+        }
     }
 }
