@@ -63,9 +63,10 @@ impl RequestText {
         };
     }
 
-    fn get(&self, part: Part) -> Option<String> {
-        self.spans[part as usize]
-            .map(|(start, end)| self.text.as_str()[start as usize..end as usize].to_owned())
+    /// The part's text, cut from `text` (the whole buffer, read once by the
+    /// caller rather than checked as UTF-8 again per part).
+    fn get(&self, text: &str, part: Part) -> Option<String> {
+        self.spans[part as usize].map(|(start, end)| text[start as usize..end as usize].to_owned())
     }
 
     /// The bytes it holds beyond the record itself, for the queue's budget.
@@ -75,19 +76,26 @@ impl RequestText {
 
     /// Writes the parts into `event` (before anything the handler set).
     pub(crate) fn apply(&self, event: &mut AuditEvent) {
-        let (name, method) = (self.get(Part::ActionName), self.get(Part::Method));
+        let text = self.text.as_str();
+        let (name, method) = (
+            self.get(text, Part::ActionName),
+            self.get(text, Part::Method),
+        );
         if name.is_some() || method.is_some() {
             let action = event.action.get_or_insert_with(Default::default);
             action.name = name;
             action.method = method;
         }
-        if let Some(resource) = self.get(Part::Resource) {
+        if let Some(resource) = self.get(text, Part::Resource) {
             event.objectref = Some(ObjectRef {
                 resource: Some(resource),
                 ..ObjectRef::default()
             });
         }
-        let (sourceip, useragent) = (self.get(Part::SourceIp), self.get(Part::UserAgent));
+        let (sourceip, useragent) = (
+            self.get(text, Part::SourceIp),
+            self.get(text, Part::UserAgent),
+        );
         if sourceip.is_some() || useragent.is_some() {
             event.network = Some(Network {
                 sourceip,
