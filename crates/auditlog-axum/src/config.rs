@@ -110,9 +110,16 @@ impl Config {
 
     /// Whether `path` starts with the segments of a skip path.
     pub(crate) fn skips(&self, path: &str) -> bool {
+        // Split once for the first segment, which rules out most skip paths;
+        // whole paths are compared only for those that share it.
+        let Some(first) = path_segments(path).next() else {
+            return false;
+        };
         self.skip.iter().any(|skip| {
-            let mut segments = path_segments(path);
-            skip.iter().all(|s| segments.next() == Some(s.as_str()))
+            skip.first().is_some_and(|s| s == first) && {
+                let mut segments = path_segments(path);
+                skip.iter().all(|s| segments.next() == Some(s.as_str()))
+            }
         })
     }
 }

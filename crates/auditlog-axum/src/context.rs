@@ -31,7 +31,10 @@ use crate::write_ahead::setting::WriteAhead;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct AuditContext {
-    inner: Option<Arc<Mutex<Enrichment>>>,
+    /// The enrichment is made when the handler first sets something: a
+    /// request whose handler sets nothing allocates a few bytes here and
+    /// hands nothing on.
+    inner: Option<Arc<Mutex<Option<Box<Enrichment>>>>>,
 }
 
 /// Handler overrides, applied when the event is finished.
@@ -69,12 +72,12 @@ impl AuditContext {
     pub fn is_active(&self) -> bool {
         self.inner
             .as_ref()
-            .is_some_and(|inner| !lock(inner).suppressed)
+            .is_some_and(|inner| !lock(inner).as_ref().is_some_and(|e| e.suppressed))
     }
 
     fn with(&self, f: impl FnOnce(&mut Enrichment)) {
         if let Some(inner) = &self.inner {
-            f(&mut lock(inner));
+            f(lock(inner).get_or_insert_with(Box::default));
         }
     }
 
@@ -160,14 +163,15 @@ impl AuditContext {
     pub(crate) fn write_ahead(&self) -> Option<WriteAhead> {
         self.inner
             .as_ref()
-            .and_then(|inner| lock(inner).write_ahead)
+            .and_then(|inner| lock(inner).as_ref()?.write_ahead)
     }
 
-    /// Takes what the handler set; the handle is detached afterwards.
-    pub(crate) fn take(&mut self) -> Option<Enrichment> {
+    /// Takes what the handler set: `None` when it set nothing (the common
+    /// case). The handle is detached afterwards.
+    pub(crate) fn take(&mut self) -> Option<Box<Enrichment>> {
         let inner = self.inner.take()?;
-        let mut guard = lock(&inner);
-        Some(std::mem::take(&mut *guard))
+        let taken = lock(&inner).take();
+        taken
     }
 }
 
@@ -186,7 +190,7 @@ impl AuditIdentity {
     }
 }
 
-fn lock(inner: &Mutex<Enrichment>) -> MutexGuard<'_, Enrichment> {
+fn lock(inner: &Mutex<Option<Box<Enrichment>>>) -> MutexGuard<'_, Option<Box<Enrichment>>> {
     inner.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -153,6 +153,17 @@ impl AuditIdentity {
         }
     }
 
+    /// Roughly the bytes its strings hold, for the queue's budget.
+    pub(crate) fn approx_bytes(&self) -> u64 {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() as u64);
+        text(&self.tenant_id)
+            + text(&self.user_id)
+            + text(&self.user_type)
+            + text(&self.trace_id)
+            + text(&self.transaction_id)
+            + self.groups.iter().map(|g| g.len() as u64).sum::<u64>()
+    }
+
     /// Writes this identity into `event`, replacing what it said before.
     pub(crate) fn apply(self, event: &mut AuditEvent) {
         event.tenantid = self.tenant_id;
@@ -243,11 +254,19 @@ pub(crate) fn resolve(
             conflict,
         };
     }
-    // Names only: an untrusted value is not worth sealing.
+    // Names only: an untrusted value is not worth sealing. One pass over
+    // the request's headers (few), not a parse and lookup per name.
+    let names = names.names();
+    let mut present = names.map(|_| false);
+    for (header, value) in headers {
+        for (name, present) in names.iter().zip(&mut present) {
+            *present |= header.as_str().eq_ignore_ascii_case(name) && !is_blank(value);
+        }
+    }
     let ignored: Vec<&str> = names
-        .names()
         .into_iter()
-        .filter(|name| headers.get_all(*name).iter().any(|v| !is_blank(v)))
+        .zip(present)
+        .filter_map(|(name, present)| present.then_some(name))
         .collect();
     let note = (!ignored.is_empty()).then(|| {
         let mut note = Map::new();

@@ -309,6 +309,7 @@ mod form;
 mod future;
 mod hook;
 mod identity;
+mod inline_text;
 mod layer;
 mod network;
 mod payload;

@@ -4,12 +4,12 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use auditlog_core::AuditEvent;
 use http::StatusCode;
 
 use crate::capture::Capture;
 use crate::config::Config;
 use crate::context::AuditContext;
+use crate::identity::AuditIdentity;
 use crate::queue::EventQueue;
 use crate::record::{End, Record};
 use crate::request_text::RequestText;
@@ -24,8 +24,10 @@ pub(crate) struct PendingEvent {
 struct Exchange {
     queue: Arc<EventQueue>,
     config: Arc<Config>,
-    /// Boxed: futures and bodies holding it move a pointer, not the event.
-    event: Box<AuditEvent>,
+    /// The identity the request arrived with; `None` when it says nothing
+    /// (no allocation). The event itself is made on the background task, so
+    /// that it is allocated and freed on the same thread.
+    identity: Option<Box<AuditIdentity>>,
     text: RequestText,
     at: SystemTime,
     context: AuditContext,
@@ -46,7 +48,7 @@ impl PendingEvent {
     pub(crate) fn new(
         queue: Arc<EventQueue>,
         config: Arc<Config>,
-        event: Box<AuditEvent>,
+        identity: Option<Box<AuditIdentity>>,
         text: RequestText,
         at: SystemTime,
         context: AuditContext,
@@ -56,7 +58,7 @@ impl PendingEvent {
             exchange: Some(Exchange {
                 queue,
                 config,
-                event,
+                identity,
                 text,
                 at,
                 context,
@@ -140,24 +142,24 @@ impl Exchange {
 
     /// The record to finish, or `None` (counted) when suppressed.
     fn record(mut self, end: End, response: Option<Capture>, write_ahead: bool) -> Option<Record> {
-        let enrichment = self.context.take().unwrap_or_default();
-        if enrichment.suppressed {
+        let enrichment = self.context.take();
+        if enrichment.as_ref().is_some_and(|e| e.suppressed) {
             self.queue.count_suppressed();
             return None;
         }
         let request = self.request_capture.map(|capture| {
             let mut capture = capture.lock().unwrap_or_else(PoisonError::into_inner);
-            std::mem::replace(&mut *capture, Capture::new(0, None)).finish()
+            Box::new(std::mem::replace(&mut *capture, Capture::new(0, None)).finish())
         });
         let record = Record {
             config: self.config,
-            event: self.event,
+            identity: self.identity,
             text: self.text,
             at: self.at,
             status: self.status,
             end,
             request,
-            response: response.map(Capture::finish),
+            response: response.map(|c| Box::new(c.finish())),
             write_ahead,
             enrichment,
         };

@@ -4,15 +4,18 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use auditlog_core::{AuditEvent, Metadata, Outcome, Severity, Subject, Value};
+use auditlog_core::{
+    format_timestamp, AuditEvent, Metadata, Outcome, Severity, Subject, Value, SPEC_VERSION,
+};
 use http::StatusCode;
 use time::OffsetDateTime;
 
 use crate::capture::Captured;
 use crate::config::Config;
 use crate::context::Enrichment;
+use crate::identity::AuditIdentity;
 use crate::payload::Rules;
-use crate::queue::{event_bytes, map_bytes};
+use crate::queue::{map_bytes, EVENT_OVERHEAD};
 use crate::request_text::RequestText;
 
 /// The key in `eventdata.responsepayload` that marks an event whose
@@ -59,37 +62,44 @@ impl End {
 /// A finished exchange; the background task turns it into the event.
 pub(crate) struct Record {
     pub(crate) config: Arc<Config>,
-    pub(crate) event: Box<AuditEvent>,
+    /// The identity the request arrived with, if it said any.
+    pub(crate) identity: Option<Box<AuditIdentity>>,
     /// The request's own text, made into the event's fields by `finish`.
     pub(crate) text: RequestText,
     /// When the request arrived: the event's timestamp.
     pub(crate) at: SystemTime,
     pub(crate) status: Option<StatusCode>,
     pub(crate) end: End,
-    pub(crate) request: Option<Captured>,
-    pub(crate) response: Option<Captured>,
+    /// Boxed, as the fields below: a record moves a pointer, not the body's
+    /// hash state.
+    pub(crate) request: Option<Box<Captured>>,
+    pub(crate) response: Option<Box<Captured>>,
     /// Recorded at the response head, before its body.
     pub(crate) write_ahead: bool,
-    pub(crate) enrichment: Enrichment,
+    /// What the handler set, if anything.
+    pub(crate) enrichment: Option<Box<Enrichment>>,
 }
 
 impl Record {
     /// Roughly what it holds: the event's strings, the captured bodies (as
     /// allocated) and the handler's details.
     pub(crate) fn approx_bytes(&self) -> u64 {
-        let captured = |c: &Option<Captured>| c.as_ref().map_or(0, |c| c.bytes.capacity() as u64);
-        event_bytes(&self.event)
+        let captured =
+            |c: &Option<Box<Captured>>| c.as_ref().map_or(0, |c| c.bytes.capacity() as u64);
+        EVENT_OVERHEAD
+            + self.identity.as_ref().map_or(0, |i| i.approx_bytes())
             + self.text.bytes()
             + captured(&self.request)
             + captured(&self.response)
-            + map_bytes(&self.enrichment.request_details)
-            + map_bytes(&self.enrichment.response_details)
+            + self.enrichment.as_ref().map_or(0, |e| {
+                map_bytes(&e.request_details) + map_bytes(&e.response_details)
+            })
     }
 
     pub(crate) fn finish(self) -> Box<AuditEvent> {
         let Record {
             config,
-            mut event,
+            identity,
             text,
             at,
             status,
@@ -97,8 +107,9 @@ impl Record {
             request,
             response,
             write_ahead,
-            enrichment: e,
+            enrichment,
         } = self;
+        let e = enrichment.map(|e| *e).unwrap_or_default();
         let (severity, outcome) = match (end, status) {
             (End::Complete | End::DuringBody, Some(status)) => (
                 Severity::from_http_status(status.as_u16()),
@@ -108,14 +119,23 @@ impl Record {
             (End::BeforeResponse, _) => (Severity::Warning, Outcome::Failure),
             _ => (Severity::Error, Outcome::Failure),
         };
+        // Made here, not on the request path: allocated and freed on the
+        // background task's thread (see docs/performance.md, "CPU per
+        // request").
+        let mut event = Box::new(AuditEvent {
+            kubernetes: config.kubernetes.clone(),
+            ..AuditEvent::default()
+        });
+        if let Some(identity) = identity {
+            identity.apply(&mut event);
+        }
         text.apply(&mut event);
-        // A fresh id (UUID v4), the spec version and the arrival time.
-        let envelope = AuditEvent::builder()
-            .timestamp_at(OffsetDateTime::from(at))
-            .build();
-        event.id = envelope.id;
-        event.specversion = envelope.specversion;
-        event.timestamp = envelope.timestamp;
+        // A fresh id (UUID v4), the spec version and the arrival time: what
+        // `AuditEvent::builder()` sets, without its own clock read and
+        // timestamp text, replaced here by the arrival's.
+        event.id = Some(new_event_id());
+        event.specversion = Some(SPEC_VERSION.to_owned());
+        event.timestamp = Some(format_timestamp(OffsetDateTime::from(at)));
         let action = event.action.get_or_insert_with(Default::default);
         action.severity = Some(severity.as_str().to_owned());
         action.status = Some(outcome.as_str().to_owned());
@@ -130,8 +150,8 @@ impl Record {
             raw_text: config.raw_text,
             only: e.capture_only.as_ref(),
         };
-        let request = request.map(|c| rules.payload(c)).unwrap_or_default();
-        let response = response.map(|c| rules.payload(c)).unwrap_or_default();
+        let request = request.map(|c| rules.payload(*c)).unwrap_or_default();
+        let response = response.map(|c| rules.payload(*c)).unwrap_or_default();
         let (mut request_details, mut response_details) = (e.request_details, e.response_details);
         let redacted = request.redacted
             | response.redacted
@@ -183,5 +203,40 @@ impl Record {
         }
         config.hook.on_event(&mut event);
         event
+    }
+}
+
+/// A UUID v4 in its lowercase hyphenated text, written straight into one
+/// string of its length (no formatter).
+fn new_event_id() -> String {
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record is moved half a dozen times on its way to the background
+    /// task (into the queue's slot, out into the batch, ...): what the
+    /// handler set and the event itself stay behind pointers.
+    #[test]
+    fn a_record_stays_small_enough_to_move_cheaply() {
+        let size = std::mem::size_of::<Record>();
+        assert!(size <= 384, "Record is {size} bytes");
+    }
+
+    #[test]
+    fn event_ids_are_distinct_lowercase_uuid_v4_text() {
+        let (a, b) = (new_event_id(), new_event_id());
+        assert_ne!(a, b);
+        for id in [a, b] {
+            let parsed = uuid::Uuid::parse_str(&id).expect("a UUID");
+            assert_eq!(parsed.get_version_num(), 4);
+            assert_eq!(id, parsed.to_string(), "the text `Uuid::to_string` gives");
+        }
     }
 }

@@ -1,14 +1,17 @@
 //! [`RequestText`]: what the request itself says for its event (action
 //! name, method, resource, client address, user agent), copied into one
 //! buffer on the request path and made into the event's strings on the
-//! background task. One allocation on the request's thread instead of five:
-//! each string made there is freed on another thread, which glibc's
-//! allocator makes pay on both sides (a tenth of an audited request's CPU
-//! before this; see docs/performance.md, "CPU per request").
+//! background task. The buffer is inline up to `INLINE` bytes: no
+//! allocation on the request's thread instead of five strings, each freed
+//! on another thread, which glibc's allocator makes pay on both sides (a
+//! tenth of an audited request's CPU before this; see
+//! docs/performance.md, "CPU per request").
 
 use std::fmt::Write;
 
 use auditlog_core::{AuditEvent, Network, ObjectRef};
+
+use crate::inline_text::InlineText;
 
 /// The parts, in the order of `RequestText::ends`.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +28,7 @@ const PARTS: usize = 5;
 /// The request's own text for its event.
 #[derive(Debug, Default)]
 pub(crate) struct RequestText {
-    text: String,
+    text: InlineText,
     /// Where each part starts and ends in `text`; `None` when absent.
     spans: [Option<(u32, u32)>; PARTS],
 }
@@ -33,7 +36,7 @@ pub(crate) struct RequestText {
 impl RequestText {
     pub(crate) fn with_capacity(bytes: usize) -> Self {
         RequestText {
-            text: String::with_capacity(bytes),
+            text: InlineText::with_capacity(bytes),
             spans: [None; PARTS],
         }
     }
@@ -50,7 +53,7 @@ impl RequestText {
         });
     }
 
-    fn set_with(&mut self, part: Part, write: impl FnOnce(&mut String)) {
+    fn set_with(&mut self, part: Part, write: impl FnOnce(&mut InlineText)) {
         let start = self.text.len();
         write(&mut self.text);
         // Beyond 4 GiB of headers the part is left out rather than cut.
@@ -60,31 +63,39 @@ impl RequestText {
         };
     }
 
-    fn get(&self, part: Part) -> Option<String> {
-        self.spans[part as usize]
-            .map(|(start, end)| self.text[start as usize..end as usize].to_owned())
+    /// The part's text, cut from `text` (the whole buffer, read once by the
+    /// caller rather than checked as UTF-8 again per part).
+    fn get(&self, text: &str, part: Part) -> Option<String> {
+        self.spans[part as usize].map(|(start, end)| text[start as usize..end as usize].to_owned())
     }
 
-    /// The bytes it holds, for the queue's budget.
+    /// The bytes it holds beyond the record itself, for the queue's budget.
     pub(crate) fn bytes(&self) -> u64 {
-        self.text.capacity() as u64
+        self.text.heap_bytes().max(self.text.len()) as u64
     }
 
     /// Writes the parts into `event` (before anything the handler set).
     pub(crate) fn apply(&self, event: &mut AuditEvent) {
-        let (name, method) = (self.get(Part::ActionName), self.get(Part::Method));
+        let text = self.text.as_str();
+        let (name, method) = (
+            self.get(text, Part::ActionName),
+            self.get(text, Part::Method),
+        );
         if name.is_some() || method.is_some() {
             let action = event.action.get_or_insert_with(Default::default);
             action.name = name;
             action.method = method;
         }
-        if let Some(resource) = self.get(Part::Resource) {
+        if let Some(resource) = self.get(text, Part::Resource) {
             event.objectref = Some(ObjectRef {
                 resource: Some(resource),
                 ..ObjectRef::default()
             });
         }
-        let (sourceip, useragent) = (self.get(Part::SourceIp), self.get(Part::UserAgent));
+        let (sourceip, useragent) = (
+            self.get(text, Part::SourceIp),
+            self.get(text, Part::UserAgent),
+        );
         if sourceip.is_some() || useragent.is_some() {
             event.network = Some(Network {
                 sourceip,

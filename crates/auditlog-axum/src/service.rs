@@ -6,7 +6,6 @@ use std::task::{Context, Poll};
 
 use std::time::SystemTime;
 
-use auditlog_core::AuditEvent;
 use auditlog_sink::AuditSink;
 use http::{header, Extensions, Request, Response};
 use tower_service::Service;
@@ -16,7 +15,7 @@ use crate::capture::{content_type, Capture};
 use crate::config::{path_segments, ActionName, Config};
 use crate::context::AuditContext;
 use crate::future::ResponseFuture;
-use crate::identity::{self, IDENTITY_KEY};
+use crate::identity::{self, AuditIdentity, IDENTITY_KEY};
 use crate::network::client_ip;
 use crate::pending::PendingEvent;
 use crate::queue::EventQueue;
@@ -114,11 +113,8 @@ impl<S> Audit<S> {
         if let Some(user_agent) = user_agent {
             text.set(Part::UserAgent, user_agent);
         }
-        let mut event = Box::new(AuditEvent {
-            kubernetes: config.kubernetes.clone(),
-            ..AuditEvent::default()
-        });
-        identity.identity.apply(&mut event);
+        let arrived_with =
+            (identity.identity != AuditIdentity::default()).then(|| Box::new(identity.identity));
         let capture = config
             .capture
             .then(|| Capture::new(config.capture_limit, content_type(headers)))
@@ -131,7 +127,7 @@ impl<S> Audit<S> {
         let pending = PendingEvent::new(
             self.queue.clone(),
             self.config.clone(),
-            event,
+            arrived_with,
             text,
             SystemTime::now(),
             context,

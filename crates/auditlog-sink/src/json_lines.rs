@@ -1,5 +1,6 @@
 //! Sealed events as JSON lines, to a file, stdout or any writer.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -124,16 +125,32 @@ impl JsonLinesSink {
     }
 }
 
+thread_local! {
+    /// The line being written, reused: a typical line (over 1 KiB) is
+    /// beyond glibc's per-thread cache, so a fresh one per event went to
+    /// the shared arena each time (see docs/performance.md, "CPU per
+    /// request").
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The largest line buffer kept for reuse.
+const LINE_KEPT_MAX: usize = 64 * 1024;
+
 impl Lines {
     fn lock(&self) -> MutexGuard<'_, BufWriter<Box<dyn Output>>> {
         self.out.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn line(&self, mut event: AuditEvent) -> Vec<u8> {
+    fn line(&self, event: AuditEvent) -> Vec<u8> {
         let mut line = Vec::with_capacity(1280);
-        auditlog_seal::seal_into(&mut event, self.key.as_ref(), &mut line);
-        line.push(b'\n');
+        self.seal_line(event, &mut line);
         line
+    }
+
+    /// Appends `event`, sealed, and a newline to `line`.
+    fn seal_line(&self, mut event: AuditEvent, line: &mut Vec<u8>) {
+        auditlog_seal::seal_into(&mut event, self.key.as_ref(), line);
+        line.push(b'\n');
     }
 
     fn counted(&self, result: io::Result<()>) -> Result<(), SinkError> {
@@ -150,8 +167,16 @@ impl Lines {
     }
 
     fn write(&self, event: AuditEvent) -> Result<(), SinkError> {
-        let line = self.line(event);
-        self.counted(self.lock().write_all(&line))
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            self.seal_line(event, line);
+            let result = self.counted(self.lock().write_all(line));
+            if line.capacity() > LINE_KEPT_MAX {
+                // A huge event's buffer is not kept for the thread's life.
+                *line = Vec::new();
+            }
+            result
+        })
     }
 
     /// Writes the line through to the file and syncs it; blocks.
@@ -262,6 +287,29 @@ mod tests {
             assert_eq!(verified.event.tenantid.as_deref(), Some(tenant));
         }
         assert_eq!((sink.written(), sink.failed()), (2, 0));
+    }
+
+    #[tokio::test]
+    async fn each_line_is_whole_whatever_the_reused_buffer_held_before() {
+        let out = Shared::default();
+        let key = SigningKey::new("k").unwrap();
+        let sink = JsonLinesSink::new(out.clone(), Some(key.clone()));
+        // Short, longer than the buffer kept (so it is let go), short again.
+        let tenants = [
+            "a".to_owned(),
+            "x".repeat(LINE_KEPT_MAX + 1),
+            "b".to_owned(),
+        ];
+        let mut expected = String::new();
+        for tenant in &tenants {
+            let event = AuditEvent::builder().tenant_id(tenant.as_str()).build();
+            expected += &auditlog_seal::seal_to_json(&mut event.clone(), Some(&key));
+            expected.push('\n');
+            sink.publish(event).await.unwrap();
+        }
+        sink.flush(Duration::from_secs(1)).await.unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text, expected);
     }
 
     #[tokio::test]

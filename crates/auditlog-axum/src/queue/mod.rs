@@ -10,4 +10,4 @@ mod worker;
 pub use counters::metric;
 pub(crate) use event_queue::EventQueue;
 pub use event_queue::{DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_CAPACITY};
-pub(crate) use size::{event_bytes, map_bytes};
+pub(crate) use size::{map_bytes, EVENT_OVERHEAD};

@@ -4,7 +4,7 @@ use auditlog_core::{AuditEvent, Map, Value};
 
 /// What an event costs the queue besides its strings: the event, the
 /// record around it and the allocator's rounding, roughly.
-const EVENT_OVERHEAD: u64 = 1024;
+pub(crate) const EVENT_OVERHEAD: u64 = 1024;
 
 /// The approximate bytes `event` holds: its strings and payloads, not
 /// their escaped JSON (which is made later, by the sink).

@@ -1,6 +1,8 @@
 //! Matching payload keys against the deny and allow lists by normalized
 //! name.
 
+use aho_corasick::AhoCorasick;
+
 /// Entries this short match whole words of a key only: `pin` must not hit
 /// `shipping`, nor `auth` hit `author`.
 const WHOLE_WORD_MAX: usize = 4;
@@ -129,6 +131,11 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Names {
     deny: Vec<Entry>,
+    /// The deny entries matched anywhere, as one automaton: one pass over a
+    /// key instead of a substring search per entry. Rebuilt whenever the
+    /// list changes; `None` (never built, or the build failed) searches
+    /// entry by entry instead, with the same result.
+    anywhere: Option<AhoCorasick>,
     allow: Vec<String>,
     /// The longest deny entry, in characters: kept, not counted per key.
     longest: usize,
@@ -143,7 +150,7 @@ impl Names {
         A::Item: AsRef<str>,
     {
         let mut names = Names::default();
-        deny.into_iter().for_each(|d| names.deny(d.as_ref()));
+        names.set_deny(deny);
         allow.into_iter().for_each(|a| names.allow(a.as_ref()));
         names
     }
@@ -155,7 +162,10 @@ impl Names {
     {
         self.deny.clear();
         self.longest = 0;
-        deny.into_iter().for_each(|d| self.deny(d.as_ref()));
+        for raw in deny {
+            self.add_deny(raw.as_ref());
+        }
+        self.build_anywhere();
     }
 
     pub(crate) fn set_allow<I>(&mut self, allow: I)
@@ -168,12 +178,36 @@ impl Names {
     }
 
     pub(crate) fn deny(&mut self, raw: &str) {
-        if let Some(entry) = Entry::new(raw) {
-            if !self.deny.contains(&entry) {
-                self.longest = self.longest.max(entry.name.chars().count());
-                self.deny.push(entry);
-            }
+        if self.add_deny(raw) {
+            self.build_anywhere();
         }
+    }
+
+    /// Adds an entry to the list (not to the automaton); whether it was new.
+    fn add_deny(&mut self, raw: &str) -> bool {
+        let Some(entry) = Entry::new(raw).filter(|e| !self.deny.contains(e)) else {
+            return false;
+        };
+        self.longest = self.longest.max(entry.name.chars().count());
+        self.deny.push(entry);
+        true
+    }
+
+    fn build_anywhere(&mut self) {
+        let anywhere = self.deny.iter().filter(|e| !e.whole_words);
+        self.anywhere = AhoCorasick::new(anywhere.map(|e| &e.name)).ok();
+    }
+
+    /// Whether a deny entry matches `name`.
+    fn any_entry_matches(&self, name: &Name) -> bool {
+        let Some(anywhere) = &self.anywhere else {
+            return self.deny.iter().any(|entry| entry.matches(name));
+        };
+        anywhere.is_match(&name.normalized)
+            || self
+                .deny
+                .iter()
+                .any(|entry| entry.whole_words && entry.matches(name))
     }
 
     pub(crate) fn allow(&mut self, raw: &str) {
@@ -195,12 +229,12 @@ impl Names {
         if self.allows(name) {
             return false;
         }
-        if self.deny.iter().any(|entry| entry.matches(name)) {
+        if self.any_entry_matches(name) {
             return true;
         }
         parent.is_some_and(|parent| {
             let joined = Name::joined(parent, name, self.longest);
-            self.deny.iter().any(|entry| entry.matches(&joined))
+            self.any_entry_matches(&joined)
         })
     }
 }
@@ -231,6 +265,84 @@ mod tests {
             }
             false
         })
+    }
+
+    /// `denies` as it was before the automaton: entry by entry.
+    fn denied_entry_by_entry(names: &Names, name: &Name, parent: Option<&Name>) -> bool {
+        let any = |name: &Name| names.deny.iter().any(|entry| entry.matches(name));
+        !names.allows(name)
+            && (any(name) || parent.is_some_and(|p| any(&Name::joined(p, name, names.longest))))
+    }
+
+    #[test]
+    fn the_automaton_denies_exactly_what_the_entries_one_by_one_did() {
+        let mut names = defaults();
+        names.deny("X-Internal-Secret");
+        names.deny("pin");
+        let mut keys: Vec<String> = [
+            "",
+            "a",
+            "name",
+            "shipping",
+            "author",
+            "orderId",
+            "number",
+            "ÄpfelPin",
+            "cardNumber",
+            "token2",
+            "userPINCode",
+            "pinCode",
+            "internal",
+            "x_internal_secret_id",
+        ]
+        .map(String::from)
+        .to_vec();
+        for entry in DEFAULT_REDACT_KEYS.iter().chain(DEFAULT_REDACT_ALLOW_KEYS) {
+            let cut = entry.char_indices().last().map_or(0, |(i, _)| i);
+            keys.extend([
+                entry.to_string(),
+                entry.to_uppercase(),
+                format!("my_{entry}"),
+                format!("{entry}Value"),
+                entry[..cut].to_string(),
+            ]);
+        }
+        let parents = [
+            None,
+            Some("card"),
+            Some("user"),
+            Some("api"),
+            Some("x-internal"),
+        ];
+        let (mut denied, mut kept) = (0, 0);
+        for key in &keys {
+            let name = Name::new(key);
+            for parent in parents {
+                let parent = parent.map(Name::new);
+                let got = names.denies(&name, parent.as_ref());
+                let expected = denied_entry_by_entry(&names, &name, parent.as_ref());
+                assert_eq!(got, expected, "{key:?} under {parent:?}");
+                if got {
+                    denied += 1;
+                } else {
+                    kept += 1;
+                }
+            }
+        }
+        assert!(denied > 100 && kept > 100, "{denied} denied, {kept} kept");
+        // Without the automaton (a failed build): the same, entry by entry.
+        let fallback = Names {
+            anywhere: None,
+            ..names.clone()
+        };
+        for key in &keys {
+            let name = Name::new(key);
+            assert_eq!(
+                fallback.denies(&name, None),
+                names.denies(&name, None),
+                "{key:?}"
+            );
+        }
     }
 
     #[test]
