@@ -39,7 +39,10 @@ fn message(
     kid: &str,
 ) -> Vec<u8> {
     let before = before.unwrap_or("");
-    let fields = [chain, before, hash, kid].map(str::len).iter().sum::<usize>();
+    let fields = [chain, before, hash, kid]
+        .map(str::len)
+        .iter()
+        .sum::<usize>();
     let mut text = Vec::with_capacity(first.len() + fields + 20 + 4);
     text.extend_from_slice(first);
     text.extend_from_slice(chain.as_bytes());
@@ -187,8 +190,16 @@ mod tests {
         let mut one = [0; 1];
         for c in (0..128u8).map(char::from) {
             let lower_hex = c.is_ascii_digit() || ('a'..='f').contains(&c);
-            assert_eq!(decode_hex_into(&format!("{c}0"), &mut one), lower_hex, "{c:?}");
-            assert_eq!(decode_hex_into(&format!("0{c}"), &mut one), lower_hex, "{c:?}");
+            assert_eq!(
+                decode_hex_into(&format!("{c}0"), &mut one),
+                lower_hex,
+                "{c:?}"
+            );
+            assert_eq!(
+                decode_hex_into(&format!("0{c}"), &mut one),
+                lower_hex,
+                "{c:?}"
+            );
         }
         assert!(!decode_hex_into("\u{e9}", &mut one));
     }
