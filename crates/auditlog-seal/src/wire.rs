@@ -138,10 +138,8 @@ pub(crate) fn decode_hex_into(text: &str, out: &mut [u8]) -> bool {
 /// A hash already checked with [`is_hash`], as bytes.
 pub(crate) fn hash_bytes(hash: &str) -> [u8; 32] {
     let mut bytes = [0; 32];
-    for (byte, pair) in bytes.iter_mut().zip(hash.as_bytes().chunks_exact(2)) {
-        let digit = |d| nibble(d).expect("checked to be 64 lowercase hex digits");
-        *byte = digit(pair[0]) << 4 | digit(pair[1]);
-    }
+    let decoded = decode_hex_into(hash, &mut bytes);
+    assert!(decoded, "checked to be 64 lowercase hex digits");
     bytes
 }
 

@@ -50,7 +50,8 @@ impl Positions {
         }
     }
 
-    pub(super) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.run.len() + self.rest.len()
     }
 
