@@ -283,18 +283,19 @@ fn start_listening(
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut banner = String::new();
-    loop {
+    let addr = loop {
         let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "no address printed: {banner}"
-        );
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            panic!("no address printed ({status}): {banner}");
+        }
         banner.push_str(&line);
         if let Some(addr) = line.trim().strip_prefix("serving   http://") {
-            let addr = addr.to_owned();
-            return (child, banner, stdout, addr);
+            break addr.to_owned();
         }
-    }
+    };
+    (child, banner, stdout, addr)
 }
 
 /// SIGTERM, then everything the demo printed after its banner; asserts it

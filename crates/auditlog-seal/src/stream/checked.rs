@@ -7,7 +7,8 @@ use auditlog_core::{AuditEvent, Security};
 use sha2::{Digest, Sha256};
 
 use super::members::{common, uncovered};
-use super::state::{Position, SeenCheckpoint};
+use super::positions::Position;
+use super::state::SeenCheckpoint;
 use crate::keyring::Keyring;
 use crate::published::uncovered_members;
 use crate::report::LineFailure;

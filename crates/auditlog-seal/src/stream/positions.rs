@@ -10,7 +10,17 @@
 
 use std::collections::HashMap;
 
-use super::state::Position;
+/// What the verifier remembers of one authentic position of a chain.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Position {
+    pub(super) hash: [u8; 32],
+    pub(super) prev: Option<[u8; 32]>,
+    /// The link tag's fingerprint (`checked::link_fingerprint`): two copies
+    /// of one event have equal tags.
+    pub(super) link: [u8; 32],
+    pub(super) rank: usize,
+    pub(super) line: u64,
+}
 
 #[derive(Debug, Default)]
 pub(super) struct Positions {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::positions::Positions;
+use super::positions::{Position, Positions};
 use crate::keyring::Keyring;
 use crate::report::{ChainReport, Duplicated, InvalidLine, LineFailure, Reordered};
 
@@ -13,17 +13,6 @@ pub(super) struct ChainState {
     /// Positions with valid content, in arrival order, with their lines.
     pub(super) arrivals: Vec<(u64, u64)>,
     pub(super) checkpoints: Vec<SeenCheckpoint>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct Position {
-    pub(super) hash: [u8; 32],
-    pub(super) prev: Option<[u8; 32]>,
-    /// The link tag's fingerprint (`checked::link_fingerprint`): two copies
-    /// of one event have equal tags.
-    pub(super) link: [u8; 32],
-    pub(super) rank: usize,
-    pub(super) line: u64,
 }
 
 #[derive(Debug)]
