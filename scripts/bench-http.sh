@@ -10,6 +10,10 @@
 # capacity). Runs alternate (off, on, off, on, ...); medians of RUNS runs.
 # BENCH_MODE=write-ahead compares instead the audited GET with and without
 # write-ahead (a durable spool, each response after its event's fsync).
+# BENCH_BROKER=external runs the audited demo as a service runs: the broker
+# (librdkafka's mock cluster, `auditlog-kafka`'s example embedded_kafka) in a
+# process of its own, fresh for each run, and `--no-readback` (no consumer
+# verifying and printing the events in the demo's process).
 # Usage: scripts/bench-http.sh [RUNS] [SECONDS] [CONNECTIONS]   (apt-get install -y wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,14 +24,25 @@ port=${BENCH_PORT:-18181}
 rate_connections=${RATE_CONNECTIONS:-100}
 rate_delay_ms=${RATE_DELAY_MS:-10}
 mode=${BENCH_MODE:-overhead}
+broker_mode=${BENCH_BROKER:-embedded}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 work=$(mktemp -d)
 server=
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+broker=
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null
+  [ -n "$broker" ] && kill "$broker" 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 cargo build --release -q -p auditlog-cli
 bin=target/release/auditlog
+case $broker_mode in
+  embedded) ;;
+  external) cargo build --release -q -p auditlog-kafka --example embedded_kafka ;;
+  *) echo "BENCH_BROKER: embedded or external" >&2; exit 2 ;;
+esac
 export AUDITLOG_SIGNING_KEY=bench-key
 
 python3 - "$work" "$rate_delay_ms" <<'PY'
@@ -47,8 +62,29 @@ for name, text in [("post", post), ("get-rate", delay), ("post-rate", post + del
         f.write(text)
 PY
 
-# start ARGS...: serves the demo on $port, waits until it answers.
+# start_broker: a mock cluster in a process of its own, alive while fd 3
+# (its stdin) is open; sets $brokers.
+start_broker() {
+  rm -f "$work/broker.in"; mkfifo "$work/broker.in"
+  target/release/examples/embedded_kafka 1 audit-events <"$work/broker.in" >"$work/broker.out" &
+  broker=$!
+  exec 3>"$work/broker.in"
+  for _ in $(seq 100); do
+    brokers=$(head -n 1 "$work/broker.out")
+    [ -n "$brokers" ] && return
+    sleep 0.1
+  done
+  echo "the broker did not start" >&2; exit 1
+}
+stop_broker() { exec 3>&-; wait "$broker" || true; broker=; }
+
+# start ARGS...: serves the demo on $port, waits until it answers. With an
+# external broker, an audited demo gets a fresh one and no read-back.
 start() {
+  if [ "$broker_mode" = external ] && [[ " $* " != *" --no-audit "* ]]; then
+    start_broker
+    set -- "$@" --brokers "$brokers" --no-readback
+  fi
   "$bin" demo --listen "127.0.0.1:$port" "$@" >"$work/server.out" 2>"$work/server.err" &
   server=$!
   for _ in $(seq 100); do
@@ -67,6 +103,8 @@ stop() {
   fi
   server=
   echo "  $(tail -n 1 "$work/server.out")" >&2
+  [ -n "$broker" ] && stop_broker
+  return 0
 }
 # load CONNECTIONS PATH [wrk args...] -> "requests/s p99_ms", after a 2 s warm-up.
 load() {
@@ -115,12 +153,14 @@ done
 args=()
 for setup in $setups; do args+=("${results[$setup]}"); done
 python3 - "$mode" "$connections" "$rate_connections" "$rate_delay_ms" "${args[@]}" <<'PY'
-import statistics, sys
+import os, statistics, sys
 mode, c, rc, delay = sys.argv[1:5]
 def parse(s): return [tuple(map(float, r.split())) for r in s.strip(";").split(";")]
 rows = list(map(parse, sys.argv[5:]))
 def med(rows, i): return statistics.median(r[i] for r in rows)
 print()
+if os.environ.get("BENCH_BROKER") == "external":
+    print("audited demo: broker in another process (fresh per run), --no-readback")
 if mode == "overhead":
     print("| load | --no-audit req/s | audited req/s | ratio (min–max) | p99 --no-audit | p99 audited | p99 added |")
     names = [f"saturation ({c} conn.): GET /orders/1, capture off",

@@ -70,6 +70,12 @@ pub(crate) struct Args {
     /// transaction and relayed to Kafka. Needs $AUDITLOG_SIGNING_KEY.
     #[arg(long, value_name = "PATH", conflicts_with = "no_audit")]
     db: Option<PathBuf>,
+    /// With --listen: publish without consuming the topic back (no reader
+    /// verifying and printing events in this process), as a service does;
+    /// for measuring the middleware with the broker elsewhere (--brokers).
+    /// Shutdown still waits until the broker acknowledged every event.
+    #[arg(long, requires = "listen", conflicts_with_all = ["no_audit", "events_out"])]
+    no_readback: bool,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -124,8 +130,9 @@ struct Pipeline {
     layer: AuditLayer,
     bootstrap: String,
     publisher: KafkaPublisher,
-    reader: Reader,
-    collector: Collector,
+    /// The demo's own consumer, verifying what was published; `None` with
+    /// `--no-readback`.
+    readback: Option<(Reader, Collector)>,
     kafka: String,
 }
 
@@ -157,15 +164,9 @@ async fn serve(
         }
         let publisher = KafkaPublisher::new(config)
             .map_err(|e| format!("cannot create the Kafka publisher: {e}"))?;
-        let (sender, receiver) = mpsc::unbounded_channel();
-        let reader = Reader::start(&bootstrap, &args.topic, key.clone(), sender)?;
-        let out = match &args.events_out {
-            Some(path) => {
-                Some(BufWriter::new(File::create(path).map_err(|e| {
-                    format!("cannot create {}: {e}", path.display())
-                })?))
-            }
-            None => None,
+        let readback = match args.no_readback {
+            true => None,
+            false => Some(start_readback(&bootstrap, &args, key.clone())?),
         };
         let write_ahead = match args.write_ahead {
             true => WriteAhead::required(),
@@ -184,13 +185,11 @@ async fn serve(
             .trusted_proxies(
                 ["127.0.0.1", "::1"].map(|ip| ip.parse::<auditlog_axum::IpNetwork>().unwrap()),
             );
-        let collector = Collector::start(receiver, out, args.listen.is_some());
         Some(Pipeline {
             layer,
             bootstrap,
             publisher,
-            reader,
-            collector,
+            readback,
             kafka,
         })
     };
@@ -261,17 +260,28 @@ async fn serve(
     let requests = if args.listen.is_some() {
         println!();
         println!("Try: curl -i -H 'Authorization: Bearer alice-token' http://{addr}/orders/1   (Ctrl-C or SIGTERM stops, gracefully)");
-        if pipeline.is_some() {
-            println!();
-            println!("Events read back from Kafka, each verified:");
+        match &pipeline {
+            Some(p) if p.readback.is_some() => {
+                println!();
+                println!("Events read back from Kafka, each verified:");
+            }
+            Some(_) => {
+                println!();
+                println!(
+                    "Events are not read back (--no-readback); shutdown reports their delivery."
+                );
+            }
+            None => {}
         }
         server
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| format!("serving failed: {e}"))?;
         println!();
-        if pipeline.is_some() {
+        if pipeline.as_ref().is_some_and(|p| p.readback.is_some()) {
             println!("Stopped accepting; flushing the publisher and reading the last events...");
+        } else if pipeline.is_some() {
+            println!("Stopped accepting; flushing the publisher...");
         } else {
             println!("Stopped.");
         }
@@ -287,8 +297,7 @@ async fn serve(
     let Pipeline {
         layer,
         publisher,
-        reader,
-        collector,
+        readback,
         ..
     } = pipeline;
     if let Err(e) = layer.flush(DRAIN_TIMEOUT).await {
@@ -306,12 +315,17 @@ async fn serve(
     };
     // Write-ahead events went to the publisher durably, before their response.
     let expected = stats.published + stats.write_ahead + relayed;
-    collector.wait_for(expected, DRAIN_TIMEOUT).await;
-    drop(reader);
-    let collected = collector.finish().await?;
+    let collected = match readback {
+        Some((reader, collector)) => {
+            collector.wait_for(expected, DRAIN_TIMEOUT).await;
+            drop(reader);
+            Some(collector.finish().await?)
+        }
+        None => None,
+    };
 
-    if let Some(requests) = requests {
-        tour::report(requests, &collected);
+    if let (Some(requests), Some(collected)) = (requests, &collected) {
+        tour::report(requests, collected);
         if let Some(path) = &args.db {
             tour::look_at_the_table(path);
         }
@@ -320,19 +334,27 @@ async fn serve(
     let failed_deliveries = report.undelivered() + report.dropped;
     // At least ours: on a shared topic others' events are read (and
     // verified) too.
-    let ok = collected.verified >= expected
-        && collected.failed == 0
+    let read_back_all = collected
+        .as_ref()
+        .is_none_or(|c| c.verified >= expected && c.failed == 0);
+    let ok = read_back_all
         && failed_deliveries == 0
         && stats.failed == 0
         && stats.dropped == 0
         && stats.write_ahead_failed == 0;
     println!();
-    let mut summary = format!(
-        "{} events published, {} read back, {} verified",
-        expected,
-        collected.verified + collected.failed,
-        collected.verified,
-    );
+    let mut summary = match &collected {
+        Some(collected) => format!(
+            "{} events published, {} read back, {} verified",
+            expected,
+            collected.verified + collected.failed,
+            collected.verified,
+        ),
+        None => format!(
+            "{} events published, {} acknowledged by the broker (not read back: --no-readback)",
+            expected, report.delivered,
+        ),
+    };
     if stats.dropped > 0 {
         summary += &format!(", {} dropped by the full audit queue", stats.dropped);
     }
@@ -354,7 +376,7 @@ async fn serve(
     if !ok {
         eprintln!(
             "auditlog demo: not every event made it: {stats:?}, {failed_deliveries} failed deliveries, {} failed verification",
-            collected.failed
+            collected.map_or(0, |c| c.failed)
         );
         return Ok(ExitCode::FAILURE);
     }
@@ -362,6 +384,27 @@ async fn serve(
         println!("Next: auditlog demo --listen 127.0.0.1:8080, then curl it (Ctrl-C stops).");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's consumer of its own topic and the task that tallies, prints
+/// (`--listen`) or keeps (the tour) and writes (`--events-out`) what it reads.
+fn start_readback(
+    bootstrap: &str,
+    args: &Args,
+    key: Option<SigningKey>,
+) -> Result<(Reader, Collector), String> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let reader = Reader::start(bootstrap, &args.topic, key, sender)?;
+    let out = match &args.events_out {
+        Some(path) => {
+            Some(BufWriter::new(File::create(path).map_err(|e| {
+                format!("cannot create {}: {e}", path.display())
+            })?))
+        }
+        None => None,
+    };
+    let collector = Collector::start(receiver, out, args.listen.is_some());
+    Ok((reader, collector))
 }
 
 /// Reads consumed events on a task: prints them as they come (`--listen`)

@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use crate::key::SigningKey;
 use crate::seal::{compute_hash, hash_hex};
-use crate::wire::decode_hex;
+use crate::wire::decode_hex_into;
 
 /// Why an event did not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +78,11 @@ pub(crate) fn verify_hash(
             .and_then(|s| s.signature.as_deref())
             .filter(|s| !s.is_empty())
             .ok_or(VerifyError::MissingSignature)?;
-        let claimed = decode_hex(claimed).ok_or(VerifyError::SignatureMismatch)?;
-        if !crate::mac::hmac_matches(key.pad_states(), hash.as_bytes(), &claimed) {
+        // A tag of any other length or spelling is a mismatch too.
+        let mut tag = [0; 32];
+        if !decode_hex_into(claimed, &mut tag)
+            || !crate::mac::hmac_matches(key.pad_states(), hash.as_bytes(), &tag)
+        {
             return Err(VerifyError::SignatureMismatch);
         }
     }

@@ -247,6 +247,8 @@ fn listen_serves_until_sigterm_then_drains_and_exits_zero() {
         rest.contains("3 events published, 3 read back, 3 verified"),
         "{rest}"
     );
+    // Each event read back is printed with its verdict.
+    assert_eq!(rest.matches("signed ok").count(), 3, "{rest}");
 
     let events = read_events(&path);
     std::fs::remove_file(&path).unwrap();
@@ -258,4 +260,128 @@ fn listen_serves_until_sigterm_then_drains_and_exits_zero() {
     assert!(events
         .iter()
         .all(|e| e.tenantid.as_deref() == Some("globex")));
+}
+
+/// Starts `auditlog demo --listen 127.0.0.1:0 ARGS...`; returns the child,
+/// its stdout so far, the rest of its stdout and the address it serves.
+#[cfg(unix)]
+fn start_listening(
+    args: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStdout>,
+    String,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auditlog"))
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("AUDITLOG_SIGNING_KEY", KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    let addr = loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            panic!("no address printed ({status}): {banner}");
+        }
+        banner.push_str(&line);
+        if let Some(addr) = line.trim().strip_prefix("serving   http://") {
+            break addr.to_owned();
+        }
+    };
+    (child, banner, stdout, addr)
+}
+
+/// SIGTERM, then everything the demo printed after its banner; asserts it
+/// exited 0.
+#[cfg(unix)]
+fn stop(
+    mut child: std::process::Child,
+    mut stdout: BufReader<std::process::ChildStdout>,
+) -> String {
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {rest}\n{stderr}");
+    rest
+}
+
+#[test]
+#[cfg(unix)]
+fn without_readback_the_demo_publishes_to_a_broker_elsewhere_and_reads_nothing() {
+    // The broker in this (the test's) process, as a benchmark runs it in
+    // a process of its own.
+    let cluster = auditlog_kafka::mock::EmbeddedKafka::start(1).unwrap();
+    cluster.create_topic("outside", 1).unwrap();
+    let brokers = cluster.bootstrap_servers();
+    let args = ["--brokers", brokers, "--topic", "outside", "--no-readback"];
+    let (child, banner, stdout, addr) = start_listening(&args);
+    assert!(
+        banner.contains(&format!("kafka     {brokers}, topic outside")),
+        "{banner}"
+    );
+    let close = "Connection: close\r\nHost: demo\r\nAuthorization: Bearer carol-token\r\n";
+    for id in [1, 1, 99] {
+        http(&addr, &format!("GET /orders/{id} HTTP/1.1\r\n{close}\r\n"));
+    }
+    let rest = stop(child, stdout);
+    assert!(rest.contains("not read back (--no-readback)"), "{rest}");
+    // No event was read back and printed (the reader prints a verdict,
+    // `signed ok` or `FAILED`, per event).
+    assert!(
+        !rest.contains("signed ok") && !rest.contains("FAILED"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("3 events published, 3 acknowledged by the broker"),
+        "{rest}"
+    );
+
+    // What the broker holds: the three events, sealed under the key.
+    let tail = Command::new(env!("CARGO_BIN_EXE_auditlog"))
+        .args(["tail", "--brokers", brokers, "--topic", "outside"])
+        .args(["--from-beginning", "--max", "3", "--timeout", "30"])
+        .env("AUDITLOG_SIGNING_KEY", KEY)
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&tail.stdout).into_owned();
+    assert!(
+        tail.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tail.stderr)
+    );
+    let key = SigningKey::new(KEY).unwrap();
+    let resources: Vec<String> = lines
+        .lines()
+        .map(|line| {
+            let event = auditlog_seal::verify_json(line, Some(&key)).unwrap().event;
+            summary(&event).2
+        })
+        .collect();
+    assert_eq!(resources, ["orders/1", "orders/1", "orders/99"]);
+
+    // Only a listening demo can leave its events unread: the tour reports on them.
+    let refused = Command::new(env!("CARGO_BIN_EXE_auditlog"))
+        .args(["demo", "--no-readback"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
 }

@@ -6,7 +6,7 @@ use ed25519_dalek::Signer;
 
 use crate::error::ChainError;
 use crate::key::SigningKey;
-use crate::wire::{checked_id, decode_hex};
+use crate::wire::{checked_id, decode_hex_into};
 
 /// A key that seals chains: its id and its secret (an HMAC key or an Ed25519
 /// private key). `Debug` shows the id and algorithm only; secrets are wiped
@@ -132,15 +132,18 @@ impl Verifier {
     /// compared in constant time; Ed25519 uses strict verification (no
     /// malleable or small-order signatures).
     pub(crate) fn check(&self, message: &[u8], tag: &str) -> bool {
-        let Some(tag) = decode_hex(tag) else {
-            return false;
-        };
+        // Decoded on the stack: the tag's length is the algorithm's.
         match self {
-            Verifier::Hmac(key) => crate::mac::hmac_matches(key.pad_states(), message, &tag),
+            Verifier::Hmac(key) => {
+                let mut bytes = [0; 32];
+                decode_hex_into(tag, &mut bytes)
+                    && crate::mac::hmac_matches(key.pad_states(), message, &bytes)
+            }
             Verifier::Ed25519(public) => {
-                let Ok(bytes) = <[u8; 64]>::try_from(tag.as_slice()) else {
+                let mut bytes = [0; 64];
+                if !decode_hex_into(tag, &mut bytes) {
                     return false;
-                };
+                }
                 let signature = ed25519_dalek::Signature::from_bytes(&bytes);
                 public.verify_strict(message, &signature).is_ok()
             }

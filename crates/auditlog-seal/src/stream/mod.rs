@@ -3,6 +3,7 @@
 
 mod checked;
 mod members;
+mod positions;
 mod state;
 mod verifier;
 

@@ -3,25 +3,16 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::positions::{Position, Positions};
 use crate::keyring::Keyring;
 use crate::report::{ChainReport, Duplicated, InvalidLine, LineFailure, Reordered};
 
 #[derive(Debug, Default)]
 pub(super) struct ChainState {
-    pub(super) entries: HashMap<u64, Position>,
+    pub(super) entries: Positions,
     /// Positions with valid content, in arrival order, with their lines.
     pub(super) arrivals: Vec<(u64, u64)>,
     pub(super) checkpoints: Vec<SeenCheckpoint>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct Position {
-    pub(super) hash: [u8; 32],
-    pub(super) prev: Option<[u8; 32]>,
-    /// SHA-256 of the link tag: two copies of one event have equal tags.
-    pub(super) link: [u8; 32],
-    pub(super) rank: usize,
-    pub(super) line: u64,
 }
 
 #[derive(Debug)]
@@ -43,8 +34,7 @@ impl ChainState {
         invalid: &mut Vec<InvalidLine>,
     ) -> ChainReport {
         let state = self;
-        let mut seqs: Vec<u64> = state.entries.keys().copied().collect();
-        seqs.sort_unstable();
+        let seqs = state.entries.seqs();
         let mut report = ChainReport {
             events: seqs.len() as u64,
             last: seqs.last().copied(),
@@ -58,7 +48,7 @@ impl ChainState {
         let mut expected = 1;
         if let (true, Some(&first)) = (from_the_middle, seqs.first()) {
             expected = first;
-            let prev = state.entries[&first].prev;
+            let prev = state.entries.get(first).and_then(|entry| entry.prev);
             report.anchored = first == 1
                 || state
                     .checkpoints
@@ -85,14 +75,17 @@ impl ChainState {
             });
         };
         let mut newest_rank = 0;
-        for (i, &seq) in seqs.iter().enumerate() {
-            let entry = &state.entries[&seq];
-            if i > 0 && seqs[i - 1] == seq - 1 {
-                let before = &state.entries[&(seq - 1)];
+        let mut before: Option<(u64, &Position)> = None;
+        for &seq in &seqs {
+            let Some(entry) = state.entries.get(seq) else {
+                continue;
+            };
+            if let Some((_, before)) = before.filter(|&(s, _)| s + 1 == seq) {
                 if entry.prev != Some(before.hash) {
                     fail(entry.line, Some(seq), LineFailure::Fork);
                 }
             }
+            before = Some((seq, entry));
             if entry.rank < newest_rank {
                 let newer = keys.kid_at(newest_rank).unwrap_or("?").to_owned();
                 fail(entry.line, Some(seq), LineFailure::KeyRollback { newer });
@@ -103,7 +96,7 @@ impl ChainState {
         // earlier checkpoint of the same length (when that event is gone).
         let mut heads: HashMap<u64, Option<[u8; 32]>> = HashMap::new();
         for checkpoint in &state.checkpoints {
-            let head = match state.entries.get(&checkpoint.length) {
+            let head = match state.entries.get(checkpoint.length) {
                 Some(entry) => Some(entry.hash),
                 None => *heads.entry(checkpoint.length).or_insert(checkpoint.head),
             };
@@ -112,6 +105,11 @@ impl ChainState {
             }
         }
 
+        // Each seq once and in order, as a chain read from its source is:
+        // nothing duplicated and nothing out of order.
+        if state.arrivals.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            return report;
+        }
         let mut copies: BTreeMap<u64, u64> = BTreeMap::new();
         for &(seq, _) in &state.arrivals {
             *copies.entry(seq).or_default() += 1;

@@ -130,8 +130,13 @@ impl<'k> StreamVerifier<'k> {
                 unknown,
             } => {
                 position.line = line;
-                let state = self.chains.entry(chain.clone()).or_default();
-                match state.entries.get(&seq) {
+                // Looked up by reference: a stream is mostly one chain, so
+                // its id is copied into the map once, not once per line.
+                if !self.chains.contains_key(&chain) {
+                    self.chains.insert(chain.clone(), ChainState::default());
+                }
+                let state = self.chains.get_mut(&chain).expect("inserted above");
+                match state.entries.get(seq) {
                     None => {
                         state.entries.insert(seq, position);
                     }

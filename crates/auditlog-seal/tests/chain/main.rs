@@ -4,6 +4,7 @@
 
 mod combined_damage;
 mod damage;
+mod link_tags;
 mod python;
 mod random_damage;
 mod reading;
