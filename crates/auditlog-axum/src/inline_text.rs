@@ -122,7 +122,10 @@ mod tests {
                     let expected = format!("{head}{character}z");
                     assert_eq!(text.as_str(), expected, "{before} + {character:?}");
                     assert_eq!(text.len(), expected.len());
-                    assert_eq!(text.heap_bytes() > 0, expected.len() > INLINE || capacity > INLINE);
+                    assert_eq!(
+                        text.heap_bytes() > 0,
+                        expected.len() > INLINE || capacity > INLINE
+                    );
                 }
             }
         }

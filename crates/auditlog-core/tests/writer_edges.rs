@@ -78,7 +78,11 @@ fn edge_doubles() -> Vec<f64> {
     // Each decimal exponent's power and the doubles either side of it.
     for exponent in -324..=308 {
         let power: f64 = format!("1e{exponent}").parse().unwrap();
-        for bits in [power.to_bits().saturating_sub(1), power.to_bits(), power.to_bits() + 1] {
+        for bits in [
+            power.to_bits().saturating_sub(1),
+            power.to_bits(),
+            power.to_bits() + 1,
+        ] {
             let value = f64::from_bits(bits);
             if value.is_finite() {
                 doubles.extend([value, -value]);
@@ -87,7 +91,14 @@ fn edge_doubles() -> Vec<f64> {
     }
     // Short decimals of four places and fifteen digits, and their
     // neighbours, where the shortcut decides.
-    for n in [1u64, 7, 99, 12_345, 999_999_999_999_99, 100_000_000_000_000 - 1] {
+    for n in [
+        1u64,
+        7,
+        99,
+        12_345,
+        99_999_999_999_999,
+        100_000_000_000_000 - 1,
+    ] {
         for power in [1.0, 10.0, 100.0, 1e3, 1e4, 1e5] {
             let value = n as f64 / power;
             doubles.extend([
@@ -159,13 +170,21 @@ fn written(value: f64) -> String {
 fn edge_doubles_are_written_as_python_repr_writes_them() {
     let doubles = edge_doubles();
     let script = "import struct, sys\nfor line in sys.stdin:\n    print(repr(struct.unpack('<d', int(line).to_bytes(8, 'little'))[0]))";
-    let input: String = doubles.iter().map(|d| format!("{}\n", d.to_bits())).collect();
+    let input: String = doubles
+        .iter()
+        .map(|d| format!("{}\n", d.to_bits()))
+        .collect();
     let Some(theirs) = python_or_skip(&["-c".as_ref(), script.as_ref()], &input) else {
         return;
     };
     assert_eq!(theirs.len(), doubles.len());
     for (value, expected) in doubles.iter().zip(&theirs) {
-        assert_eq!(&written(*value), expected, "{value:e} ({:#x})", value.to_bits());
+        assert_eq!(
+            &written(*value),
+            expected,
+            "{value:e} ({:#x})",
+            value.to_bits()
+        );
     }
     // The expected spellings of a few, so that the test means something
     // without Python too.
@@ -211,7 +230,9 @@ fn numbers_read_from_json_text_keep_their_meaning() {
             "{text} -> {canonical}"
         );
     }
-    for text in ["1E400", "-1E400", "1.8e308", "NaN", "Infinity", "1.", ".5", "01.0"] {
+    for text in [
+        "1E400", "-1E400", "1.8e308", "NaN", "Infinity", "1.", ".5", "01.0",
+    ] {
         let line = format!(r#"{{"eventdata":{{"requestpayload":{{"v":{text}}}}}}}"#);
         assert!(AuditEvent::from_json(&line).is_err(), "{text} was taken");
     }
@@ -245,8 +266,25 @@ fn escaped_one_by_one(s: &str) -> String {
 }
 
 const SPECIALS: &[char] = &[
-    '"', '\\', '\0', '\u{1}', '\u{8}', '\t', '\n', '\u{c}', '\r', '\u{1f}', '\u{7f}', '\u{80}',
-    '\u{e9}', '\u{20ac}', '\u{2028}', '\u{2029}', '\u{ffff}', '\u{1f600}', '\u{10ffff}',
+    '"',
+    '\\',
+    '\0',
+    '\u{1}',
+    '\u{8}',
+    '\t',
+    '\n',
+    '\u{c}',
+    '\r',
+    '\u{1f}',
+    '\u{7f}',
+    '\u{80}',
+    '\u{e9}',
+    '\u{20ac}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{ffff}',
+    '\u{1f600}',
+    '\u{10ffff}',
 ];
 
 /// Plain fillers at the edges of the word check: space (0x20), `!` (0x21,
@@ -306,7 +344,13 @@ fn strings_are_escaped_as_one_character_at_a_time_would() {
 
 #[test]
 fn lone_surrogate_escapes_are_refused_and_pairs_joined() {
-    for text in [r"\ud800", r"\udc00", r"a\ud83d", r"\ude00\ud83d", r"\ud83d\u0041"] {
+    for text in [
+        r"\ud800",
+        r"\udc00",
+        r"a\ud83d",
+        r"\ude00\ud83d",
+        r"\ud83d\u0041",
+    ] {
         let line = format!(r#"{{"tenantid":"{text}"}}"#);
         assert!(AuditEvent::from_json(&line).is_err(), "{text} was taken");
     }
@@ -347,14 +391,17 @@ fn whole_events_canonicalize_as_the_python_reference_does() {
     let mut inputs = Vec::new();
     let mut ours = Vec::new();
     for value in edge_doubles() {
-        let line = format!(r#"{{"tenantid":"edge","eventdata":{{"requestpayload":{{"v":{value:.16e},"w":[{value:.16e}]}}}}}}"#);
+        let line = format!(
+            r#"{{"tenantid":"edge","eventdata":{{"requestpayload":{{"v":{value:.16e},"w":[{value:.16e}]}}}}}}"#
+        );
         ours.push(AuditEvent::from_json(&line).unwrap().canonical_json());
         inputs.push(line);
     }
     let strings = strings_with_a_special_at_every_position();
     for s in strings.iter().filter(|s| !s.is_empty()).step_by(7) {
         let text = serde_json::to_string(s).unwrap();
-        let line = format!(r#"{{"tenantid":{text},"eventdata":{{"requestpayload":{{{text}:{text}}}}}}}"#);
+        let line =
+            format!(r#"{{"tenantid":{text},"eventdata":{{"requestpayload":{{{text}:{text}}}}}}}"#);
         ours.push(AuditEvent::from_json(&line).unwrap().canonical_json());
         inputs.push(line);
     }

@@ -121,7 +121,9 @@ fn lines_from_many_threads_never_interleave() {
         let tenant = verified.event.tenantid.clone().unwrap();
         let thread: usize = tenant[1..tenant.find('-').unwrap()].parse().unwrap();
         // Each thread's events arrive in its own order.
-        let n: usize = verified.event.transactionid.as_deref().unwrap()[3..].parse().unwrap();
+        let n: usize = verified.event.transactionid.as_deref().unwrap()[3..]
+            .parse()
+            .unwrap();
         assert_eq!(n, seen[thread], "thread {thread}");
         seen[thread] += 1;
     }
@@ -157,7 +159,9 @@ fn a_write_error_in_the_middle_refuses_that_event_and_leaves_the_rest_whole() {
         // Lines beyond the sink's 64 KiB buffer go through to the writer at
         // once, so the error reaches the event that hit it.
         let event = event(&"z".repeat(70_000 + n), n);
-        flaky.failing.store(usize::from((10..13).contains(&n)), SeqCst);
+        flaky
+            .failing
+            .store(usize::from((10..13).contains(&n)), SeqCst);
         match now(sink.publish(event.clone())) {
             Ok(()) => {
                 expected += &sealed(&event);
@@ -211,7 +215,10 @@ fn a_writer_may_publish_to_another_sink_while_its_line_is_written() {
     now(sink.publish(small.clone())).unwrap();
     now(sink.flush(Duration::from_secs(1))).unwrap();
     now(report.flush(Duration::from_secs(1))).unwrap();
-    assert_eq!(out.text(), format!("{}\n{}\n", sealed(&huge), sealed(&small)));
+    assert_eq!(
+        out.text(),
+        format!("{}\n{}\n", sealed(&huge), sealed(&small))
+    );
     let reports = reports.text();
     assert!(!reports.is_empty(), "the writer reported nothing");
     for line in reports.lines() {

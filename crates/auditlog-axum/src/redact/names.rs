@@ -366,10 +366,43 @@ mod tests {
             .collect();
         pieces.extend(
             [
-                "pass", "word", "Pass_Word", "pass-word", "PASSWORD", "to", "ken", "se", "cret",
-                "ı", "İ", "ß", "SS", "ẞ", "\u{212a}ey", "ＰＡＳＳ", "ｐｉｎ", "σ", "ς", "Σ", "é",
-                "2", "_", "-", ".", " ", "x", "card", "num", "ber", "pin", "PIN", "auth", "or",
-                "api", "Key", "cvv",
+                "pass",
+                "word",
+                "Pass_Word",
+                "pass-word",
+                "PASSWORD",
+                "to",
+                "ken",
+                "se",
+                "cret",
+                "ı",
+                "İ",
+                "ß",
+                "SS",
+                "ẞ",
+                "\u{212a}ey",
+                "ＰＡＳＳ",
+                "ｐｉｎ",
+                "σ",
+                "ς",
+                "Σ",
+                "é",
+                "2",
+                "_",
+                "-",
+                ".",
+                " ",
+                "x",
+                "card",
+                "num",
+                "ber",
+                "pin",
+                "PIN",
+                "auth",
+                "or",
+                "api",
+                "Key",
+                "cvv",
             ]
             .map(String::from),
         );
@@ -380,7 +413,10 @@ mod tests {
                 1 => p.to_lowercase(),
                 2 => {
                     // Cut at a random character.
-                    let cut = p.char_indices().nth(next(p.chars().count().max(1))).map_or(p.len(), |(i, _)| i);
+                    let cut = p
+                        .char_indices()
+                        .nth(next(p.chars().count().max(1)))
+                        .map_or(p.len(), |(i, _)| i);
                     p[cut..].to_string()
                 }
                 _ => p.clone(),
@@ -418,7 +454,11 @@ mod tests {
                 let parent = (next(2) == 0).then(|| Name::new(&key(&mut next)));
                 let got = names.denies(&name, parent.as_ref());
                 let expected = denied_entry_by_entry(&names, &name, parent.as_ref());
-                assert_eq!(got, expected, "{raw:?} under {parent:?} with {:?}", names.deny);
+                assert_eq!(
+                    got, expected,
+                    "{raw:?} under {parent:?} with {:?}",
+                    names.deny
+                );
                 assert_eq!(fallback.denies(&name, parent.as_ref()), got, "{raw:?}");
                 if got {
                     denied += 1;

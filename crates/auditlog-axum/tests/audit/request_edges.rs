@@ -15,11 +15,15 @@ use crate::support::*;
 
 const FLUSH: Duration = Duration::from_secs(60);
 
+/// A header as sent: its name and raw value bytes.
+type Header<'a> = (&'a str, &'a [u8]);
+
 /// Sends `GET path` with `headers` (raw bytes, in order) and reads the
 /// response to its end; its status line.
 async fn raw_get(addr: SocketAddr, path: &str, headers: &[(&str, &[u8])]) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n").into_bytes();
+    let mut request =
+        format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n").into_bytes();
     for (name, value) in headers {
         request.extend_from_slice(name.as_bytes());
         request.extend_from_slice(b": ");
@@ -49,9 +53,13 @@ async fn request_text_around_the_inline_limit_reads_back_whole() {
     let mut sent = Vec::new();
     for path_len in [1usize, 60, 120, 150, 155, 158, 159, 160, 161, 200] {
         for agent_len in [0usize, 1, 2, 5, 10, 40, 100, 159, 160, 161, 300] {
-            let segment: String = (0..path_len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            let segment: String = (0..path_len)
+                .map(|i| (b'a' + (i % 26) as u8) as char)
+                .collect();
             let path = format!("/{segment}");
-            let agent: String = (0..agent_len).map(|i| (b'A' + (i % 26) as u8) as char).collect();
+            let agent: String = (0..agent_len)
+                .map(|i| (b'A' + (i % 26) as u8) as char)
+                .collect();
             let tx = format!("tx-{path_len}-{agent_len}");
             let mut headers: Vec<(&str, &[u8])> = vec![("X-Transaction-Id", tx.as_bytes())];
             if agent_len > 0 {
@@ -89,7 +97,13 @@ async fn user_agents_that_are_not_visible_ascii_are_left_out_and_the_event_still
     let addr = serve(app(layer.clone())).await;
     let long_latin1 = [b"x".repeat(158), vec![0xe9, 0xe9, 0xe9]].concat();
     let utf8_across_160 = [b"y".repeat(159), "é€".as_bytes().to_vec()].concat();
-    let agents: [&[u8]; 5] = [b"caf\xe9", b"\xff\xfe", "café".as_bytes(), &long_latin1, &utf8_across_160];
+    let agents: [&[u8]; 5] = [
+        b"caf\xe9",
+        b"\xff\xfe",
+        "café".as_bytes(),
+        &long_latin1,
+        &utf8_across_160,
+    ];
     for (n, agent) in agents.iter().enumerate() {
         let tx = format!("agent-{n}");
         let status = raw_get(
@@ -124,8 +138,8 @@ async fn repeated_identity_headers_in_any_case_and_order_are_never_believed_one_
     // comes first and however its name is spelled, is a conflict; the
     // tenant is left out.
     let sink = memory();
-    let believing = AuditLayer::new(sink.clone())
-        .identity_source(IdentitySource::UnverifiedHeadersFromAnyPeer);
+    let believing =
+        AuditLayer::new(sink.clone()).identity_source(IdentitySource::UnverifiedHeadersFromAnyPeer);
     let addr = serve(app(believing.clone())).await;
     let spoofs: [[(&str, &[u8]); 2]; 4] = [
         [("tenantId", b"acme"), ("tenantId", b"globex")],
@@ -138,7 +152,12 @@ async fn repeated_identity_headers_in_any_case_and_order_are_never_believed_one_
         assert!(status.contains("404"), "{status}");
     }
     // Repeated alike (after trimming) is one value, believed.
-    let status = raw_get(addr, "/alike", &[("tenantId", b"acme"), ("TENANTID", b" acme ")]).await;
+    let status = raw_get(
+        addr,
+        "/alike",
+        &[("tenantId", b"acme"), ("TENANTID", b" acme ")],
+    )
+    .await;
     assert!(status.contains("404"), "{status}");
     believing.flush(FLUSH).await.unwrap();
     let events = sink.verified();
@@ -161,7 +180,7 @@ async fn repeated_identity_headers_in_any_case_and_order_are_never_believed_one_
     let sink = memory();
     let secure = AuditLayer::new(sink.clone());
     let addr = serve(app(secure.clone())).await;
-    let cases: [(&[(&str, &[u8])], bool); 6] = [
+    let cases: [(&[Header<'_>], bool); 6] = [
         (&[("tenantId", b" "), ("TENANTID", b"globex")], true),
         (&[("TenantID", b"globex"), ("tenantid", b"  ")], true),
         (&[("tenantid", b"\xff\xfe")], true),
@@ -225,7 +244,13 @@ async fn skip_paths_sharing_a_first_segment_skip_only_their_own() {
         "/actuatorx",
         "/",
     ];
-    let requested = audited.map(|p| if p == "/orders/{id}" { "/orders/health" } else { p });
+    let requested = audited.map(|p| {
+        if p == "/orders/{id}" {
+            "/orders/health"
+        } else {
+            p
+        }
+    });
     for path in skipped.iter().chain(&requested) {
         let status = raw_get(addr, path, &[]).await;
         assert!(status.starts_with("HTTP/1.1"), "{path}: {status}");
