@@ -176,6 +176,33 @@ fn a_write_error_in_the_middle_refuses_that_event_and_leaves_the_rest_whole() {
     assert_eq!(flaky.out.text(), expected);
 }
 
+#[test]
+fn a_write_error_while_the_buffer_is_written_out_loses_no_line_and_splits_none() {
+    let flaky = Flaky::default();
+    let sink = JsonLinesSink::new(flaky.clone(), Some(key()));
+    let mut expected = String::new();
+    let mut refused = 0;
+    for n in 0..300 {
+        // About 1 KiB each: the sink's 64 KiB buffer is written out every
+        // sixty-odd events, and fails while the writer is failing.
+        let event = event(&"s".repeat(900 + n % 17), n);
+        flaky
+            .failing
+            .store(usize::from((60..140).contains(&n)), SeqCst);
+        match now(sink.publish(event.clone())) {
+            Ok(()) => {
+                expected += &sealed(&event);
+                expected.push('\n');
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    now(sink.flush(Duration::from_secs(1))).unwrap();
+    assert!(refused > 0, "no write failed");
+    assert_eq!((sink.written(), sink.failed()), (300 - refused, refused));
+    assert_eq!(flaky.out.text(), expected);
+}
+
 /// A writer that reports each write as an audit event of its own, to
 /// another sink, synchronously: on the same thread, while the first
 /// sink's line is being written.
