@@ -110,6 +110,28 @@ mod tests {
     }
 
     #[test]
+    fn characters_straddling_the_inline_limit_stay_whole() {
+        for before in INLINE - 8..=INLINE + 2 {
+            for character in ["é", "€", "😀", "\u{2028}"] {
+                for capacity in [0, before, INLINE, INLINE + 1] {
+                    let mut text = InlineText::with_capacity(capacity);
+                    let head = "a".repeat(before);
+                    text.push_str(&head);
+                    text.push_str(character);
+                    text.push_str("z");
+                    let expected = format!("{head}{character}z");
+                    assert_eq!(text.as_str(), expected, "{before} + {character:?}");
+                    assert_eq!(text.len(), expected.len());
+                    assert_eq!(
+                        text.heap_bytes() > 0,
+                        expected.len() > INLINE || capacity > INLINE
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn text_known_to_be_long_goes_to_the_heap_at_once() {
         let mut text = InlineText::with_capacity(INLINE + 1);
         assert!(text.heap_bytes() > INLINE);

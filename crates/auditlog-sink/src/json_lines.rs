@@ -1,6 +1,6 @@
 //! Sealed events as JSON lines, to a file, stdout or any writer.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -130,7 +130,11 @@ thread_local! {
     /// beyond glibc's per-thread cache, so a fresh one per event went to
     /// the shared arena each time (see docs/performance.md, "CPU per
     /// request").
-    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    ///
+    /// Taken out of the cell while in use, never borrowed: a writer that
+    /// publishes to another sink on the same thread (a nested write) finds
+    /// the cell empty and uses a fresh line, where a borrow would panic.
+    static LINE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
 /// The largest line buffer kept for reuse.
@@ -167,16 +171,17 @@ impl Lines {
     }
 
     fn write(&self, event: AuditEvent) -> Result<(), SinkError> {
-        LINE.with_borrow_mut(|line| {
-            line.clear();
-            self.seal_line(event, line);
-            let result = self.counted(self.lock().write_all(line));
-            if line.capacity() > LINE_KEPT_MAX {
-                // A huge event's buffer is not kept for the thread's life.
-                *line = Vec::new();
-            }
-            result
-        })
+        // `try_with`: a thread's locals may be gone when it publishes from
+        // a destructor at its exit; a fresh line then.
+        let mut line = LINE.try_with(Cell::take).unwrap_or_default();
+        line.clear();
+        self.seal_line(event, &mut line);
+        let result = self.counted(self.lock().write_all(&line));
+        // A huge event's buffer is not kept for the thread's life.
+        if line.capacity() <= LINE_KEPT_MAX {
+            let _ = LINE.try_with(|cell| cell.set(line));
+        }
+        result
     }
 
     /// Writes the line through to the file and syncs it; blocks.

@@ -345,6 +345,131 @@ mod tests {
         }
     }
 
+    /// Random keys, parents and user entries built from pieces of the
+    /// lists, separators, case changes and characters whose lower case is
+    /// odd (dotless and dotted i, sharp s, the Kelvin sign, full-width
+    /// letters, final sigma): the automaton and the entry-by-entry search
+    /// must agree on every one.
+    #[test]
+    fn the_automaton_agrees_with_the_entries_over_random_keys_and_user_lists() {
+        let mut state = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        let mut pieces: Vec<String> = DEFAULT_REDACT_KEYS
+            .iter()
+            .chain(DEFAULT_REDACT_ALLOW_KEYS)
+            .map(|e| e.to_string())
+            .collect();
+        pieces.extend(
+            [
+                "pass",
+                "word",
+                "Pass_Word",
+                "pass-word",
+                "PASSWORD",
+                "to",
+                "ken",
+                "se",
+                "cret",
+                "ı",
+                "İ",
+                "ß",
+                "SS",
+                "ẞ",
+                "\u{212a}ey",
+                "ＰＡＳＳ",
+                "ｐｉｎ",
+                "σ",
+                "ς",
+                "Σ",
+                "é",
+                "2",
+                "_",
+                "-",
+                ".",
+                " ",
+                "x",
+                "card",
+                "num",
+                "ber",
+                "pin",
+                "PIN",
+                "auth",
+                "or",
+                "api",
+                "Key",
+                "cvv",
+            ]
+            .map(String::from),
+        );
+        let piece = |next: &mut dyn FnMut(usize) -> usize| {
+            let p = &pieces[next(pieces.len())];
+            match next(4) {
+                0 => p.to_uppercase(),
+                1 => p.to_lowercase(),
+                2 => {
+                    // Cut at a random character.
+                    let cut = p
+                        .char_indices()
+                        .nth(next(p.chars().count().max(1)))
+                        .map_or(p.len(), |(i, _)| i);
+                    p[cut..].to_string()
+                }
+                _ => p.clone(),
+            }
+        };
+        let key = |next: &mut dyn FnMut(usize) -> usize| -> String {
+            let parts = 1 + next(5);
+            (0..parts).map(|_| piece(next)).collect()
+        };
+        let (mut denied, mut kept) = (0, 0);
+        for round in 0..40 {
+            let mut names = defaults();
+            // The user's own entries: pieces, some prefixes or suffixes of
+            // others, some short (whole words), some not ASCII.
+            for _ in 0..next(8) {
+                names.deny(&key(&mut next));
+            }
+            for _ in 0..next(3) {
+                names.allow(&key(&mut next));
+            }
+            if round % 5 == 0 {
+                let entries: Vec<String> = (0..1 + next(6)).map(|_| key(&mut next)).collect();
+                names.set_deny(&entries);
+            }
+            let fallback = Names {
+                anywhere: None,
+                ..names.clone()
+            };
+            for _ in 0..500 {
+                let mut raw = key(&mut next);
+                if next(50) == 0 {
+                    raw = raw.repeat(200);
+                }
+                let name = Name::new(&raw);
+                let parent = (next(2) == 0).then(|| Name::new(&key(&mut next)));
+                let got = names.denies(&name, parent.as_ref());
+                let expected = denied_entry_by_entry(&names, &name, parent.as_ref());
+                assert_eq!(
+                    got, expected,
+                    "{raw:?} under {parent:?} with {:?}",
+                    names.deny
+                );
+                assert_eq!(fallback.denies(&name, parent.as_ref()), got, "{raw:?}");
+                if got {
+                    denied += 1;
+                } else {
+                    kept += 1;
+                }
+            }
+        }
+        assert!(denied > 2000 && kept > 2000, "{denied} denied, {kept} kept");
+    }
+
     #[test]
     fn whole_words_match_as_they_did_when_spelled_out() {
         let keys = [

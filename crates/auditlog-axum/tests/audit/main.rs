@@ -9,5 +9,6 @@ mod never_in_the_way;
 mod overload;
 mod redaction;
 mod request;
+mod request_edges;
 mod tcp;
 mod write_ahead;
