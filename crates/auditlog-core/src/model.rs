@@ -242,7 +242,11 @@ impl Reader {
                             "userid" => set(&mut s.userid, &mut o.userid, p),
                             "type" => set(&mut s.user_type, &mut o.user_type, p),
                             "groups" => {
-                                s.groups = strings(p.value(SECTION_DEPTH)?)?;
+                                let mut groups = std::mem::take(&mut o.groups);
+                                s.groups = match p.strings_into(&mut groups) {
+                                    Some(()) => groups,
+                                    None => strings(p.value(SECTION_DEPTH)?)?,
+                                };
                                 Ok(true)
                             }
                             _ => Ok(false),

@@ -245,6 +245,57 @@ impl<'a> Parser<'a> {
         self.string().map(Cow::Owned)
     }
 
+    /// Reads an array of strings into `items`, refilling the strings it
+    /// holds and cutting it to the count read. `None` when the text at the
+    /// cursor is anything else (or has an error): the cursor is then put
+    /// back, for the caller to read it the general way, which says what is
+    /// wrong exactly as for any value.
+    pub(crate) fn strings_into(&mut self, items: &mut Vec<String>) -> Option<()> {
+        let start = self.pos;
+        let read = self.plain_strings_into(items);
+        if read.is_none() {
+            self.pos = start;
+        }
+        read
+    }
+
+    fn plain_strings_into(&mut self, items: &mut Vec<String>) -> Option<()> {
+        if self.peek() != Some(b'[') {
+            return None;
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        let mut count = 0;
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            items.clear();
+            return Some(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return None;
+            }
+            match items.get_mut(count) {
+                Some(item) => self.string_into(item).ok()?,
+                None => items.push(self.string().ok()?),
+            }
+            count += 1;
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_whitespace();
+                }
+                Some(b']') => {
+                    self.pos += 1;
+                    items.truncate(count);
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// Consumes `null` if it is next.
     pub(crate) fn null(&mut self) -> bool {
         if self.bytes[self.pos..].starts_with(b"null") {

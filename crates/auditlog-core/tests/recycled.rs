@@ -88,6 +88,11 @@ fn no_field_of_the_previous_line_survives_in_the_next() {
         FULL,
         "{}",
         FULL,
+        // Groups: fewer, more, escaped, spaced.
+        r#"{"subject":{"groups":["x"]}}"#,
+        r#"{"subject":{"groups":["a","b","c","d","e"]}}"#,
+        r#"{"subject":{"groups":[ "\u00e9\n" , "b" ] }}"#,
+        FULL,
     ]);
 }
 
@@ -104,6 +109,18 @@ fn an_error_leaves_the_event_empty_and_says_what_a_fresh_parse_says() {
         r#"{"security":{"seq":-1}}"#,
         FULL,
         r#"{"subject":{"userid":5}}"#,
+        FULL,
+        r#"{"subject":{"groups":["a",1]}}"#,
+        FULL,
+        r#"{"subject":{"groups":["a","\x"]}}"#,
+        FULL,
+        r#"{"subject":{"groups":["a" "b"]}}"#,
+        FULL,
+        r#"{"subject":{"groups":["a",{"b":[}]}}"#,
+        FULL,
+        r#"{"subject":{"groups":"a"}}"#,
+        FULL,
+        r#"{"subject":{"groups":null}}"#,
         FULL,
         r#"{"eventdata":{"requestpayload":{"n":1e99999}}}"#,
         FULL,
