@@ -425,7 +425,13 @@ impl<'a> Parser<'a> {
             self.skip_plain_string_bytes();
             match self.peek() {
                 Some(b'"') => {
-                    out.push_str(&self.text[start..self.pos]);
+                    let text = &self.text[start..self.pos];
+                    if out.capacity() == 0 {
+                        // A fresh string: one exact allocation, not a grow.
+                        *out = text.to_owned();
+                    } else {
+                        out.push_str(text);
+                    }
                     self.pos += 1;
                     return Ok(());
                 }
