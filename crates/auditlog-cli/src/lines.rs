@@ -10,8 +10,10 @@ use pool::Pool;
 
 mod checked;
 mod pool;
+mod recycled;
 
 pub(crate) use checked::for_each_line_checked;
+pub(crate) use recycled::with_recycled_event;
 
 /// How a run over the input went.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

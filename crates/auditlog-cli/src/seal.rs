@@ -11,7 +11,9 @@ use auditlog_core::AuditEvent;
 use auditlog_seal::{Algorithm, ChainKey, ChainSealer, Keyring, SigningKey};
 
 use crate::key::{self, KeyEnv};
-use crate::lines::{finish, for_each_line, for_each_line_in_order, MAX_LINE_BYTES};
+use crate::lines::{
+    finish, for_each_line, for_each_line_in_order, with_recycled_event, MAX_LINE_BYTES,
+};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -65,24 +67,28 @@ pub(crate) fn run(args: Args) -> ExitCode {
         }
     };
     let result = for_each_line(MAX_LINE_BYTES, |number, line, out| {
-        let mut event = parse(number, line)?;
-        auditlog_seal::seal_into(&mut event, key.as_ref(), out);
-        out.push(b'\n');
-        Ok(())
+        with_recycled_event(|event| {
+            parse_into(event, number, line)?;
+            auditlog_seal::seal_into(event, key.as_ref(), out);
+            out.push(b'\n');
+            Ok(())
+        })
     });
     finish(result, |_| {})
 }
 
-fn parse(number: u64, line: &str) -> Result<AuditEvent, String> {
-    let parsed = AuditEvent::parse(line).map_err(|e| e.to_string())?;
-    if !parsed.unknown_fields.is_empty() {
+/// Reads `line` into `event` (replacing it; see `AuditEvent::parse_into`)
+/// and reports the members the model drops.
+fn parse_into(event: &mut AuditEvent, number: u64, line: &str) -> Result<(), String> {
+    let unknown_fields = event.parse_into(line).map_err(|e| e.to_string())?;
+    if !unknown_fields.is_empty() {
         // Not an error: the Python library drops them the same way.
         eprintln!(
             "line {number}: dropped fields the v1 model does not know (Python drops them too): {}",
-            parsed.unknown_fields.join(", ")
+            unknown_fields.join(", ")
         );
     }
-    Ok(parsed.event)
+    Ok(())
 }
 
 /// The key a chain is sealed with (the keyring's active key, or the HMAC key
@@ -201,13 +207,16 @@ fn run_chain(args: Args) -> Result<ExitCode, String> {
     };
     let stdout = &mut io::stdout().lock();
     let mut checkpoint_error = None;
+    // One event for the whole run: each line is read into the last one's
+    // buffers.
+    let mut event = AuditEvent::default();
     let result = for_each_line_in_order(
         io::stdin().lock(),
         stdout,
         0,
         MAX_LINE_BYTES,
         |number, line, out| {
-            let mut event = parse(number, line?)?;
+            parse_into(&mut event, number, line?)?;
             sealer.seal_into(&mut event, out);
             out.push(b'\n');
             if sealer.checkpoint_due() {

@@ -9,11 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use auditlog_core::printable;
 use auditlog_seal::{
-    keyring::decode_32, verify_json_as, Keyring, SigningKey, StreamVerifier, Strictness,
+    keyring::decode_32, verify_json_into, Keyring, SigningKey, StreamVerifier, Strictness,
 };
 
 use crate::key::{self, KeyEnv};
-use crate::lines::{finish, for_each_line, for_each_line_checked, MAX_LINE_BYTES};
+use crate::lines::{
+    finish, for_each_line, for_each_line_checked, with_recycled_event, MAX_LINE_BYTES,
+};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -98,14 +100,16 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let strictness = strictness(&args);
     let chained = AtomicBool::new(false);
     let result = for_each_line(args.max_line_bytes, |_number, line, _out| {
-        let verified = verify_json_as(line, key.as_ref(), strictness).map_err(|e| e.to_string())?;
-        let security = verified.event.security.as_ref();
-        if security.is_some_and(|s| s.seq.is_some() || s.length.is_some())
-            && !chained.swap(true, Ordering::Relaxed)
-        {
-            eprintln!("auditlog: the events are chained; only --chain checks their links, order and completeness");
-        }
-        Ok(())
+        with_recycled_event(|event| {
+            verify_json_into(event, line, key.as_ref(), strictness).map_err(|e| e.to_string())?;
+            let security = event.security.as_ref();
+            if security.is_some_and(|s| s.seq.is_some() || s.length.is_some())
+                && !chained.swap(true, Ordering::Relaxed)
+            {
+                eprintln!("auditlog: the events are chained; only --chain checks their links, order and completeness");
+            }
+            Ok(())
+        })
     });
     let (how, what) = match key {
         Some(_) => ("", "valid"),

@@ -179,134 +179,152 @@ impl AuditEvent {
     /// A key repeated in one object is an error: readers disagree on which
     /// value counts.
     pub fn parse(text: &str) -> Result<ParsedEvent> {
-        let mut parser = Parser::new(text);
-        let mut reader = Reader::default();
-        let event = reader.event(&mut parser)?;
-        parser.finish()?;
+        let mut event = AuditEvent::default();
+        let unknown_fields = event.parse_into(text)?;
         Ok(ParsedEvent {
             event,
-            unknown_fields: reader.unknown,
+            unknown_fields,
         })
+    }
+
+    /// Parses `text` into this event, replacing all it held, and returns the
+    /// paths of members the model does not know (as [`parse`](Self::parse)).
+    ///
+    /// For loops over many lines: the strings, payload keys and arrays of
+    /// the event this held (the previous line's) are reused, cleared and
+    /// refilled, instead of being freed and allocated again. The result is
+    /// exactly what [`parse`](Self::parse) gives for `text`: no field of the
+    /// previous event survives unless `text` has it too. On an error (the
+    /// same error `parse` gives) the event is left empty.
+    pub fn parse_into(&mut self, text: &str) -> Result<Vec<String>> {
+        let old = std::mem::take(self);
+        let mut parser = Parser::new(text);
+        let mut reader = Reader::default();
+        let event = reader.event(&mut parser, old)?;
+        parser.finish()?;
+        *self = event;
+        Ok(reader.unknown)
     }
 }
 
 /// Reads the model straight off the text; only payloads become [`Value`]s.
+///
+/// Each field is read into a fresh event; the previous line's event (`old`,
+/// empty for a fresh parse) only lends the buffers of the same field, so
+/// nothing it held can show in the event read (see
+/// [`AuditEvent::parse_into`]).
 #[derive(Default)]
 struct Reader {
     unknown: Vec<String>,
 }
 
 impl Reader {
-    fn event(&mut self, p: &mut Parser<'_>) -> Result<AuditEvent> {
+    fn event(&mut self, p: &mut Parser<'_>, mut old: AuditEvent) -> Result<AuditEvent> {
         if p.peek() != Some(b'{') {
             return Err(wrong_type(p, 0, "an object"));
         }
         let mut e = AuditEvent::default();
         p.members(1, |p, key| {
+            let o = &mut old;
             match key {
-                "id" => _ = set(&mut e.id, p)?,
-                "specversion" => _ = set(&mut e.specversion, p)?,
-                "timestamp" => _ = set(&mut e.timestamp, p)?,
-                "traceid" => _ = set(&mut e.traceid, p)?,
-                "transactionid" => _ = set(&mut e.transactionid, p)?,
-                "tenantid" => _ = set(&mut e.tenantid, p)?,
+                "id" => _ = set(&mut e.id, &mut o.id, p)?,
+                "specversion" => _ = set(&mut e.specversion, &mut o.specversion, p)?,
+                "timestamp" => _ = set(&mut e.timestamp, &mut o.timestamp, p)?,
+                "traceid" => _ = set(&mut e.traceid, &mut o.traceid, p)?,
+                "transactionid" => _ = set(&mut e.transactionid, &mut o.transactionid, p)?,
+                "tenantid" => _ = set(&mut e.tenantid, &mut o.tenantid, p)?,
                 "subject" => {
-                    e.subject =
-                        self.section(p, "subject.", |_, p, s: &mut Subject, key| match key {
-                            "userid" => set(&mut s.userid, p),
-                            "type" => set(&mut s.user_type, p),
+                    e.subject = self.section(
+                        p,
+                        "subject.",
+                        o.subject.take(),
+                        |_, p, s: &mut Subject, o, key| match key {
+                            "userid" => set(&mut s.userid, &mut o.userid, p),
+                            "type" => set(&mut s.user_type, &mut o.user_type, p),
                             "groups" => {
-                                s.groups = strings(p.value(SECTION_DEPTH)?)?;
+                                let mut groups = std::mem::take(&mut o.groups);
+                                s.groups = match p.strings_into(&mut groups) {
+                                    Some(()) => groups,
+                                    None => strings(p.value(SECTION_DEPTH)?)?,
+                                };
                                 Ok(true)
                             }
                             _ => Ok(false),
-                        })?
+                        },
+                    )?
                 }
                 "kubernetes" => {
                     e.kubernetes = self.section(
                         p,
                         "kubernetes.",
-                        |_, p, k: &mut Kubernetes, key| match key {
-                            "namespacename" => set(&mut k.namespacename, p),
-                            "podname" => set(&mut k.podname, p),
-                            "containername" => set(&mut k.containername, p),
-                            "nodename" => set(&mut k.nodename, p),
+                        o.kubernetes.take(),
+                        |_, p, k: &mut Kubernetes, o, key| match key {
+                            "namespacename" => set(&mut k.namespacename, &mut o.namespacename, p),
+                            "podname" => set(&mut k.podname, &mut o.podname, p),
+                            "containername" => set(&mut k.containername, &mut o.containername, p),
+                            "nodename" => set(&mut k.nodename, &mut o.nodename, p),
                             _ => Ok(false),
                         },
                     )?
                 }
                 "objectref" => {
-                    e.objectref =
-                        self.section(p, "objectref.", |_, p, o: &mut ObjectRef, key| match key {
-                            "resource" => set(&mut o.resource, p),
-                            "resourceid" => set(&mut o.resourceid, p),
-                            "apiversion" => set(&mut o.apiversion, p),
+                    e.objectref = self.section(
+                        p,
+                        "objectref.",
+                        o.objectref.take(),
+                        |_, p, r: &mut ObjectRef, o, key| match key {
+                            "resource" => set(&mut r.resource, &mut o.resource, p),
+                            "resourceid" => set(&mut r.resourceid, &mut o.resourceid, p),
+                            "apiversion" => set(&mut r.apiversion, &mut o.apiversion, p),
                             _ => Ok(false),
-                        })?
+                        },
+                    )?
                 }
                 "action" => {
-                    e.action =
-                        self.section(p, "action.", |_, p, a: &mut Action, key| match key {
-                            "name" => set(&mut a.name, p),
-                            "method" => set(&mut a.method, p),
-                            "severity" => set(&mut a.severity, p),
-                            "status" => set(&mut a.status, p),
+                    e.action = self.section(
+                        p,
+                        "action.",
+                        o.action.take(),
+                        |_, p, a: &mut Action, o, key| match key {
+                            "name" => set(&mut a.name, &mut o.name, p),
+                            "method" => set(&mut a.method, &mut o.method, p),
+                            "severity" => set(&mut a.severity, &mut o.severity, p),
+                            "status" => set(&mut a.status, &mut o.status, p),
                             _ => Ok(false),
-                        })?
+                        },
+                    )?
                 }
                 "network" => {
-                    e.network =
-                        self.section(p, "network.", |_, p, n: &mut Network, key| match key {
-                            "sourceip" => set(&mut n.sourceip, p),
-                            "useragent" => set(&mut n.useragent, p),
+                    e.network = self.section(
+                        p,
+                        "network.",
+                        o.network.take(),
+                        |_, p, n: &mut Network, o, key| match key {
+                            "sourceip" => set(&mut n.sourceip, &mut o.sourceip, p),
+                            "useragent" => set(&mut n.useragent, &mut o.useragent, p),
                             _ => Ok(false),
-                        })?
+                        },
+                    )?
                 }
-                "eventdata" => {
-                    e.eventdata =
-                        self.section(p, "eventdata.", |r, p, d: &mut EventData, key| {
-                            match key {
-                                "requestpayload" => {
-                                    d.requestpayload = payload(p.value(SECTION_DEPTH)?)?
-                                }
-                                "responsepayload" => {
-                                    d.responsepayload = payload(p.value(SECTION_DEPTH)?)?
-                                }
-                                "metadata" => {
-                                    d.metadata = r.section(
-                                        p,
-                                        "eventdata.metadata.",
-                                        |_, p, m: &mut Metadata, key| match key {
-                                            "issensitive" => {
-                                                m.issensitive = boolean(p.value(SECTION_DEPTH)?)?;
-                                                Ok(true)
-                                            }
-                                            "compliancecategory" => {
-                                                set(&mut m.compliancecategory, p)
-                                            }
-                                            _ => Ok(false),
-                                        },
-                                    )?
-                                }
-                                _ => return Ok(false),
-                            }
-                            Ok(true)
-                        })?
-                }
+                "eventdata" => e.eventdata = self.eventdata(p, o.eventdata.take())?,
                 "security" => {
-                    e.security =
-                        self.section(p, "security.", |_, p, s: &mut Security, key| match key {
-                            "chain" => set(&mut s.chain, p),
-                            "hash" => set(&mut s.hash, p),
-                            "head" => set(&mut s.head, p),
-                            "kid" => set(&mut s.kid, p),
+                    e.security = self.section(
+                        p,
+                        "security.",
+                        o.security.take(),
+                        |_, p, s: &mut Security, o, key| match key {
+                            "chain" => set(&mut s.chain, &mut o.chain, p),
+                            "hash" => set(&mut s.hash, &mut o.hash, p),
+                            "head" => set(&mut s.head, &mut o.head, p),
+                            "kid" => set(&mut s.kid, &mut o.kid, p),
                             "length" => unsigned(&mut s.length, p),
-                            "link" => set(&mut s.link, p),
-                            "prev" => set(&mut s.prev, p),
+                            "link" => set(&mut s.link, &mut o.link, p),
+                            "prev" => set(&mut s.prev, &mut o.prev, p),
                             "seq" => unsigned(&mut s.seq, p),
-                            "signature" => set(&mut s.signature, p),
+                            "signature" => set(&mut s.signature, &mut o.signature, p),
                             _ => Ok(false),
-                        })?
+                        },
+                    )?
                 }
                 _ => {
                     p.value(1)?;
@@ -318,22 +336,64 @@ impl Reader {
         Ok(e)
     }
 
-    /// Reads an optional section; `field` returns false for keys it does
-    /// not know, which are consumed and recorded under `prefix`.
+    fn eventdata(
+        &mut self,
+        p: &mut Parser<'_>,
+        old: Option<EventData>,
+    ) -> Result<Option<EventData>> {
+        self.section(p, "eventdata.", old, |r, p, d: &mut EventData, o, key| {
+            match key {
+                "requestpayload" => {
+                    let old = Value::Object(std::mem::take(&mut o.requestpayload));
+                    d.requestpayload = payload(p.value_into(SECTION_DEPTH, old)?)?
+                }
+                "responsepayload" => {
+                    let old = Value::Object(std::mem::take(&mut o.responsepayload));
+                    d.responsepayload = payload(p.value_into(SECTION_DEPTH, old)?)?
+                }
+                "metadata" => {
+                    d.metadata = r.section(
+                        p,
+                        "eventdata.metadata.",
+                        o.metadata.take(),
+                        |_, p, m: &mut Metadata, o, key| match key {
+                            "issensitive" => {
+                                m.issensitive = boolean(p.value(SECTION_DEPTH)?)?;
+                                Ok(true)
+                            }
+                            "compliancecategory" => {
+                                set(&mut m.compliancecategory, &mut o.compliancecategory, p)
+                            }
+                            _ => Ok(false),
+                        },
+                    )?
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })
+    }
+
+    /// Reads an optional section into a fresh `T`, lending `field` the
+    /// section the previous line had (`old`) for its buffers; `field`
+    /// returns false for keys it does not know, which are consumed and
+    /// recorded under `prefix`.
     fn section<T: Default>(
         &mut self,
         p: &mut Parser<'_>,
         prefix: &str,
-        mut field: impl FnMut(&mut Self, &mut Parser<'_>, &mut T, &str) -> Result<bool>,
+        old: Option<T>,
+        mut field: impl FnMut(&mut Self, &mut Parser<'_>, &mut T, &mut T, &str) -> Result<bool>,
     ) -> Result<Option<T>> {
         match p.peek() {
             Some(b'{') => {}
             _ if p.null() => return Ok(None),
             _ => return Err(wrong_type(p, SECTION_DEPTH, "an object")),
         }
+        let mut old = old.unwrap_or_default();
         let mut section = T::default();
         p.members(SECTION_DEPTH, |p, key| {
-            if !field(self, p, &mut section, key)? {
+            if !field(self, p, &mut section, &mut old, key)? {
                 p.value(SECTION_DEPTH)?;
                 self.note_unknown(prefix.to_owned(), key);
             }
@@ -362,10 +422,15 @@ fn wrong_type(p: &mut Parser<'_>, depth: usize, expected: &'static str) -> Parse
     }
 }
 
-/// An optional string field: `null` is absent.
-fn set(slot: &mut Option<String>, p: &mut Parser<'_>) -> Result<bool> {
+/// An optional string field: `null` is absent. `old` is the same field of
+/// the previous line's event; its buffer is taken and refilled.
+fn set(slot: &mut Option<String>, old: &mut Option<String>, p: &mut Parser<'_>) -> Result<bool> {
     *slot = match p.peek() {
-        Some(b'"') => Some(p.string()?),
+        Some(b'"') => {
+            let mut text = old.take().unwrap_or_default();
+            p.string_into(&mut text)?;
+            Some(text)
+        }
         _ if p.null() => None,
         _ => return Err(wrong_type(p, SECTION_DEPTH, "a string")),
     };

@@ -92,10 +92,26 @@ impl<'a> Parser<'a> {
     }
 
     pub(crate) fn value(&mut self, depth: usize) -> Result<Value> {
+        self.value_into(depth, Value::Null)
+    }
+
+    /// Reads the value at the cursor, reusing the strings, vectors and map
+    /// keys of `old` (the value this slot held on the previous line) where
+    /// the shapes match. Nothing of `old` but its buffers survives: every
+    /// string is cleared before it is refilled, a map is built anew from
+    /// the keys read, an array is cut to the items read.
+    pub(crate) fn value_into(&mut self, depth: usize, old: Value) -> Result<Value> {
         match self.peek() {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string().map(Value::String),
+            Some(b'{') => self.object(depth + 1, old),
+            Some(b'[') => self.array(depth + 1, old),
+            Some(b'"') => {
+                let mut text = match old {
+                    Value::String(text) => text,
+                    _ => String::new(),
+                };
+                self.string_into(&mut text)?;
+                Ok(Value::String(text))
+            }
             Some(b't') => self.expect_literal("true", Value::Bool(true)),
             Some(b'f') => self.expect_literal("false", Value::Bool(false)),
             Some(b'n') => self.expect_literal("null", Value::Null),
@@ -118,11 +134,20 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value> {
+    fn object(&mut self, depth: usize, old: Value) -> Result<Value> {
+        let mut old = match old {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
         let mut map = Map::new();
         self.members(depth, |parser, key| {
-            let value = parser.value(depth)?;
-            map.insert(key.to_owned(), value);
+            // A key the old map had gives back its `String` and its value's
+            // buffers; keys it had that this object lacks are dropped with it.
+            let (key, old_value) = old
+                .remove_entry(key)
+                .unwrap_or_else(|| (key.to_owned(), Value::Null));
+            let value = parser.value_into(depth, old_value)?;
+            map.insert(key, value);
             Ok(())
         })?;
         Ok(Value::Object(map))
@@ -220,6 +245,57 @@ impl<'a> Parser<'a> {
         self.string().map(Cow::Owned)
     }
 
+    /// Reads an array of strings into `items`, refilling the strings it
+    /// holds and cutting it to the count read. `None` when the text at the
+    /// cursor is anything else (or has an error): the cursor is then put
+    /// back, for the caller to read it the general way, which says what is
+    /// wrong exactly as for any value.
+    pub(crate) fn strings_into(&mut self, items: &mut Vec<String>) -> Option<()> {
+        let start = self.pos;
+        let read = self.plain_strings_into(items);
+        if read.is_none() {
+            self.pos = start;
+        }
+        read
+    }
+
+    fn plain_strings_into(&mut self, items: &mut Vec<String>) -> Option<()> {
+        if self.peek() != Some(b'[') {
+            return None;
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        let mut count = 0;
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            items.clear();
+            return Some(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return None;
+            }
+            match items.get_mut(count) {
+                Some(item) => self.string_into(item).ok()?,
+                None => items.push(self.string().ok()?),
+            }
+            count += 1;
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_whitespace();
+                }
+                Some(b']') => {
+                    self.pos += 1;
+                    items.truncate(count);
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// Consumes `null` if it is next.
     pub(crate) fn null(&mut self) -> bool {
         if self.bytes[self.pos..].starts_with(b"null") {
@@ -230,22 +306,38 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value> {
+    fn array(&mut self, depth: usize, old: Value) -> Result<Value> {
         if depth > MAX_DEPTH {
             return Err(ParseError::new(ParseErrorKind::TooDeep {
                 limit: MAX_DEPTH,
             }));
         }
         self.pos += 1;
-        let mut items = Vec::new();
+        // The old items are refilled in place, and cut to the count read.
+        let mut items = match old {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        };
         self.skip_whitespace();
         if self.peek() == Some(b']') {
             self.pos += 1;
+            items.clear();
             return Ok(Value::Array(items));
         }
+        let mut index = 0;
         loop {
-            let index = items.len();
-            items.push(self.value(depth).map_err(|e| e.in_index(index))?);
+            let old_item = match items.get_mut(index) {
+                Some(slot) => std::mem::replace(slot, Value::Null),
+                None => Value::Null,
+            };
+            let item = self
+                .value_into(depth, old_item)
+                .map_err(|e| e.in_index(index))?;
+            match items.get_mut(index) {
+                Some(slot) => *slot = item,
+                None => items.push(item),
+            }
+            index += 1;
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => {
@@ -254,6 +346,7 @@ impl<'a> Parser<'a> {
                 }
                 Some(b']') => {
                     self.pos += 1;
+                    items.truncate(index);
                     return Ok(Value::Array(items));
                 }
                 _ => return Err(self.syntax("expected ',' or ']'")),
@@ -316,6 +409,15 @@ impl<'a> Parser<'a> {
     }
 
     pub(crate) fn string(&mut self) -> Result<String> {
+        let mut out = String::new();
+        self.string_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Reads the string at the cursor into `out`, replacing what it held
+    /// (its capacity is kept, so a recycled string needs no allocation).
+    pub(crate) fn string_into(&mut self, out: &mut String) -> Result<()> {
+        out.clear();
         self.pos += 1;
         let start = self.pos;
         // Fast path: no escapes.
@@ -323,9 +425,15 @@ impl<'a> Parser<'a> {
             self.skip_plain_string_bytes();
             match self.peek() {
                 Some(b'"') => {
-                    let s = self.text[start..self.pos].to_owned();
+                    let text = &self.text[start..self.pos];
+                    if out.capacity() == 0 {
+                        // A fresh string: one exact allocation, not a grow.
+                        *out = text.to_owned();
+                    } else {
+                        out.push_str(text);
+                    }
                     self.pos += 1;
-                    return Ok(s);
+                    return Ok(());
                 }
                 Some(b'\\') => break,
                 Some(0x00..=0x1f) => return Err(self.syntax("control character in a string")),
@@ -333,7 +441,7 @@ impl<'a> Parser<'a> {
                 None => return Err(self.syntax("unterminated string")),
             }
         }
-        let mut out = String::from(&self.text[start..self.pos]);
+        out.push_str(&self.text[start..self.pos]);
         loop {
             let run_start = self.pos;
             loop {
@@ -348,7 +456,7 @@ impl<'a> Parser<'a> {
             out.push_str(&self.text[run_start..self.pos]);
             if self.peek() == Some(b'"') {
                 self.pos += 1;
-                return Ok(out);
+                return Ok(());
             }
             let backslash = self.pos;
             self.pos += 1;

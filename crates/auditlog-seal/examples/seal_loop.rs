@@ -11,14 +11,16 @@
 //! Modes: `seal` (canonical text, hash, signature), `canonical`, `floor`
 //! (SHA-256 of the canonical text and HMAC-SHA256 of its hex with the
 //! `hmac` crate: the bench's `sha256_hmac_floor`, for CPU-time ratios),
-//! `parse_seal_serialize` (the CLI's work per line), `verify` (strict, with
-//! the key: what `auditlog verify` does per line). Divide the total by the
+//! `parse_seal_serialize` (parse a fresh event, seal, write), `verify`
+//! (strict, with the key), and `parse_into_seal_serialize` and
+//! `verify_into`: the same, each line read into the previous line's event,
+//! as `auditlog seal` and `auditlog verify` do per line. Divide the total by the
 //! count; the setup costs a fixed few hundred thousand instructions.
 
 use std::hint::black_box;
 
 use auditlog_core::AuditEvent;
-use auditlog_seal::{seal, seal_into, verify_json, SigningKey};
+use auditlog_seal::{seal, seal_into, verify_json, verify_json_into, SigningKey, Strictness};
 use hmac::{Mac, SimpleHmac};
 use sha2::{Digest, Sha256};
 
@@ -35,6 +37,7 @@ fn main() {
     let line = published.published_json();
     let canonical = event.canonical_json();
     let mut buf = Vec::with_capacity(2048);
+    let mut recycled = AuditEvent::default();
     for _ in 0..count {
         match mode.as_str() {
             "seal" => seal(black_box(&mut event), Some(&key)),
@@ -61,6 +64,21 @@ fn main() {
             }
             "verify" => {
                 verify_json(black_box(&line), Some(&key)).expect("verifies");
+            }
+            // As the CLI's loops do: each line read into the last one's event.
+            "parse_into_seal_serialize" => {
+                recycled.parse_into(black_box(&line)).expect("parses");
+                buf.clear();
+                seal_into(&mut recycled, Some(&key), &mut buf);
+            }
+            "verify_into" => {
+                verify_json_into(
+                    &mut recycled,
+                    black_box(&line),
+                    Some(&key),
+                    Strictness::Strict,
+                )
+                .expect("verifies");
             }
             other => panic!("unknown mode {other}"),
         }

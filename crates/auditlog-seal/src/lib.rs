@@ -56,5 +56,6 @@ pub use seal::{compute_hash, seal, seal_into, seal_to_json, sign};
 pub use stream::{CheckedLine, LineChecker, StreamVerifier};
 pub use unmet::Unmet;
 pub use verify::{
-    verify, verify_json, verify_json_as, Strictness, Verified, VerifyError, VerifyJsonError,
+    verify, verify_json, verify_json_as, verify_json_into, Strictness, Verified, VerifyError,
+    VerifyJsonError,
 };

@@ -192,31 +192,47 @@ pub fn verify_json_as(
     key: Option<&SigningKey>,
     strictness: Strictness,
 ) -> Result<Verified, VerifyJsonError> {
-    let (event, hash) = read_published(text, strictness)?;
-    verify_hash(&event, hash.as_deref(), key).map_err(VerifyJsonError::Seal)?;
+    let mut event = AuditEvent::default();
+    verify_json_into(&mut event, text, key, strictness)?;
     Ok(Verified { event })
+}
+
+/// As [`verify_json_as`], reading `text` into `event` (replacing it), for
+/// loops over many lines: the previous line's event lends its buffers, as
+/// [`AuditEvent::parse_into`] describes. On success `event` is the event
+/// that verified; on failure it holds nothing to rely on.
+pub fn verify_json_into(
+    event: &mut AuditEvent,
+    text: &str,
+    key: Option<&SigningKey>,
+    strictness: Strictness,
+) -> Result<(), VerifyJsonError> {
+    let hash = read_published_into(event, text, strictness)?;
+    verify_hash(event, hash.as_deref(), key).map_err(VerifyJsonError::Seal)
 }
 
 /// Parses `text` and checks that it says exactly what its published form
 /// says, as `strictness` asks; the seal is not checked here. Strict reading
 /// also returns the hash of the canonical text, made from the same
 /// serialization that the text was compared with.
-pub(crate) fn read_published(
+/// The text is read into `event`, reusing its buffers.
+fn read_published_into(
+    event: &mut AuditEvent,
     text: &str,
     strictness: Strictness,
-) -> Result<(AuditEvent, Option<String>), VerifyJsonError> {
-    let parsed = AuditEvent::parse(text).map_err(VerifyJsonError::Parse)?;
+) -> Result<Option<String>, VerifyJsonError> {
+    event.parse_into(text).map_err(VerifyJsonError::Parse)?;
     match strictness {
-        Strictness::Strict => match published_form_hash(text, &parsed.event) {
-            Ok(hash) => Ok((parsed.event, Some(hash))),
+        Strictness::Strict => match published_form_hash(text, event) {
+            Ok(hash) => Ok(Some(hash)),
             Err(offset) => Err(VerifyJsonError::NotPublishedForm { offset }),
         },
         Strictness::Lenient => {
-            let fields = crate::published::uncovered_members(text, &parsed.event);
+            let fields = crate::published::uncovered_members(text, event);
             if !fields.is_empty() {
                 return Err(VerifyJsonError::Unauthenticated { fields });
             }
-            Ok((parsed.event, None))
+            Ok(None)
         }
     }
 }

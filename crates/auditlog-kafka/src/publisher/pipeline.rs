@@ -144,13 +144,20 @@ impl Pipeline {
         durable: bool,
         may_wait: bool,
     ) -> std::result::Result<Placed, SinkError> {
-        let deadline = if may_wait { self.room_deadline() } else { None };
+        // Taken at the first refusal: an event that finds room (nearly
+        // all) does not read the clock for it.
+        let mut deadline = None;
         let mut holding_place = false;
         loop {
             let (back, need) = match self.produce(event, durable, holding_place) {
                 Ok(placed) => return Ok(placed),
                 Err(Refused::Failed(error)) => return Err(error),
                 Err(Refused::NoRoom(back, need)) => (back, need),
+            };
+            let deadline = if may_wait {
+                *deadline.get_or_insert_with(|| self.room_deadline())
+            } else {
+                None
             };
             let room = match deadline {
                 Some(deadline) => self.wait_for(need, deadline).await,
