@@ -70,27 +70,34 @@ fn push_decimal(text: &mut Vec<u8>, mut number: u64) {
     text.extend_from_slice(&digits[start..]);
 }
 
-/// `bytes` as lowercase hex, through a table (the `hex` crate's encoder
-/// goes a `char` at a time, which costs as much as the writer's own work).
+/// `bytes` as lowercase hex, through a table of digit pairs (the `hex`
+/// crate's encoder goes a `char` at a time, which costs as much as the
+/// writer's own work).
 pub(crate) fn lower_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = Vec::with_capacity(2 * bytes.len());
     // A stack buffer per 32 bytes (a hash, a tag), copied in once: no
     // capacity check per digit, and no zeroed allocation to fill.
     for chunk in bytes.chunks(32) {
         let mut digits = [0u8; 64];
-        for (pair, byte) in digits.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = DIGITS[usize::from(byte >> 4)];
-            pair[1] = DIGITS[usize::from(byte & 0xf)];
+        for (pair, &byte) in digits.chunks_exact_mut(2).zip(chunk) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
         }
-        if chunk.len() == 32 {
-            text.extend_from_slice(&digits);
-        } else {
-            text.extend_from_slice(&digits[..2 * chunk.len()]);
-        }
+        text.extend_from_slice(&digits[..2 * chunk.len()]);
     }
     String::from_utf8(text).expect("hex digits are ASCII")
 }
+
+/// The two lowercase hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0u8; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
 
 /// 64 lowercase hex digits.
 pub(crate) fn is_hash(text: &str) -> bool {
