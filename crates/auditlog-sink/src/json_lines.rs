@@ -51,6 +51,10 @@ struct Lines {
     written: AtomicU64,
     failed: AtomicU64,
     sync_failed: AtomicBool,
+    /// A line's write failed after part of it got out: the next line
+    /// starts with a newline, or it would be glued to that part and be
+    /// unreadable too. Read and set under `out`'s lock.
+    torn: AtomicBool,
 }
 
 impl fmt::Debug for JsonLinesSink {
@@ -110,6 +114,7 @@ impl JsonLinesSink {
                 written: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
                 sync_failed: AtomicBool::new(false),
+                torn: AtomicBool::new(false),
             }),
         }
     }
@@ -157,6 +162,39 @@ impl Lines {
         line.push(b'\n');
     }
 
+    /// Writes `line` whole or reports it failed, after a newline that
+    /// ends what a failed write before it left of its line.
+    fn write_line(&self, out: &mut BufWriter<Box<dyn Output>>, line: &[u8]) -> io::Result<()> {
+        if self.torn.load(Relaxed) {
+            out.write_all(b"\n")?;
+            self.torn.store(false, Relaxed);
+        }
+        if line.len() < out.capacity() {
+            // Into the buffer whole, or not at all: `BufWriter` writes out
+            // what it holds first, and fails before taking any of `line`.
+            return out.write_all(line);
+        }
+        // Longer than the buffer: straight through, counting what got there.
+        out.flush()?;
+        let output = out.get_mut();
+        let mut written = 0;
+        while written < line.len() {
+            match output.write(&line[written..]) {
+                Ok(0) => return Err(self.cut_short(written, io::ErrorKind::WriteZero.into())),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.cut_short(written, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// A line's write failed after `written` of its bytes got out.
+    fn cut_short(&self, written: usize, error: io::Error) -> io::Error {
+        self.torn.store(written > 0, Relaxed);
+        error
+    }
+
     fn counted(&self, result: io::Result<()>) -> Result<(), SinkError> {
         match result {
             Ok(()) => {
@@ -176,7 +214,7 @@ impl Lines {
         let mut line = LINE.try_with(Cell::take).unwrap_or_default();
         line.clear();
         self.seal_line(event, &mut line);
-        let result = self.counted(self.lock().write_all(&line));
+        let result = self.counted(self.write_line(&mut self.lock(), &line));
         // A huge event's buffer is not kept for the thread's life.
         if line.capacity() <= LINE_KEPT_MAX {
             let _ = LINE.try_with(|cell| cell.set(line));
@@ -194,7 +232,7 @@ impl Lines {
                 "an earlier fdatasync failed: durability can no longer be promised",
             ));
         }
-        let result = out.write_all(&line).and_then(|()| out.flush());
+        let result = self.write_line(&mut out, &line).and_then(|()| out.flush());
         let result = result.and_then(|()| {
             out.get_mut().sync().inspect_err(|_| {
                 self.sync_failed.store(true, Relaxed);

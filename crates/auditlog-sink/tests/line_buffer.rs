@@ -253,3 +253,48 @@ fn a_writer_may_publish_to_another_sink_while_its_line_is_written() {
     }
     assert_eq!(report.written(), reports.lines().count() as u64);
 }
+
+/// Takes `room` bytes, then fails each write until `room` is given again.
+#[derive(Clone, Default)]
+struct Cramped {
+    out: Shared,
+    room: Arc<AtomicUsize>,
+}
+
+impl Write for Cramped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = self.room.load(SeqCst);
+        if room == 0 {
+            return Err(io::Error::other("disk full"));
+        }
+        let n = buf.len().min(room);
+        self.room.store(room - n, SeqCst);
+        self.out.write(&buf[..n])
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_line_cut_short_by_a_failed_write_does_not_swallow_the_next_one() {
+    let out = Cramped::default();
+    let sink = JsonLinesSink::new(out.clone(), Some(key()));
+    // A line longer than the sink's 64 KiB buffer is written through; the
+    // disk takes 1,000 bytes of it and fails.
+    out.room.store(1_000, SeqCst);
+    let huge = event(&"x".repeat(100_000), 0);
+    assert!(now(sink.publish(huge)).is_err());
+    // Room again: the next event must still be a line of its own.
+    out.room.store(usize::MAX, SeqCst);
+    let small = event("acme", 1);
+    now(sink.publish(small.clone())).unwrap();
+    now(sink.flush(Duration::from_secs(1))).unwrap();
+    let text = out.out.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{:?}", &text[..text.len().min(200)]);
+    assert_eq!(lines[0].len(), 1_000, "the part the disk took");
+    assert_eq!(lines[1], sealed(&small));
+    assert!(verify_json(lines[1], Some(&key())).is_ok());
+    assert_eq!((sink.written(), sink.failed()), (1, 1));
+}
