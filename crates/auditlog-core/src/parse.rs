@@ -82,6 +82,24 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// After a member or an item: past a `,` (`Some(true)`: another one
+    /// follows) or past `close` (`Some(false)`); `None` for anything else.
+    fn after_element(&mut self, close: u8) -> Option<bool> {
+        self.skip_whitespace();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_whitespace();
+                Some(true)
+            }
+            Some(byte) if byte == close => {
+                self.pos += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
     fn expect_literal(&mut self, literal: &str, value: Value) -> Result<Value> {
         if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
             self.pos += literal.len();
@@ -207,18 +225,11 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             self.skip_whitespace();
             member(self, &key).map_err(|e| e.in_key(&key))?;
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_whitespace();
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
+            match self.after_element(b'}') {
+                Some(true) => {}
+                Some(false) => return Ok(()),
                 // Name the member after which the text goes wrong.
-                _ => return Err(self.syntax("expected ',' or '}'").in_key(&key)),
+                None => return Err(self.syntax("expected ',' or '}'").in_key(&key)),
             }
         }
     }
@@ -280,18 +291,9 @@ impl<'a> Parser<'a> {
                 None => items.push(self.string().ok()?),
             }
             count += 1;
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_whitespace();
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    items.truncate(count);
-                    return Some(());
-                }
-                _ => return None,
+            if !self.after_element(b']')? {
+                items.truncate(count);
+                return Some(());
             }
         }
     }
@@ -338,18 +340,13 @@ impl<'a> Parser<'a> {
                 None => items.push(item),
             }
             index += 1;
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_whitespace();
-                }
-                Some(b']') => {
-                    self.pos += 1;
+            match self.after_element(b']') {
+                Some(true) => {}
+                Some(false) => {
                     items.truncate(index);
                     return Ok(Value::Array(items));
                 }
-                _ => return Err(self.syntax("expected ',' or ']'")),
+                None => return Err(self.syntax("expected ',' or ']'")),
             }
         }
     }
