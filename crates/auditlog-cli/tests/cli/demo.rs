@@ -226,23 +226,7 @@ fn listen_serves_until_sigterm_then_drains_and_exits_zero() {
         statuses.map(|s| s.split(' ').nth(1).unwrap_or_default().to_owned()),
         ["200", "200", "201", "500"]
     );
-    // The shell's builtin `kill`: no procps needed.
-    let killed = Command::new("sh")
-        .args(["-c", &format!("kill -TERM {}", child.id())])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(status.success(), "{status}: {rest}\n{stderr}");
+    let rest = stop(child, stdout);
     assert!(
         rest.contains("3 events published, 3 read back, 3 verified"),
         "{rest}"
@@ -305,6 +289,7 @@ fn stop(
     mut child: std::process::Child,
     mut stdout: BufReader<std::process::ChildStdout>,
 ) -> String {
+    // The shell's builtin `kill`: no procps needed.
     let killed = Command::new("sh")
         .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
