@@ -83,17 +83,8 @@ impl Publishing {
     /// Waits for the process to end (killing it past `PATIENCE`): its exit
     /// status, the lines fed, its stderr.
     fn finish(mut self) -> (ExitStatus, u64, String) {
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > PATIENCE {
-                self.child.kill().unwrap();
-                panic!("auditlog publish hung: killed after {PATIENCE:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = support::exit_within(&mut self.child, PATIENCE)
+            .unwrap_or_else(|| panic!("auditlog publish hung: killed after {PATIENCE:?}"));
         self.feeder.join().unwrap();
         let stderr = self.stderr.join().unwrap();
         eprintln!("--- auditlog publish stderr ---\n{stderr}---");

@@ -16,7 +16,7 @@ use auditlog_seal::{ChainKey, SigningKey};
 use auditlog_sql::AuditRecorder;
 use auditlog_testkit::TestPostgres;
 
-use crate::support::{auditlog, command, text};
+use crate::support::{auditlog, command, exit_within, text};
 
 /// Bound on any wait: reached only when something hangs.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -188,17 +188,8 @@ impl Relaying {
 
     /// Waits for the end (killing it past `PATIENCE`): status and stderr.
     fn finish(mut self) -> (ExitStatus, String) {
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > PATIENCE {
-                self.child.kill().unwrap();
-                panic!("auditlog relay hung: killed after {PATIENCE:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = exit_within(&mut self.child, PATIENCE)
+            .unwrap_or_else(|| panic!("auditlog relay hung: killed after {PATIENCE:?}"));
         let stderr = self.stderr.join().unwrap();
         eprintln!("--- auditlog relay stderr ---\n{stderr}---");
         (status, stderr)

@@ -3,14 +3,14 @@
 
 use std::io::Read;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use auditlog_core::AuditEvent;
 use auditlog_kafka::mock::EmbeddedKafka;
 use auditlog_seal::{ChainKey, SigningKey};
 use auditlog_sql::AuditRecorder;
 
-use crate::support::command;
+use crate::support::{command, exit_within};
 
 /// Bound on the wait: reached only when `--once` never finishes.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -76,18 +76,7 @@ fn relay_once_names_a_row_too_large_for_kafka_instead_of_retrying_it_forever() {
     .stdin(Stdio::null())
     .spawn()
     .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if started.elapsed() > PATIENCE {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = exit_within(&mut child, PATIENCE);
     let mut stderr = String::new();
     child
         .stderr

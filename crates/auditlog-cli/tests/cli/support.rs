@@ -1,7 +1,8 @@
 //! Running the `auditlog` binary as a user runs it, for every CLI test.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// `auditlog ARGS` with its stdin and stderr piped, without any
 /// `AUDITLOG_*` variable of the caller's environment.
@@ -55,4 +56,20 @@ pub(crate) fn migrated_sqlite() -> (tempfile::TempDir, String) {
     let url = format!("sqlite://{}", dir.path().join("audit.db").display());
     succeeded(&auditlog(&["migrate", "--db", &url], &[], ""));
     (dir, url)
+}
+
+/// Waits for `child` to exit; past `patience` kills it and gives `None`.
+pub(crate) fn exit_within(child: &mut Child, patience: Duration) -> Option<ExitStatus> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if started.elapsed() > patience {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
