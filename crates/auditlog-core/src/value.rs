@@ -116,8 +116,10 @@ impl Number {
     pub(crate) fn write_canonical(&self, out: &mut Vec<u8>) {
         match &self.0 {
             NumberRepr::Int(v) => {
-                let mut buf = itoa_buf(*v);
-                out.extend_from_slice(buf.as_bytes_mut());
+                if *v < 0 {
+                    out.push(b'-');
+                }
+                write_decimal(out, v.unsigned_abs());
             }
             NumberRepr::BigInt(text) => out.extend_from_slice(text.as_bytes()),
             NumberRepr::Float(v) => crate::float::write_python_repr(*v, out),
@@ -178,35 +180,20 @@ impl fmt::Display for Number {
     }
 }
 
-/// Small stack buffer for integer formatting without allocating.
-struct IntBuf {
-    bytes: [u8; 20],
-    start: usize,
-}
-
-impl IntBuf {
-    fn as_bytes_mut(&mut self) -> &[u8] {
-        &self.bytes[self.start..]
-    }
-}
-
-fn itoa_buf(value: i64) -> IntBuf {
-    let mut bytes = [0u8; 20];
-    let mut pos = bytes.len();
-    let mut magnitude = value.unsigned_abs();
+/// Appends `value` in decimal without going through `core::fmt` or
+/// allocating.
+pub(crate) fn write_decimal(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
     loop {
-        pos -= 1;
-        bytes[pos] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
             break;
         }
     }
-    if value < 0 {
-        pos -= 1;
-        bytes[pos] = b'-';
-    }
-    IntBuf { bytes, start: pos }
+    out.extend_from_slice(&digits[at..]);
 }
 
 macro_rules! from_integer {
@@ -340,6 +327,38 @@ mod serde_json_conversions {
                         .collect::<Map>(),
                 ),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_decimal;
+
+    #[test]
+    fn decimals_match_display() {
+        for value in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12_345,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut out = b"x".to_vec();
+            write_decimal(&mut out, value);
+            assert_eq!(out, format!("x{value}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn integers_are_written_as_display_writes_them() {
+        for value in [0, 7, -7, 10, -10, i64::MAX, i64::MIN, i64::MIN + 1] {
+            assert_eq!(super::Number::from(value).to_string(), value.to_string());
         }
     }
 }

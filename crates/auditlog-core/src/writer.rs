@@ -3,7 +3,7 @@
 //! empty.
 
 use crate::escape::{write_string, write_string_body};
-use crate::value::{Map, Value};
+use crate::value::{write_decimal, Map, Value};
 
 /// A model field's key as written, `"name":`, in one literal: one copy of
 /// constant length per member instead of three.
@@ -184,47 +184,6 @@ impl ObjectWriter {
         } else {
             w.out.push(b'}');
             true
-        }
-    }
-}
-
-/// Appends `value` in decimal without going through `core::fmt` or
-/// allocating.
-fn write_decimal(out: &mut Vec<u8>, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::write_decimal;
-
-    #[test]
-    fn decimals_match_display() {
-        for value in [
-            0,
-            1,
-            9,
-            10,
-            99,
-            100,
-            12_345,
-            u64::from(u32::MAX),
-            u64::MAX - 1,
-            u64::MAX,
-        ] {
-            let mut out = b"x".to_vec();
-            write_decimal(&mut out, value);
-            assert_eq!(out, format!("x{value}").as_bytes());
         }
     }
 }
