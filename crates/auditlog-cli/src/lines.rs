@@ -190,15 +190,25 @@ where
         // Output buffers go back to the workers, emptied, with the next
         // round, so they are not grown from nothing each time.
         let mut spare: Vec<Vec<u8>> = Vec::new();
-        let mut batches = reader.next_round(pool.workers())?;
-        while !batches.is_empty() {
-            // Workers run on this round while the next one is read.
+        let submit = |batches: Vec<Batch>, spare: &mut Vec<Vec<u8>>| {
             let round = batches
                 .into_iter()
                 .map(|batch| (batch, spare.pop().unwrap_or_default()));
-            let sent = pool.submit(round);
+            pool.submit(round)
+        };
+        let mut sent = submit(reader.next_round(pool.workers())?, &mut spare);
+        while sent > 0 {
+            // The next round is read while the workers run on this one, and
+            // handed to them before this one's output is written, so they
+            // do not wait for the writing.
             let next = reader.next_round(pool.workers());
-            for outcome in pool.collect(sent) {
+            let outcomes = pool.collect(sent);
+            let (next, read_error) = match next {
+                Ok(batches) => (batches, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            sent = submit(next, &mut spare);
+            for outcome in outcomes {
                 out.write_all(&outcome.output)?;
                 for (number, message) in outcome.errors {
                     eprintln!("line {number}: {message}");
@@ -209,7 +219,9 @@ where
                 output.clear();
                 spare.push(output);
             }
-            batches = next?;
+            if let Some(e) = read_error {
+                return Err(e);
+            }
         }
         out.flush()?;
         Ok(tally)

@@ -36,7 +36,7 @@ pub(crate) struct Parser<'a> {
     pos: usize,
     /// Keys of the objects being read, innermost last: one buffer for the
     /// whole document instead of one per object (see [`SeenKeys`]).
-    seen: Vec<Cow<'a, str>>,
+    seen: Vec<SeenKey<'a>>,
 }
 
 impl<'a> Parser<'a> {
@@ -45,7 +45,9 @@ impl<'a> Parser<'a> {
             text,
             bytes: text.as_bytes(),
             pos: 0,
-            seen: Vec::new(),
+            // Room for the keys of the nested objects of a typical event, so
+            // a line does not grow it member by member.
+            seen: Vec::with_capacity(32),
         };
         parser.skip_whitespace();
         parser
@@ -152,22 +154,42 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Refills `old`'s map in place when it is one: a key it has gets its
+    /// value re-read into its slot (keeping the key's `String` and the
+    /// value's buffers); a key it lacks is added; keys of `old` this object
+    /// lacks are removed at the end. Lines of one service repeat their
+    /// payload keys, so the common case is one lookup per member and no
+    /// map node freed or allocated.
     fn object(&mut self, depth: usize, old: Value) -> Result<Value> {
-        let mut old = match old {
+        let mut map = match old {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        let mut map = Map::new();
+        let held = map.len();
+        let mut refilled = 0;
+        let start = self.pos;
         self.members(depth, |parser, key| {
-            // A key the old map had gives back its `String` and its value's
-            // buffers; keys it had that this object lacks are dropped with it.
-            let (key, old_value) = old
-                .remove_entry(key)
-                .unwrap_or_else(|| (key.to_owned(), Value::Null));
-            let value = parser.value_into(depth, old_value)?;
-            map.insert(key, value);
+            match map.get_mut(key) {
+                Some(slot) => {
+                    let old_value = std::mem::replace(slot, Value::Null);
+                    *slot = parser.value_into(depth, old_value)?;
+                    refilled += 1;
+                }
+                None => {
+                    let value = parser.value_into(depth, Value::Null)?;
+                    map.insert(key.to_owned(), value);
+                }
+            }
             Ok(())
         })?;
+        // Keys are unique per object, so every old key was read again
+        // exactly when the count says so. When not (the keys changed since
+        // the last line), the object is read again into a fresh map rather
+        // than tracking which old keys were read.
+        if refilled < held {
+            let mut again = Parser::new(&self.text[start..self.pos]);
+            return again.object(depth, Value::Null);
+        }
         Ok(Value::Object(map))
     }
 
@@ -550,12 +572,42 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// A key of an object being read, with a word that tells most different
+/// keys apart without comparing their bytes.
+struct SeenKey<'a> {
+    fingerprint: u64,
+    text: Cow<'a, str>,
+}
+
+impl<'a> SeenKey<'a> {
+    fn new(text: Cow<'a, str>) -> Self {
+        SeenKey {
+            fingerprint: fingerprint(&text),
+            text,
+        }
+    }
+}
+
+/// The key's length and its first eight bytes in one word: equal keys have
+/// equal fingerprints; unequal ones mostly do not (and are then compared).
+fn fingerprint(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let head = match bytes.get(..8) {
+        Some(head) => u64::from_le_bytes(head.try_into().expect("eight bytes")),
+        None => bytes
+            .iter()
+            .rev()
+            .fold(0, |word, &byte| word << 8 | u64::from(byte)),
+    };
+    head ^ (bytes.len() as u64).rotate_right(8)
+}
+
 /// The keys of one object so far: `keys[base..]` of the parser's shared
 /// buffer while few (most objects; a linear search, no allocation per
 /// object), a hash set beyond, so a hostile object with many keys stays
 /// linear.
 struct SeenKeys<'s, 'a> {
-    keys: &'s mut Vec<Cow<'a, str>>,
+    keys: &'s mut Vec<SeenKey<'a>>,
     base: usize,
     many: &'s mut Option<HashSet<Cow<'a, str>>>,
 }
@@ -566,15 +618,19 @@ impl<'a> SeenKeys<'_, 'a> {
     /// False when `key` was seen before.
     /// (A borrowed key is cloned for free: only escaped keys are owned.)
     fn insert(self, key: Cow<'a, str>) -> bool {
+        let key = SeenKey::new(key);
         let few = &self.keys[self.base..];
-        if few.contains(&key) {
+        if few
+            .iter()
+            .any(|seen| seen.fingerprint == key.fingerprint && seen.text == key.text)
+        {
             return false;
         }
         if few.len() < Self::FEW {
             self.keys.push(key);
             return true;
         }
-        self.many.get_or_insert_with(HashSet::new).insert(key)
+        self.many.get_or_insert_with(HashSet::new).insert(key.text)
     }
 }
 

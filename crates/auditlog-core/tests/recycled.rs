@@ -96,6 +96,33 @@ fn no_field_of_the_previous_line_survives_in_the_next() {
     ]);
 }
 
+/// A payload object is refilled in place when it has the previous line's
+/// keys; keys that changed (as many, renamed, fewer, more, nested) must still
+/// leave exactly the new line's members.
+#[test]
+fn payload_keys_that_change_between_lines_leave_only_the_new_ones() {
+    let payload = |body: &str| format!(r#"{{"eventdata":{{"requestpayload":{body}}}}}"#);
+    let shapes = [
+        r#"{"a":1,"b":2}"#,
+        r#"{"a":1,"c":3}"#,       // as many keys, one renamed
+        r#"{"c":3,"a":1}"#,       // the same keys in another order
+        r#"{"a":1}"#,             // fewer
+        r#"{"a":1,"b":2,"d":4}"#, // more
+        r#"{"x":{"a":1,"b":2}}"#,
+        r#"{"x":{"a":1,"z":2}}"#, // renamed one level down
+        r#"{"x":{"z":2}}"#,
+        r#"{"x":[{"k":1,"l":2},{"k":1}]}"#,
+        r#"{"x":[{"k":1,"m":2},{"l":1}]}"#,
+        r#"{"b":2,"a":1}"#,
+        r#"{}"#,
+        r#"{"a":1,"b":2}"#,
+    ];
+    let lines: Vec<String> = shapes.iter().map(|body| payload(body)).collect();
+    check_sequence(&lines).unwrap();
+    let reversed: Vec<String> = lines.iter().rev().cloned().collect();
+    check_sequence(&reversed).unwrap();
+}
+
 #[test]
 fn an_error_leaves_the_event_empty_and_says_what_a_fresh_parse_says() {
     sequence(&[

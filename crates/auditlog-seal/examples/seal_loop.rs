@@ -12,7 +12,7 @@
 //! (SHA-256 of the canonical text and HMAC-SHA256 of its hex with the
 //! `hmac` crate: the bench's `sha256_hmac_floor`, for CPU-time ratios),
 //! `parse_seal_serialize` (parse a fresh event, seal, write), `verify`
-//! (strict, with the key), and `parse_into_seal_serialize` and
+//! (strict, with the key), and `parse_into` (parse only), `parse_into_seal_serialize` and
 //! `verify_into`: the same, each line read into the previous line's event,
 //! as `auditlog seal` and `auditlog verify` do per line. Divide the total by the
 //! count; the setup costs a fixed few hundred thousand instructions.
@@ -66,6 +66,9 @@ fn main() {
                 verify_json(black_box(&line), Some(&key)).expect("verifies");
             }
             // As the CLI's loops do: each line read into the last one's event.
+            "parse_into" => {
+                recycled.parse_into(black_box(&line)).expect("parses");
+            }
             "parse_into_seal_serialize" => {
                 recycled.parse_into(black_box(&line)).expect("parses");
                 buf.clear();
