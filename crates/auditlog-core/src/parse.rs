@@ -642,4 +642,6 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
 }
 
 #[cfg(test)]
+mod fingerprint_tests;
+#[cfg(test)]
 mod tests;
