@@ -457,6 +457,56 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), input);
     }
 
+    /// Gives `good` bytes, then fails every read.
+    struct FailingAfter<'a> {
+        good: &'a [u8],
+    }
+
+    impl Read for FailingAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.good.is_empty() {
+                return Err(io::Error::other("the disk went away"));
+            }
+            let n = self.good.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.good[..n]);
+            self.good = &self.good[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_run_after_the_rounds_read_before_it_are_written() {
+        // Eight batches of lines read fine, then the input fails. The
+        // workers overlap the next round with the writing of this one: the
+        // rounds read before the failing one are all written, whole lines
+        // in order, and the run ends with the error. (The round the error
+        // cut short is not processed: the run failed, exit 2.)
+        let lines: Vec<String> = (1..=8 * BATCH_BYTES / 9)
+            .map(|i| format!("{i:08}"))
+            .collect();
+        let good = lines.join("\n") + "\n";
+        let mut out = Vec::new();
+        let error = process(
+            FailingAfter {
+                good: good.as_bytes(),
+            },
+            &mut out,
+            2,
+            MAX_LINE_BYTES,
+            &echo_except_bad,
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "the disk went away");
+        assert!(good.as_bytes().starts_with(&out));
+        assert_eq!(out.last(), Some(&b'\n'));
+        // At most the failing round (two batches) and the line it split.
+        assert!(
+            out.len() + 2 * BATCH_BYTES + 9 >= good.len(),
+            "{}",
+            out.len()
+        );
+    }
+
     #[test]
     fn many_batches_keep_input_order_and_line_numbers() {
         let lines: Vec<String> = (1..=300_000).map(|i| format!("{i:08}")).collect();
