@@ -26,6 +26,8 @@ mod migrate;
 mod prune;
 #[cfg(feature = "kafka")]
 mod publish;
+#[cfg(feature = "kafka")]
+mod publish_input;
 mod query;
 #[cfg(feature = "sql")]
 mod record;

@@ -2,7 +2,7 @@
 //! delivery awaited; a summary at the end.
 
 use std::future::Future;
-use std::io::{self, BufRead};
+use std::io;
 use std::task::{Context, Poll, Waker};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use auditlog_kafka::{
 use auditlog_seal::{ChainKey, SigningKey};
 
 use crate::key::KeyEnv;
+use crate::publish_input::{read_lines, split_lines, Lines};
 
 /// Where the topic is: the options `publish` and `tail` share.
 #[derive(Debug, clap::Args)]
@@ -414,93 +415,5 @@ fn refusal(error: SinkError) -> String {
         SinkError::QueueFull => "no room in the queue in time".to_owned(),
         SinkError::Full { store } => format!("no room in the {store} in time"),
         other => other.to_string(),
-    }
-}
-
-/// A line's number and its event, or what is wrong with it.
-/// Input lines as read: `text` holds whole lines (the last one of the
-/// input may lack its `\n`), the first of them numbered `first`.
-struct Lines {
-    first: u64,
-    text: Vec<u8>,
-}
-
-/// Lines per batch, at most.
-const BATCH: u64 = 1024;
-/// Bytes of input per batch, at most (past one line): with the channel's
-/// few batches, what is read ahead stays a few MiB whatever the line size.
-const BATCH_BYTES: usize = 1 << 20;
-
-/// The lines of `text`, each with its `\n` (the last one may lack it), as
-/// `split_inclusive` would cut them but with `memchr`'s search: a
-/// byte-by-byte search was 6 % of `publish`'s CPU.
-fn split_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let unterminated = (!text.is_empty() && !text.ends_with(b"\n")).then_some(text.len());
-    let mut start = 0;
-    memchr::memchr_iter(b'\n', text)
-        .map(|at| at + 1)
-        .chain(unterminated)
-        .map(move |end| {
-            let line = &text[start..end];
-            start = end;
-            line
-        })
-}
-
-/// Reads the lines of `input`, numbered from 1, in batches.
-fn read_lines(input: impl io::Read, out: std::sync::mpsc::SyncSender<Lines>) -> io::Result<()> {
-    let mut input = io::BufReader::with_capacity(1 << 16, input);
-    let mut first = 1u64;
-    loop {
-        let mut text = Vec::with_capacity(BATCH_BYTES + (64 << 10));
-        let mut lines = 0u64;
-        while lines < BATCH && text.len() < BATCH_BYTES {
-            if input.read_until(b'\n', &mut text)? == 0 {
-                break;
-            }
-            lines += 1;
-        }
-        if lines == 0 || out.send(Lines { first, text }).is_err() {
-            return Ok(());
-        }
-        first += lines;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_of_lines_keep_every_line_and_its_number() {
-        // Past one batch, a blank line and a last line without its newline.
-        let count = BATCH as usize + 10;
-        let mut input: String = (1..=count).map(|n| format!("{n}\n")).collect();
-        input.push_str("\nlast");
-        let (sender, receiver) = std::sync::mpsc::sync_channel(16);
-        read_lines(input.as_bytes(), sender).unwrap();
-        let mut seen = Vec::new();
-        for Lines { first, text } in receiver {
-            for (offset, raw) in split_lines(&text).enumerate() {
-                let line = String::from_utf8(raw.to_vec()).unwrap();
-                seen.push((first + offset as u64, line.trim_end().to_owned()));
-            }
-        }
-        assert_eq!(seen.len(), count + 2);
-        for (number, line) in &seen[..count] {
-            assert_eq!(line, &number.to_string());
-        }
-        assert_eq!(seen[count], (count as u64 + 1, String::new()));
-        assert_eq!(seen[count + 1], (count as u64 + 2, "last".to_owned()));
-    }
-
-    #[test]
-    fn lines_are_cut_as_split_inclusive_cuts_them() {
-        for text in ["", "\n", "a", "a\n", "a\nb", "a\n\nb\n", "\n\n", "a\r\nb"] {
-            let text = text.as_bytes();
-            let ours: Vec<&[u8]> = split_lines(text).collect();
-            let std: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
-            assert_eq!(ours, std, "{:?}", String::from_utf8_lossy(text));
-        }
     }
 }
