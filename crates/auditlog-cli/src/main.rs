@@ -42,7 +42,10 @@ mod verify;
 
 /// mimalloc instead of glibc's malloc, for this binary only (the libraries
 /// leave the choice to their users): events are parsed on one thread and
-/// freed on another, which glibc serves slowly (docs/performance.md).
+/// freed on another, which glibc serves slowly (docs/performance.md). With
+/// the `override` feature it serves C's `malloc` too: librdkafka's messages,
+/// allocated by the publishing thread and freed by its own, made glibc trim
+/// and grow its heap, 3,000-24,000 page faults per 100,000 events.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
