@@ -3,16 +3,16 @@
 
 use std::future::Future;
 use std::io;
-use std::task::{Context, Poll, Waker};
 use std::process::ExitCode;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use std::path::{Path, PathBuf};
 
 use auditlog_core::AuditEvent;
 use auditlog_kafka::{
-    ChainConfig, Fsync, KafkaConfig, KafkaPublisher, Overflow, Recovery, SinkError,
-    SpoolConfig, SpoolFull,
+    ChainConfig, Fsync, KafkaConfig, KafkaPublisher, Overflow, Recovery, SinkError, SpoolConfig,
+    SpoolFull,
 };
 use auditlog_seal::{ChainKey, SigningKey};
 
@@ -327,8 +327,7 @@ fn publish(args: Args) -> Result<ExitCode, String> {
             let Some(line) = crate::lines::decode(raw) else {
                 continue;
             };
-            let parsed =
-                line.and_then(|line| event.parse_into(line).map_err(|e| e.to_string()));
+            let parsed = line.and_then(|line| event.parse_into(line).map_err(|e| e.to_string()));
             if let Err(message) = parsed {
                 bad_lines += 1;
                 eprintln!("line {number}: {message}");

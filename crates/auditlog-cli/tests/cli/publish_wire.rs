@@ -87,13 +87,24 @@ fn publish_sends_the_lines_seal_writes_with_the_envelope_as_headers() {
     assert_eq!(payloads, sealed);
     for message in &read {
         let event = AuditEvent::from_json(&message.payload).unwrap();
-        assert_eq!(message.key.as_deref(), event.tenantid.as_deref().map(str::as_bytes));
+        assert_eq!(
+            message.key.as_deref(),
+            event.tenantid.as_deref().map(str::as_bytes)
+        );
         assert_eq!(header(message, "content-type"), Some("application/json"));
         assert_eq!(header(message, "ce_id"), event.id.as_deref());
-        assert_eq!(header(message, "ce_specversion"), event.specversion.as_deref());
+        assert_eq!(
+            header(message, "ce_specversion"),
+            event.specversion.as_deref()
+        );
         assert_eq!(header(message, "ce_time"), event.timestamp.as_deref());
         assert_eq!(header(message, "ce_tenantid"), event.tenantid.as_deref());
-        let present = [&event.id, &event.specversion, &event.timestamp, &event.tenantid];
+        let present = [
+            &event.id,
+            &event.specversion,
+            &event.timestamp,
+            &event.tenantid,
+        ];
         let expected = 1 + present.iter().filter(|value| value.is_some()).count();
         assert_eq!(message.headers.len(), expected);
     }

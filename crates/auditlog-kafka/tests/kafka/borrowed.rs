@@ -28,7 +28,9 @@ fn lines() -> Vec<String> {
             1 => event(&format!("tenant-{}", n % 3), n).published_json(),
             // No tenant, so no message key and no `ce_tenantid` header.
             2 => format!(r#"{{"id":"bare-{n}","action":{{"name":"a"}}}}"#),
-            _ => format!(r#"{{"tenantid":"t","eventdata":{{"payload":{{"n":{n},"s":"é\u0001"}}}}}}"#),
+            _ => {
+                format!(r#"{{"tenantid":"t","eventdata":{{"payload":{{"n":{n},"s":"é\u0001"}}}}}}"#)
+            }
         };
         lines.push(line);
     }
