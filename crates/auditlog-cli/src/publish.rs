@@ -1,20 +1,23 @@
 //! `auditlog publish`: JSON lines on stdin, sealed and published to Kafka,
 //! delivery awaited; a summary at the end.
 
-use std::io::{self, BufRead};
+use std::future::Future;
+use std::io;
 use std::process::ExitCode;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use std::path::{Path, PathBuf};
 
 use auditlog_core::AuditEvent;
 use auditlog_kafka::{
-    AuditSink, ChainConfig, Fsync, KafkaConfig, KafkaPublisher, Overflow, Recovery, SinkError,
-    SpoolConfig, SpoolFull,
+    ChainConfig, Fsync, KafkaConfig, KafkaPublisher, Overflow, Recovery, SinkError, SpoolConfig,
+    SpoolFull,
 };
 use auditlog_seal::{ChainKey, SigningKey};
 
 use crate::key::KeyEnv;
+use crate::publish_input::{read_lines, split_lines, Lines};
 
 /// Where the topic is: the options `publish` and `tail` share.
 #[derive(Debug, clap::Args)]
@@ -304,41 +307,33 @@ fn publish(args: Args) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
 
+    // A wait for room makes its timer on the first poll (see `publish_one`).
+    let _in_runtime = runtime.enter();
+
     // Lines are read on a thread of their own, in batches of raw bytes, and
-    // parsed here, where each event is also sealed, published and freed: an
-    // event allocated on one thread and freed on another costs glibc's
-    // allocator more than parsing it here does (see docs/performance.md).
+    // parsed here, where each event is also sealed and published: an event
+    // allocated on one thread and freed on another costs glibc's allocator
+    // more than parsing it here does (see docs/performance.md).
     let (batches, lines) = std::sync::mpsc::sync_channel::<Lines>(4);
     let reader = std::thread::spawn(move || read_lines(io::stdin().lock(), batches));
     let mut bad_lines = 0u64;
     let mut cut_short = false;
+    // One event for the whole run, as `seal` does: each line is read into
+    // the last one's buffers, and the publisher borrows it.
+    let mut event = AuditEvent::default();
     'lines: for Lines { first, text } in lines {
-        for (offset, raw) in text.split_inclusive(|&b| b == b'\n').enumerate() {
+        for (offset, raw) in split_lines(&text).enumerate() {
             let number = first + offset as u64;
             let Some(line) = crate::lines::decode(raw) else {
                 continue;
             };
-            let parsed = line.and_then(|line| {
-                AuditEvent::parse(line)
-                    .map(|parsed| parsed.event)
-                    .map_err(|e| e.to_string())
-            });
-            let Ok(event) = parsed.inspect_err(|message| {
+            let parsed = line.and_then(|line| event.parse_into(line).map_err(|e| e.to_string()));
+            if let Err(message) = parsed {
                 bad_lines += 1;
                 eprintln!("line {number}: {message}");
-            }) else {
                 continue;
-            };
-            let published = match deadline {
-                // The timer is made inside the runtime that drives it.
-                Some(at) => runtime
-                    .block_on(async {
-                        tokio::time::timeout_at(at.into(), publisher.publish(event)).await
-                    })
-                    .ok(),
-                None => Some(runtime.block_on(publisher.publish(event))),
-            };
-            match published {
+            }
+            match publish_one(&runtime, &publisher, &mut event, deadline) {
                 Some(Ok(())) => {}
                 Some(Err(error)) => {
                     bad_lines += 1;
@@ -390,73 +385,34 @@ fn publish(args: Args) -> Result<ExitCode, String> {
     )
 }
 
+/// Publishes `event`; `None` when `deadline` passed first. When there is
+/// room (nearly always) the first poll completes it, without the cost of
+/// entering the runtime per event; else the runtime drives the rest of the
+/// same future, the wait for room, to its end or the deadline.
+fn publish_one(
+    runtime: &tokio::runtime::Runtime,
+    publisher: &KafkaPublisher,
+    event: &mut AuditEvent,
+    deadline: Option<Instant>,
+) -> Option<Result<(), SinkError>> {
+    let mut publishing = std::pin::pin!(publisher.publish_borrowed(event));
+    let mut first_poll = Context::from_waker(Waker::noop());
+    if let Poll::Ready(done) = publishing.as_mut().poll(&mut first_poll) {
+        return Some(done);
+    }
+    match deadline {
+        Some(at) => runtime
+            .block_on(tokio::time::timeout_at(at.into(), publishing))
+            .ok(),
+        None => Some(runtime.block_on(publishing)),
+    }
+}
+
 /// Why the publisher refused an event, for its line's error.
 fn refusal(error: SinkError) -> String {
     match error {
         SinkError::QueueFull => "no room in the queue in time".to_owned(),
         SinkError::Full { store } => format!("no room in the {store} in time"),
         other => other.to_string(),
-    }
-}
-
-/// A line's number and its event, or what is wrong with it.
-/// Input lines as read: `text` holds whole lines (the last one of the
-/// input may lack its `\n`), the first of them numbered `first`.
-struct Lines {
-    first: u64,
-    text: Vec<u8>,
-}
-
-/// Lines per batch, at most.
-const BATCH: u64 = 1024;
-/// Bytes of input per batch, at most (past one line): with the channel's
-/// few batches, what is read ahead stays a few MiB whatever the line size.
-const BATCH_BYTES: usize = 1 << 20;
-
-/// Reads the lines of `input`, numbered from 1, in batches.
-fn read_lines(input: impl io::Read, out: std::sync::mpsc::SyncSender<Lines>) -> io::Result<()> {
-    let mut input = io::BufReader::with_capacity(1 << 16, input);
-    let mut first = 1u64;
-    loop {
-        let mut text = Vec::with_capacity(BATCH_BYTES + (64 << 10));
-        let mut lines = 0u64;
-        while lines < BATCH && text.len() < BATCH_BYTES {
-            if input.read_until(b'\n', &mut text)? == 0 {
-                break;
-            }
-            lines += 1;
-        }
-        if lines == 0 || out.send(Lines { first, text }).is_err() {
-            return Ok(());
-        }
-        first += lines;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_of_lines_keep_every_line_and_its_number() {
-        // Past one batch, a blank line and a last line without its newline.
-        let count = BATCH as usize + 10;
-        let mut input: String = (1..=count).map(|n| format!("{n}\n")).collect();
-        input.push_str("\nlast");
-        let (sender, receiver) = std::sync::mpsc::sync_channel(16);
-        read_lines(input.as_bytes(), sender).unwrap();
-        let mut seen = Vec::new();
-        for Lines { first, text } in receiver {
-            for (offset, raw) in text.split_inclusive(|&b| b == b'\n').enumerate() {
-                let line = String::from_utf8(raw.to_vec()).unwrap();
-                seen.push((first + offset as u64, line.trim_end().to_owned()));
-            }
-        }
-        assert_eq!(seen.len(), count + 2);
-        for (number, line) in &seen[..count] {
-            assert_eq!(line, &number.to_string());
-        }
-        assert_eq!(seen[count], (count as u64 + 1, String::new()));
-        assert_eq!(seen[count + 1], (count as u64 + 2, "last".to_owned()));
     }
 }

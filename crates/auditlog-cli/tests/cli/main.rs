@@ -14,6 +14,8 @@ mod demo_db;
 mod faults;
 #[cfg(feature = "kafka")]
 mod kafka;
+#[cfg(feature = "kafka")]
+mod publish_wire;
 mod query;
 #[cfg(all(feature = "kafka", feature = "sql"))]
 mod relay;

@@ -111,12 +111,12 @@ impl KafkaPublisher {
     /// whatever the overflow policy: for code without an async runtime.
     /// With a spool and `Fsync::Always` it blocks until the event is
     /// fsynced.
-    pub fn try_publish(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
+    pub fn try_publish(&self, mut event: AuditEvent) -> std::result::Result<(), SinkError> {
         let pipeline = &*self.pipeline;
         if pipeline.closed.load(Relaxed) {
             return Err(SinkError::Closed);
         }
-        let admitted = now_or_never(pipeline.admit(event, false, false))
+        let admitted = now_or_never(pipeline.admit(&mut event, false, false))
             .expect("admitting without waiting for room completes at once");
         if let Some(seq) = self.to_sync(admitted?, false)? {
             let link = pipeline.ledger.spool.as_ref().expect("spooled, so a spool");
@@ -133,11 +133,27 @@ impl KafkaPublisher {
         self.pipeline.shutdown(timeout)
     }
 
+    /// Publishes `event` as [`publish`](AuditSink::publish) does, but
+    /// borrows it instead of taking it: it is left sealed (its hash and
+    /// signature set; in a chain, its link), and the caller may read the
+    /// next event into its buffers (`AuditEvent::parse_into`) rather than
+    /// allocate a new one. Not boxed, unlike the trait's method: for loops
+    /// that publish many events, such as `auditlog publish`.
+    pub async fn publish_borrowed(
+        &self,
+        event: &mut AuditEvent,
+    ) -> std::result::Result<(), SinkError> {
+        if self.pipeline.closed.load(Relaxed) {
+            return Err(SinkError::Closed);
+        }
+        self.publish_placed(event, false).await
+    }
+
     /// Admits and places `event`, then waits for its fsync when it must be
     /// durable (or the spool syncs every record).
     async fn publish_placed(
         &self,
-        event: AuditEvent,
+        event: &mut AuditEvent,
         durable: bool,
     ) -> std::result::Result<(), SinkError> {
         let placed = self.pipeline.admit(event, durable, true).await?;
@@ -181,11 +197,8 @@ impl AuditSink for KafkaPublisher {
     /// long for room. With a spool, the event is written to it first
     /// (write-ahead) and a full queue spills into it; with `Fsync::Always`
     /// this returns once it is fsynced.
-    async fn publish(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
-        if self.pipeline.closed.load(Relaxed) {
-            return Err(SinkError::Closed);
-        }
-        self.publish_placed(event, false).await
+    async fn publish(&self, mut event: AuditEvent) -> std::result::Result<(), SinkError> {
+        self.publish_borrowed(&mut event).await
     }
 
     /// Waits until nothing is in flight (with a spool: nothing waits in it
@@ -205,14 +218,14 @@ impl AuditSink for KafkaPublisher {
     /// With a spool: returns once the event is written to it and fsynced
     /// (whatever the fsync policy). Without one: refuses with
     /// [`SinkError::NotDurable`].
-    async fn publish_durable(&self, event: AuditEvent) -> std::result::Result<(), SinkError> {
+    async fn publish_durable(&self, mut event: AuditEvent) -> std::result::Result<(), SinkError> {
         if self.pipeline.ledger.spool.is_none() {
             return Err(SinkError::NotDurable);
         }
         if self.pipeline.closed.load(Relaxed) {
             return Err(SinkError::Closed);
         }
-        self.publish_placed(event, true).await
+        self.publish_placed(&mut event, true).await
     }
 }
 

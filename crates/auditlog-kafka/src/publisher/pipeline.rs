@@ -52,7 +52,7 @@ pub(super) enum Placed {
 /// Why an event did not go now.
 enum Refused {
     /// It needs room: the caller may wait for it and offer the event again.
-    NoRoom(Box<AuditEvent>, Need),
+    NoRoom(Need),
     /// It will not go (counted where it happened).
     Failed(SinkError),
 }
@@ -137,10 +137,11 @@ impl Pipeline {
 
     /// Admits `event` and places it, or refuses it (counted). Waits for
     /// room as the overflow (or spool) policy says when `may_wait`; never
-    /// waits otherwise, so it then completes at its first poll.
+    /// waits otherwise, so it then completes at its first poll. The event
+    /// is sealed in place (borrowed: the caller may reuse its buffers).
     pub(super) async fn admit(
         &self,
-        mut event: AuditEvent,
+        event: &mut AuditEvent,
         durable: bool,
         may_wait: bool,
     ) -> std::result::Result<Placed, SinkError> {
@@ -149,10 +150,10 @@ impl Pipeline {
         let mut deadline = None;
         let mut holding_place = false;
         loop {
-            let (back, need) = match self.produce(event, durable, holding_place) {
+            let need = match self.produce(event, durable, holding_place) {
                 Ok(placed) => return Ok(placed),
                 Err(Refused::Failed(error)) => return Err(error),
-                Err(Refused::NoRoom(back, need)) => (back, need),
+                Err(Refused::NoRoom(need)) => need,
             };
             let deadline = if may_wait {
                 *deadline.get_or_insert_with(|| self.room_deadline())
@@ -164,11 +165,10 @@ impl Pipeline {
                 None => false,
             };
             if !room {
-                return self.no_room(*back, need, durable);
+                return self.no_room(event, need, durable);
             }
             // Waiting for a place took it.
             holding_place = need == Need::Place;
-            event = *back;
         }
     }
 
@@ -198,7 +198,7 @@ impl Pipeline {
     /// No room came in time: the spool's full policy, or a refusal.
     fn no_room(
         &self,
-        event: AuditEvent,
+        event: &mut AuditEvent,
         need: Need,
         durable: bool,
     ) -> std::result::Result<Placed, SinkError> {
@@ -215,7 +215,7 @@ impl Pipeline {
     /// librdkafka.
     fn produce(
         &self,
-        event: AuditEvent,
+        event: &mut AuditEvent,
         durable: bool,
         holding_place: bool,
     ) -> std::result::Result<Placed, Refused> {
@@ -232,12 +232,12 @@ impl Pipeline {
     /// go. No spool.
     fn produce_direct(
         &self,
-        mut event: AuditEvent,
+        event: &mut AuditEvent,
         holding_place: bool,
     ) -> std::result::Result<(), Refused> {
         let admission = &self.ledger.admission;
         if !holding_place && !admission.try_place() {
-            return Err(Refused::NoRoom(Box::new(event), Need::Place));
+            return Err(Refused::NoRoom(Need::Place));
         }
         let refuse = |refusal: Refused| {
             admission.give_back_place();
@@ -246,8 +246,8 @@ impl Pipeline {
         PAYLOAD.with_borrow_mut(|json| {
             json.clear();
             if !self.ordered {
-                self.sealing.seal_alone(&mut event, json);
-                let key = match self.sealing.key_of(&event) {
+                self.sealing.seal_alone(event, json);
+                let key = match self.sealing.key_of(event) {
                     Ok(key) => key,
                     Err(panicked) => return refuse(Refused::Failed(self.count(panicked))),
                 };
@@ -255,12 +255,12 @@ impl Pipeline {
                 let bytes = json.len() as u64;
                 if !admission.bytes.try_take(bytes) {
                     drop(key);
-                    return refuse(Refused::NoRoom(Box::new(event), Need::Bytes(bytes)));
+                    return refuse(Refused::NoRoom(Need::Bytes(bytes)));
                 }
                 self.ledger.counters.accepted.increment();
                 let sent =
                     self.sender
-                        .send(Envelope::of(&event), json, key.as_deref(), ticket::GATED);
+                        .send(Envelope::of(event), json, key.as_deref(), ticket::GATED);
                 return sent.map_err(Refused::Failed);
             }
             // Sealed and sent under one lock: the chain's order is the
@@ -268,9 +268,9 @@ impl Pipeline {
             let mut order = lock(&self.order);
             // Refused before it takes a number in the chain.
             if !admission.bytes.has_room() {
-                return refuse(Refused::NoRoom(Box::new(event), Need::Bytes(1)));
+                return refuse(Refused::NoRoom(Need::Bytes(1)));
             }
-            let key = match self.sealing.seal(&mut order, &mut event, json) {
+            let key = match self.sealing.seal(&mut order, event, json) {
                 Ok(key) => key,
                 Err(panicked) => return refuse(Refused::Failed(self.count(panicked))),
             };
@@ -278,7 +278,7 @@ impl Pipeline {
             self.ledger.counters.accepted.increment();
             let sent = self
                 .sender
-                .send(Envelope::of(&event), json, key.as_deref(), ticket::GATED);
+                .send(Envelope::of(event), json, key.as_deref(), ticket::GATED);
             drop(key);
             self.checkpoint_if_due(&mut order);
             sent.map_err(Refused::Failed)
@@ -289,7 +289,7 @@ impl Pipeline {
     fn produce_spooled(
         &self,
         link: &SpoolLink,
-        mut event: AuditEvent,
+        event: &mut AuditEvent,
         durable: bool,
     ) -> std::result::Result<Placed, Refused> {
         PAYLOAD.with_borrow_mut(|json| {
@@ -298,14 +298,14 @@ impl Pipeline {
             // Before sealing: a chained event must not take a number it
             // cannot keep.
             if !link.has_room() {
-                return Err(Refused::NoRoom(Box::new(event), Need::SpoolRoom));
+                return Err(Refused::NoRoom(Need::SpoolRoom));
             }
             let key = self
                 .sealing
-                .seal(&mut order, &mut event, json)
+                .seal(&mut order, event, json)
                 .map_err(|panicked| Refused::Failed(self.count(panicked)))?;
             let placed = self
-                .place(link, Envelope::of(&event), json, key.as_deref(), durable)
+                .place(link, Envelope::of(event), json, key.as_deref(), durable)
                 .map_err(Refused::Failed);
             drop(key);
             self.checkpoint_if_due(&mut order);
@@ -380,7 +380,7 @@ impl Pipeline {
     fn spool_full(
         &self,
         link: &SpoolLink,
-        event: AuditEvent,
+        event: &mut AuditEvent,
         durable: bool,
     ) -> std::result::Result<Placed, SinkError> {
         if link.when_full == SpoolFull::DropNewest && !durable {
@@ -397,7 +397,7 @@ impl Pipeline {
     fn produce_around_spool(
         &self,
         link: &SpoolLink,
-        mut event: AuditEvent,
+        event: &mut AuditEvent,
     ) -> std::result::Result<Option<Placed>, SinkError> {
         let ledger = &*self.ledger;
         let mut order = lock(&self.order);
@@ -408,7 +408,7 @@ impl Pipeline {
             return Ok(None);
         }
         let mut json = Vec::with_capacity(2048);
-        let key = match self.sealing.seal(&mut order, &mut event, &mut json) {
+        let key = match self.sealing.seal(&mut order, event, &mut json) {
             Ok(key) => key,
             Err(panicked) => {
                 ledger.admission.give_back_place();
@@ -420,7 +420,7 @@ impl Pipeline {
         ledger.counters.count_unspooled(&"the spool is full");
         let sent = self
             .sender
-            .send(Envelope::of(&event), &json, key.as_deref(), ticket::GATED);
+            .send(Envelope::of(event), &json, key.as_deref(), ticket::GATED);
         Ok(sent.ok().map(|()| Placed::Sent))
     }
 

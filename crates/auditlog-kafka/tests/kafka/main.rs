@@ -14,6 +14,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::ClientConfig;
 
 mod backpressure;
+mod borrowed;
 mod chain;
 mod delivery;
 mod failures;

@@ -1,0 +1,138 @@
+//! `auditlog publish`'s input: stdin read on a thread of its own in
+//! batches of whole lines, handed over as raw bytes and cut into lines by
+//! the publishing thread.
+
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::SyncSender;
+
+/// Input lines as read: `text` holds whole lines (the last one of the
+/// input may lack its `\n`), the first of them numbered `first`.
+pub(crate) struct Lines {
+    pub(crate) first: u64,
+    pub(crate) text: Vec<u8>,
+}
+
+/// Lines per batch, at most.
+const BATCH: u64 = 1024;
+/// Bytes of input per batch, at most (past one line): with the channel's
+/// few batches, what is read ahead stays a few MiB whatever the line size.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// The lines of `text`, each with its `\n` (the last one may lack it), as
+/// `split_inclusive` would cut them but with `memchr`'s search: a
+/// byte-by-byte search was 6 % of `publish`'s CPU.
+pub(crate) fn split_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let unterminated = (!text.is_empty() && !text.ends_with(b"\n")).then_some(text.len());
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', text)
+        .map(|at| at + 1)
+        .chain(unterminated)
+        .map(move |end| {
+            let line = &text[start..end];
+            start = end;
+            line
+        })
+}
+
+/// Reads the lines of `input`, numbered from 1, in batches of
+/// [`BATCH`] lines or [`BATCH_BYTES`], or fewer at the end of input.
+///
+/// A batch waits for its lines: a live stream slower than a batch per
+/// moment is published a batch at a time. Sending whatever one read
+/// brings instead was measured: for input arriving at 33,000 lines/s
+/// through a pipe it cost 8.6 µs more CPU per event (a hand-over and a
+/// wake-up per few lines), against nothing gained on a file.
+pub(crate) fn read_lines(input: impl Read, out: SyncSender<Lines>) -> io::Result<()> {
+    let mut input = io::BufReader::with_capacity(1 << 16, input);
+    let mut first = 1u64;
+    loop {
+        let mut text = Vec::with_capacity(BATCH_BYTES + (64 << 10));
+        let mut lines = 0u64;
+        while lines < BATCH && text.len() < BATCH_BYTES {
+            if input.read_until(b'\n', &mut text)? == 0 {
+                break;
+            }
+            lines += 1;
+        }
+        if lines == 0 || out.send(Lines { first, text }).is_err() {
+            return Ok(());
+        }
+        first += lines;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// Every line of `input` read through `read_lines`, numbered.
+    fn read_all(input: impl Read + Send + 'static) -> Vec<(u64, String)> {
+        let (sender, receiver) = mpsc::sync_channel(16);
+        let reader = std::thread::spawn(move || read_lines(input, sender));
+        let mut seen = Vec::new();
+        for Lines { first, text } in receiver {
+            for (offset, raw) in split_lines(&text).enumerate() {
+                let line = String::from_utf8(raw.to_vec()).unwrap();
+                seen.push((first + offset as u64, line.trim_end().to_owned()));
+            }
+        }
+        reader.join().unwrap().unwrap();
+        seen
+    }
+
+    /// Gives what it holds `step` bytes per read: lines cut across reads.
+    struct Trickle {
+        left: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(self.left.len() - self.at).min(buf.len());
+            buf[..n].copy_from_slice(&self.left[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn batches_of_lines_keep_every_line_and_its_number() {
+        // Past one batch, a blank line and a last line without its newline.
+        let count = 200_000;
+        let mut input: String = (1..=count).map(|n| format!("{n}\n")).collect();
+        input.push_str("\nlast");
+        assert!(input.len() > BATCH_BYTES);
+        let expected = |seen: &[(u64, String)]| {
+            assert_eq!(seen.len(), count + 2);
+            for (number, line) in &seen[..count] {
+                assert_eq!(line, &number.to_string());
+            }
+            assert_eq!(seen[count], (count as u64 + 1, String::new()));
+            assert_eq!(seen[count + 1], (count as u64 + 2, "last".to_owned()));
+        };
+        expected(&read_all(io::Cursor::new(input.clone().into_bytes())));
+        let short = input[input.len() - 20_000..].to_owned();
+        let whole = read_all(io::Cursor::new(short.clone().into_bytes()));
+        assert!(whole.len() > 2_000);
+        for step in [1, 3, 4096] {
+            let trickled = read_all(Trickle {
+                left: short.clone().into_bytes(),
+                at: 0,
+                step,
+            });
+            assert_eq!(trickled, whole, "{step} bytes per read");
+        }
+    }
+
+    #[test]
+    fn lines_are_cut_as_split_inclusive_cuts_them() {
+        for text in ["", "\n", "a", "a\n", "a\nb", "a\n\nb\n", "\n\n", "a\r\nb"] {
+            let text = text.as_bytes();
+            let ours: Vec<&[u8]> = split_lines(text).collect();
+            let std: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+            assert_eq!(ours, std, "{:?}", String::from_utf8_lossy(text));
+        }
+    }
+}
