@@ -3,6 +3,8 @@
 //! on any thread; the verifier then records the results in stream order
 //! (positions, duplicates, conflicts), which is the part that cannot.
 
+use std::cell::RefCell;
+
 use auditlog_core::{AuditEvent, Security};
 use sha2::{Digest, Sha256};
 
@@ -63,20 +65,26 @@ impl LineChecker<'_> {
     }
 
     fn checked(&self, text: &str) -> Checked {
-        let event = match AuditEvent::parse(text) {
-            Ok(parsed) => parsed.event,
-            Err(e) => return failed(None, LineFailure::Parse(e.to_string())),
-        };
+        EVENT.with_borrow_mut(|event| self.checked_into(event, text))
+    }
+
+    /// Checks `text`, read into `event` (what the thread's previous line
+    /// left there: `parse_into` reuses its buffers and keeps none of it).
+    fn checked_into(&self, event: &mut AuditEvent, text: &str) -> Checked {
+        if let Err(e) = event.parse_into(text) {
+            return failed(None, LineFailure::Parse(e.to_string()));
+        }
+        let event = &*event;
         // Strict reading hashes the same serialization it compares with.
         let (unknown, hash) = match self.strictness {
-            Strictness::Strict => match published_form_hash(text, &event) {
+            Strictness::Strict => match published_form_hash(text, event) {
                 Err(offset) => {
                     let failure = LineFailure::NotPublishedForm { offset };
                     return failed(event.security.as_ref(), failure);
                 }
                 Ok(hash) => (Vec::new(), Some(hash)),
             },
-            Strictness::Lenient => (uncovered_members(text, &event), None),
+            Strictness::Lenient => (uncovered_members(text, event), None),
         };
         let hash = hash.as_deref();
         let Some(security) = event.security.as_ref().filter(|s| s.hash.is_some()) else {
@@ -87,13 +95,13 @@ impl LineChecker<'_> {
                 // No chain: only the v1 seal can be checked, with a key that
                 // answers for any id if there is one.
                 let key = self.keys.lookup("").and_then(|(_, v)| v.hmac_key());
-                verify_hash(&event, hash, key)
+                verify_hash(event, hash, key)
                     .map(|()| Checked::Unchained)
                     .map_err(LineFailure::Seal)
             }
             (Some(_), Some(_)) => Err(LineFailure::Malformed("security: both seq and length")),
-            (Some(seq), None) => self.event(&event, hash, security, seq, unknown),
-            (None, Some(length)) => self.checkpoint(&event, hash, security, length, unknown),
+            (Some(seq), None) => self.event(event, hash, security, seq, unknown),
+            (None, Some(length)) => self.checkpoint(event, hash, security, length, unknown),
         };
         checked.unwrap_or_else(|failure| failed(Some(security), failure))
     }
@@ -174,6 +182,13 @@ impl LineChecker<'_> {
             unknown: uncovered(security, verifier, unknown),
         })
     }
+}
+
+thread_local! {
+    /// One event per thread that checks lines, kept from line to line: each
+    /// line is read into the previous one's buffers instead of allocating
+    /// some thirty strings and freeing them again.
+    static EVENT: RefCell<AuditEvent> = RefCell::new(AuditEvent::default());
 }
 
 /// 32 bytes that tell two authentic link tags apart: an HMAC tag's own
