@@ -61,8 +61,13 @@ fn main() {
         "verify_into" => {
             let mut event = AuditEvent::default();
             for line in &lines {
-                verify_json_into(&mut event, black_box(line), Some(&signing), Strictness::Strict)
-                    .expect("verifies");
+                verify_json_into(
+                    &mut event,
+                    black_box(line),
+                    Some(&signing),
+                    Strictness::Strict,
+                )
+                .expect("verifies");
             }
         }
         "verify_chain" => {

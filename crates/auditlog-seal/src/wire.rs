@@ -152,12 +152,11 @@ pub(crate) fn decode_hex_into(text: &str, out: &mut [u8]) -> bool {
     invalid == 0
 }
 
-/// A hash already checked with [`is_hash`], as bytes.
-pub(crate) fn hash_bytes(hash: &str) -> [u8; 32] {
+/// The bytes of a hash, when `text` is one ([`is_hash`]): checked and
+/// decoded in one pass.
+pub(crate) fn decode_hash(text: &str) -> Option<[u8; 32]> {
     let mut bytes = [0; 32];
-    let decoded = decode_hex_into(hash, &mut bytes);
-    assert!(decoded, "checked to be 64 lowercase hex digits");
-    bytes
+    decode_hex_into(text, &mut bytes).then_some(bytes)
 }
 
 /// Chain ids and key ids end up in the authenticated messages, one per line,
@@ -191,6 +190,23 @@ mod tests {
     }
 
     #[test]
+    fn a_hash_decodes_exactly_when_it_is_one() {
+        let hash = "0123456789abcdef".repeat(4);
+        assert!(is_hash(&hash) && decode_hash(&hash).is_some());
+        for at in 0..hash.len() {
+            for byte in 0..128u8 {
+                let mut text = hash.clone().into_bytes();
+                text[at] = byte;
+                let text = String::from_utf8(text).expect("ASCII");
+                assert_eq!(decode_hash(&text).is_some(), is_hash(&text), "{text}");
+            }
+        }
+        for length in [0, 62, 63, 65, 66, 128] {
+            assert_eq!(decode_hash(&"a".repeat(length)), None);
+        }
+    }
+
+    #[test]
     fn hex_is_written_in_lowercase_for_every_byte() {
         let every: Vec<u8> = (0..=255).collect();
         assert_eq!(lower_hex(&every), hex::encode(&every));
@@ -200,7 +216,10 @@ mod tests {
             assert_eq!(lower_hex(&every[..len]), hex::encode(&every[..len]));
         }
         let hash = lower_hex(&every[..32]);
-        assert_eq!(hash_bytes(&hash)[..], every[..32]);
+        assert_eq!(
+            decode_hash(&hash).map(|h| h.to_vec()),
+            Some(every[..32].to_vec())
+        );
         assert_eq!(decode_hex(""), Some(Vec::new()));
         assert_eq!(decode_hex("0g"), None);
         let mut out = [0; 2];

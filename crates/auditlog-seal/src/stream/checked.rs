@@ -15,7 +15,7 @@ use crate::keyring::Keyring;
 use crate::published::uncovered_members;
 use crate::report::LineFailure;
 use crate::verify::{published_form_hash, verify_hash, Strictness, VerifyError};
-use crate::wire::{checkpoint_message, hash_bytes, is_hash, link_message};
+use crate::wire::{checkpoint_message, decode_hash, link_message};
 
 /// Checks lines on their own, on any thread; made by
 /// [`StreamVerifier::line_checker`](crate::StreamVerifier::line_checker).
@@ -118,12 +118,14 @@ impl LineChecker<'_> {
         if seq == 0 {
             return Err(LineFailure::Malformed("security.seq"));
         }
-        let prev = match (seq, security.prev.as_deref()) {
-            (1, None) => None,
+        let (prev, prev_bytes) = match (seq, security.prev.as_deref()) {
+            (1, None) => (None, None),
             (1, Some(_)) => return Err(LineFailure::Malformed("security.prev")),
             (_, None) => return Err(LineFailure::MissingField("security.prev")),
-            (_, Some(prev)) if is_hash(prev) => Some(prev),
-            (_, Some(_)) => return Err(LineFailure::Malformed("security.prev")),
+            (_, Some(prev)) => match decode_hash(prev) {
+                Some(bytes) => (Some(prev), Some(bytes)),
+                None => return Err(LineFailure::Malformed("security.prev")),
+            },
         };
         let (rank, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
         if !verifier.check(&link_message(c.chain, seq, prev, c.hash, c.kid), c.link) {
@@ -134,8 +136,8 @@ impl LineChecker<'_> {
             chain: c.chain.to_owned(),
             seq,
             position: Position {
-                hash: hash_bytes(c.hash),
-                prev: prev.map(hash_bytes),
+                hash: c.hash_bytes,
+                prev: prev_bytes,
                 link: link_fingerprint(c.link),
                 rank,
                 line: 0,
@@ -157,12 +159,14 @@ impl LineChecker<'_> {
         if security.prev.is_some() {
             return Err(LineFailure::Malformed("security.prev"));
         }
-        let head = match (length, security.head.as_deref()) {
-            (0, None) => None,
+        let (head, head_bytes) = match (length, security.head.as_deref()) {
+            (0, None) => (None, None),
             (0, Some(_)) => return Err(LineFailure::Malformed("security.head")),
             (_, None) => return Err(LineFailure::MissingField("security.head")),
-            (_, Some(head)) if is_hash(head) => Some(head),
-            (_, Some(_)) => return Err(LineFailure::Malformed("security.head")),
+            (_, Some(head)) => match decode_hash(head) {
+                Some(bytes) => (Some(head), Some(bytes)),
+                None => return Err(LineFailure::Malformed("security.head")),
+            },
         };
         let (_, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
         if !verifier.check(
@@ -176,7 +180,7 @@ impl LineChecker<'_> {
             chain: c.chain.to_owned(),
             checkpoint: SeenCheckpoint {
                 length,
-                head: head.map(hash_bytes),
+                head: head_bytes,
                 line: 0,
             },
             unknown: uncovered(security, verifier, unknown),
@@ -196,11 +200,7 @@ thread_local! {
 /// (an Ed25519 signature is 128 digits). Hashing the HMAC tag cost two
 /// SHA-256 compressions a line and told nothing more.
 fn link_fingerprint(link: &str) -> [u8; 32] {
-    if is_hash(link) {
-        hash_bytes(link)
-    } else {
-        Sha256::digest(link.as_bytes()).into()
-    }
+    decode_hash(link).unwrap_or_else(|| Sha256::digest(link.as_bytes()).into())
 }
 
 fn failed(security: Option<&Security>, failure: LineFailure) -> Checked {
