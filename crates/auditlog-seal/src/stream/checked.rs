@@ -128,7 +128,9 @@ impl LineChecker<'_> {
             },
         };
         let (rank, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
-        if !verifier.check(&link_message(c.chain, seq, prev, c.hash, c.kid), c.link) {
+        let tag = decode_hash(c.link);
+        let message = link_message(c.chain, seq, prev, c.hash, c.kid);
+        if !verifier.check_decoded(&message, c.link, tag.as_ref()) {
             return Err(LineFailure::Link);
         }
         // The position is authentic from here on; the content may not be.
@@ -138,7 +140,7 @@ impl LineChecker<'_> {
             position: Position {
                 hash: c.hash_bytes,
                 prev: prev_bytes,
-                link: link_fingerprint(c.link),
+                link: link_fingerprint(c.link, tag),
                 rank,
                 line: 0,
             },
@@ -198,9 +200,10 @@ thread_local! {
 /// 32 bytes that tell two authentic link tags apart: an HMAC tag's own
 /// bytes (64 hex digits, checked above), else the SHA-256 of the tag's text
 /// (an Ed25519 signature is 128 digits). Hashing the HMAC tag cost two
-/// SHA-256 compressions a line and told nothing more.
-fn link_fingerprint(link: &str) -> [u8; 32] {
-    decode_hash(link).unwrap_or_else(|| Sha256::digest(link.as_bytes()).into())
+/// SHA-256 compressions a line and told nothing more. `decoded` is the tag
+/// decoded, when it is 64 hex digits.
+fn link_fingerprint(link: &str, decoded: Option<[u8; 32]>) -> [u8; 32] {
+    decoded.unwrap_or_else(|| Sha256::digest(link.as_bytes()).into())
 }
 
 fn failed(security: Option<&Security>, failure: LineFailure) -> Checked {
