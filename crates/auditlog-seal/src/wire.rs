@@ -223,7 +223,7 @@ mod tests {
     /// One digit at a time through the table, as the decoder did.
     fn decode_by_table(text: &str) -> Option<Vec<u8>> {
         let digits = text.as_bytes();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return None;
         }
         digits
