@@ -136,15 +136,17 @@ impl<'k> StreamVerifier<'k> {
                     self.chains.insert(chain.clone(), ChainState::default());
                 }
                 let state = self.chains.get_mut(&chain).expect("inserted above");
-                // Most lines hold a new position: asked without building the
-                // stored one, which only a second copy needs.
-                if !state.entries.contains(seq) {
-                    state.entries.insert(seq, position);
-                } else if state.entries.get(seq).is_some_and(|first| {
-                    (first.hash, first.prev, first.link)
-                        != (position.hash, position.prev, position.link)
-                }) {
-                    return self.fail(line, Some(chain), Some(seq), LineFailure::Conflict);
+                match state.entries.get(seq) {
+                    None => {
+                        state.entries.insert(seq, position);
+                    }
+                    Some(first)
+                        if (first.hash, first.prev, first.link)
+                            != (position.hash, position.prev, position.link) =>
+                    {
+                        return self.fail(line, Some(chain), Some(seq), LineFailure::Conflict);
+                    }
+                    Some(_) => {}
                 }
                 if let Err(e) = content {
                     return self.fail(line, Some(chain), Some(seq), LineFailure::Seal(e));
