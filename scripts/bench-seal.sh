@@ -4,7 +4,9 @@
 #     (skipped with BENCH_CRITERION=0);
 #  2. on the same 500,000 lines of the typical event, alternating runs:
 #     `auditlog seal`, `auditlog verify` of its output (strict, with the key),
-#     `auditlog seal --chain` and `auditlog verify --chain` of that, and the
+#     `auditlog seal --chain` and `auditlog verify --chain` of that, `auditlog
+#     verify` of the chained lines (what `verify --chain` does less the links
+#     and the chain bookkeeping: its floor, with the link's HMAC), and the
 #     Python reference sealing (parse, seal, serialize; 30,000 lines: it is
 #     slow); medians of wall-clock events/s and of CPU (user+sys) per event,
 #     each as a ratio to `auditlog seal`.
@@ -57,7 +59,7 @@ measure() { # name lines command...
   cpus[$name]="${cpus[$name]:-} $(python3 -c "print(round(($user + $sys) * 1e6 / $n, 2))")"
   faults[$name]="${faults[$name]:-} $(python3 -c "print(round($minor * 1000 / $n, 1))")"
 }
-names=(seal verify seal-chain verify-chain python)
+names=(seal verify seal-chain verify-chain verify-chained python)
 old=${AUDITLOG_OLD_BIN:-}
 [ -n "$old" ] && names+=(old:seal old:verify old:verify-chain)
 for _ in $(seq "$runs"); do
@@ -70,6 +72,7 @@ for _ in $(seq "$runs"); do
   measure verify $lines sh -c "$bin verify < $work/sealed.jsonl > /dev/null"
   measure seal-chain $lines sh -c "$bin seal --chain bench-chain < $work/rust.jsonl > /dev/null 2>&1"
   measure verify-chain $lines sh -c "$bin verify --chain < $work/chained.jsonl > /dev/null"
+  measure verify-chained $lines sh -c "$bin verify < $work/chained.jsonl > /dev/null 2>&1"
   measure python $python_lines sh -c "python3 scripts/python_seal.py bench < $work/python.jsonl > $work/python.out"
 done
 head -n $python_lines "$work/rust.out" | cmp -s - "$work/python.out" && same=identical || same=DIFFERENT
@@ -87,6 +90,8 @@ for name in verify seal-chain verify-chain; do
   # shellcheck disable=SC2086
   echo "$name vs seal: $(ratio "$(median ${rates[$name]})" "$seal_rate")x the events/s, $(ratio "$seal_cpu" "$(median ${cpus[$name]})")x less CPU per event"
 done
+# shellcheck disable=SC2086
+echo "verify-chain vs verify-chained: $(python3 -c "print(round($(median ${cpus[verify-chain]}) - $(median ${cpus[verify-chained]}), 2))") µs more CPU per event (the links and the chain bookkeeping)"
 # shellcheck disable=SC2086
 echo "seal vs python: $(ratio "$seal_rate" "$(median ${rates[python]})")x the events/s, $(ratio "$(median ${cpus[python]})" "$seal_cpu")x less CPU per event; output for the first $python_lines lines: $same"
 echo "cores: $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -3,25 +3,30 @@
 //!
 //! ```sh
 //! cargo build --release -p auditlog-seal --example chain_loop
-//! for mode in verify verify_chain; do
+//! for mode in seal_only verify_into verify_chain; do
 //!   valgrind --tool=callgrind --callgrind-out-file=/tmp/$mode.cg \
 //!     target/release/examples/chain_loop $mode 20000 2>&1 | grep Collected
 //! done
 //! ```
 //!
-//! Both modes seal COUNT copies of the typical event (distinct ids) into a
+//! Every mode seals COUNT copies of the typical event (distinct ids) into a
 //! chain with a checkpoint every 1,000 events first, as `auditlog seal
-//! --chain` does, then verify them: `verify` checks each line on its own as
-//! `auditlog verify` does (strict, with the key; the chain members are read,
-//! not checked), `verify_chain` feeds each to a `StreamVerifier` and
-//! finishes (what `auditlog verify --chain` does, on one thread). Run
-//! `seal_only` for the cost of the setup and subtract it; then the
-//! difference of the two modes per line is what the chain costs.
+//! --chain` does, then verifies them: `verify_into` checks each line on its
+//! own as `auditlog verify` does (strict, with the key, each line read into
+//! the previous one's event; the chain members are read, not checked),
+//! `verify` likewise with a fresh event per line, `verify_chain` feeds each
+//! to a `StreamVerifier` and finishes (what `auditlog verify --chain` does,
+//! on one thread). Run `seal_only` for the cost of the setup and subtract
+//! it; then the difference of `verify_chain` and `verify_into` per line is
+//! what the chain costs.
 
 use std::hint::black_box;
 
 use auditlog_core::AuditEvent;
-use auditlog_seal::{verify_json, ChainKey, ChainSealer, Keyring, SigningKey, StreamVerifier};
+use auditlog_seal::{
+    verify_json, verify_json_into, ChainKey, ChainSealer, Keyring, SigningKey, StreamVerifier,
+    Strictness,
+};
 
 const TYPICAL: &str = include_str!("../../../docs/samples/typical-event.json");
 
@@ -51,6 +56,18 @@ fn main() {
         "verify" => {
             for line in &lines {
                 verify_json(black_box(line), Some(&signing)).expect("verifies");
+            }
+        }
+        "verify_into" => {
+            let mut event = AuditEvent::default();
+            for line in &lines {
+                verify_json_into(
+                    &mut event,
+                    black_box(line),
+                    Some(&signing),
+                    Strictness::Strict,
+                )
+                .expect("verifies");
             }
         }
         "verify_chain" => {

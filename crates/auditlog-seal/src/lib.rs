@@ -31,6 +31,7 @@
 //! A failed check says which check failed, never the expected value.
 
 pub mod chain;
+mod constant_time;
 mod error;
 #[doc = include_str!("../../../docs/integrity.md")]
 pub mod integrity {}

@@ -11,7 +11,6 @@
 
 use sha2::digest::generic_array::GenericArray;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 const BLOCK: usize = 64;
@@ -67,7 +66,7 @@ pub(crate) fn hmac_sha256(key: &PadStates, message: &[u8]) -> [u8; 32] {
 /// True when `tag` is the HMAC-SHA256 of `message` under `key`, compared in
 /// constant time.
 pub(crate) fn hmac_matches(key: &PadStates, message: &[u8], tag: &[u8]) -> bool {
-    bool::from(hmac_sha256(key, message).ct_eq(tag))
+    crate::constant_time::same_bytes(&hmac_sha256(key, message), tag)
 }
 
 /// Absorbs `message` into `state`, which has absorbed one block (a pad)

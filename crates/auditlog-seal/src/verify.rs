@@ -4,8 +4,8 @@ use std::cell::RefCell;
 use std::fmt;
 
 use auditlog_core::{AuditEvent, ParseError};
-use subtle::ConstantTimeEq;
 
+use crate::constant_time::same_bytes;
 use crate::key::SigningKey;
 use crate::seal::{compute_hash, hash_hex};
 use crate::wire::decode_hex_into;
@@ -70,7 +70,7 @@ pub(crate) fn verify_hash(
             &owned
         }
     };
-    if !bool::from(hash.as_bytes().ct_eq(claimed_hash.as_bytes())) {
+    if !same_bytes(hash.as_bytes(), claimed_hash.as_bytes()) {
         return Err(VerifyError::HashMismatch);
     }
     if let Some(key) = key {

@@ -150,6 +150,25 @@ impl Verifier {
         }
     }
 
+    /// As [`check`](Self::check), given also `tag` decoded when it is 64
+    /// hex digits (`wire::decode_hash`), as the verifier of a stream has it
+    /// already for the tag's fingerprint: an HMAC tag is not decoded twice.
+    pub(crate) fn check_decoded(
+        &self,
+        message: &[u8],
+        tag: &str,
+        decoded: Option<&[u8; 32]>,
+    ) -> bool {
+        match (self, decoded) {
+            (Verifier::Hmac(key), Some(bytes)) => {
+                crate::mac::hmac_matches(key.pad_states(), message, bytes)
+            }
+            // Not 64 hex digits: no HMAC tag.
+            (Verifier::Hmac(_), None) => false,
+            (Verifier::Ed25519(_), _) => self.check(message, tag),
+        }
+    }
+
     /// The HMAC key, which also checks the per-event `signature`.
     pub(crate) fn hmac_key(&self) -> Option<&SigningKey> {
         match self {

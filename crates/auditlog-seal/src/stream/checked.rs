@@ -3,6 +3,8 @@
 //! on any thread; the verifier then records the results in stream order
 //! (positions, duplicates, conflicts), which is the part that cannot.
 
+use std::cell::RefCell;
+
 use auditlog_core::{AuditEvent, Security};
 use sha2::{Digest, Sha256};
 
@@ -13,7 +15,7 @@ use crate::keyring::Keyring;
 use crate::published::uncovered_members;
 use crate::report::LineFailure;
 use crate::verify::{published_form_hash, verify_hash, Strictness, VerifyError};
-use crate::wire::{checkpoint_message, hash_bytes, is_hash, link_message};
+use crate::wire::{checkpoint_message, decode_hash, link_message};
 
 /// Checks lines on their own, on any thread; made by
 /// [`StreamVerifier::line_checker`](crate::StreamVerifier::line_checker).
@@ -63,20 +65,26 @@ impl LineChecker<'_> {
     }
 
     fn checked(&self, text: &str) -> Checked {
-        let event = match AuditEvent::parse(text) {
-            Ok(parsed) => parsed.event,
-            Err(e) => return failed(None, LineFailure::Parse(e.to_string())),
-        };
+        EVENT.with_borrow_mut(|event| self.checked_into(event, text))
+    }
+
+    /// Checks `text`, read into `event` (what the thread's previous line
+    /// left there: `parse_into` reuses its buffers and keeps none of it).
+    fn checked_into(&self, event: &mut AuditEvent, text: &str) -> Checked {
+        if let Err(e) = event.parse_into(text) {
+            return failed(None, LineFailure::Parse(e.to_string()));
+        }
+        let event = &*event;
         // Strict reading hashes the same serialization it compares with.
         let (unknown, hash) = match self.strictness {
-            Strictness::Strict => match published_form_hash(text, &event) {
+            Strictness::Strict => match published_form_hash(text, event) {
                 Err(offset) => {
                     let failure = LineFailure::NotPublishedForm { offset };
                     return failed(event.security.as_ref(), failure);
                 }
                 Ok(hash) => (Vec::new(), Some(hash)),
             },
-            Strictness::Lenient => (uncovered_members(text, &event), None),
+            Strictness::Lenient => (uncovered_members(text, event), None),
         };
         let hash = hash.as_deref();
         let Some(security) = event.security.as_ref().filter(|s| s.hash.is_some()) else {
@@ -87,13 +95,13 @@ impl LineChecker<'_> {
                 // No chain: only the v1 seal can be checked, with a key that
                 // answers for any id if there is one.
                 let key = self.keys.lookup("").and_then(|(_, v)| v.hmac_key());
-                verify_hash(&event, hash, key)
+                verify_hash(event, hash, key)
                     .map(|()| Checked::Unchained)
                     .map_err(LineFailure::Seal)
             }
             (Some(_), Some(_)) => Err(LineFailure::Malformed("security: both seq and length")),
-            (Some(seq), None) => self.event(&event, hash, security, seq, unknown),
-            (None, Some(length)) => self.checkpoint(&event, hash, security, length, unknown),
+            (Some(seq), None) => self.event(event, hash, security, seq, unknown),
+            (None, Some(length)) => self.checkpoint(event, hash, security, length, unknown),
         };
         checked.unwrap_or_else(|failure| failed(Some(security), failure))
     }
@@ -110,15 +118,19 @@ impl LineChecker<'_> {
         if seq == 0 {
             return Err(LineFailure::Malformed("security.seq"));
         }
-        let prev = match (seq, security.prev.as_deref()) {
-            (1, None) => None,
+        let (prev, prev_bytes) = match (seq, security.prev.as_deref()) {
+            (1, None) => (None, None),
             (1, Some(_)) => return Err(LineFailure::Malformed("security.prev")),
             (_, None) => return Err(LineFailure::MissingField("security.prev")),
-            (_, Some(prev)) if is_hash(prev) => Some(prev),
-            (_, Some(_)) => return Err(LineFailure::Malformed("security.prev")),
+            (_, Some(prev)) => match decode_hash(prev) {
+                Some(bytes) => (Some(prev), Some(bytes)),
+                None => return Err(LineFailure::Malformed("security.prev")),
+            },
         };
         let (rank, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
-        if !verifier.check(&link_message(c.chain, seq, prev, c.hash, c.kid), c.link) {
+        let tag = decode_hash(c.link);
+        let message = link_message(c.chain, seq, prev, c.hash, c.kid);
+        if !verifier.check_decoded(&message, c.link, tag.as_ref()) {
             return Err(LineFailure::Link);
         }
         // The position is authentic from here on; the content may not be.
@@ -126,9 +138,9 @@ impl LineChecker<'_> {
             chain: c.chain.to_owned(),
             seq,
             position: Position {
-                hash: hash_bytes(c.hash),
-                prev: prev.map(hash_bytes),
-                link: link_fingerprint(c.link),
+                hash: c.hash_bytes,
+                prev: prev_bytes,
+                link: link_fingerprint(c.link, tag),
                 rank,
                 line: 0,
             },
@@ -149,12 +161,14 @@ impl LineChecker<'_> {
         if security.prev.is_some() {
             return Err(LineFailure::Malformed("security.prev"));
         }
-        let head = match (length, security.head.as_deref()) {
-            (0, None) => None,
+        let (head, head_bytes) = match (length, security.head.as_deref()) {
+            (0, None) => (None, None),
             (0, Some(_)) => return Err(LineFailure::Malformed("security.head")),
             (_, None) => return Err(LineFailure::MissingField("security.head")),
-            (_, Some(head)) if is_hash(head) => Some(head),
-            (_, Some(_)) => return Err(LineFailure::Malformed("security.head")),
+            (_, Some(head)) => match decode_hash(head) {
+                Some(bytes) => (Some(head), Some(bytes)),
+                None => return Err(LineFailure::Malformed("security.head")),
+            },
         };
         let (_, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
         if !verifier.check(
@@ -168,7 +182,7 @@ impl LineChecker<'_> {
             chain: c.chain.to_owned(),
             checkpoint: SeenCheckpoint {
                 length,
-                head: head.map(hash_bytes),
+                head: head_bytes,
                 line: 0,
             },
             unknown: uncovered(security, verifier, unknown),
@@ -176,16 +190,20 @@ impl LineChecker<'_> {
     }
 }
 
+thread_local! {
+    /// One event per thread that checks lines, kept from line to line: each
+    /// line is read into the previous one's buffers instead of allocating
+    /// some thirty strings and freeing them again.
+    static EVENT: RefCell<AuditEvent> = RefCell::new(AuditEvent::default());
+}
+
 /// 32 bytes that tell two authentic link tags apart: an HMAC tag's own
 /// bytes (64 hex digits, checked above), else the SHA-256 of the tag's text
 /// (an Ed25519 signature is 128 digits). Hashing the HMAC tag cost two
-/// SHA-256 compressions a line and told nothing more.
-fn link_fingerprint(link: &str) -> [u8; 32] {
-    if is_hash(link) {
-        hash_bytes(link)
-    } else {
-        Sha256::digest(link.as_bytes()).into()
-    }
+/// SHA-256 compressions a line and told nothing more. `decoded` is the tag
+/// decoded, when it is 64 hex digits.
+fn link_fingerprint(link: &str, decoded: Option<[u8; 32]>) -> [u8; 32] {
+    decoded.unwrap_or_else(|| Sha256::digest(link.as_bytes()).into())
 }
 
 fn failed(security: Option<&Security>, failure: LineFailure) -> Checked {

@@ -6,7 +6,7 @@ use auditlog_core::Security;
 use crate::keyring::Verifier;
 use crate::report::LineFailure;
 use crate::verify::VerifyError;
-use crate::wire::{is_hash, is_valid_id};
+use crate::wire::{decode_hash, is_valid_id};
 
 /// Members no check covers, beside those the model does not know: a
 /// `signature` under an Ed25519 key (only an HMAC key checks it) and a `head`
@@ -30,6 +30,8 @@ pub(super) struct Common<'a> {
     pub(super) chain: &'a str,
     pub(super) kid: &'a str,
     pub(super) hash: &'a str,
+    /// `hash` decoded.
+    pub(super) hash_bytes: [u8; 32],
     pub(super) link: &'a str,
 }
 
@@ -49,9 +51,7 @@ pub(super) fn common(security: &Security) -> Result<Common<'_>, LineFailure> {
         return Err(LineFailure::Malformed("security.kid"));
     }
     let hash = security.hash.as_deref().unwrap_or("");
-    if !is_hash(hash) {
-        return Err(LineFailure::Seal(VerifyError::HashMismatch));
-    }
+    let hash_bytes = decode_hash(hash).ok_or(LineFailure::Seal(VerifyError::HashMismatch))?;
     let link = security
         .link
         .as_deref()
@@ -60,6 +60,7 @@ pub(super) fn common(security: &Security) -> Result<Common<'_>, LineFailure> {
         chain,
         kid,
         hash,
+        hash_bytes,
         link,
     })
 }

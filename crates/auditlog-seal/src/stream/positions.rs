@@ -1,17 +1,25 @@
-//! The positions of one chain, by seq: a vector for the run of consecutive
-//! seqs that most streams are, a hash map for the rest.
+//! The positions of one chain, by seq: a run of consecutive seqs that most
+//! streams are, a hash map for the rest.
 //!
-//! A chain read in order fills the vector one seq after the other: finding
+//! A chain read in order fills the run one seq after the other: finding
 //! and storing a position is an index, not a hash of the seq, and the
 //! positions lie in seq order for the checks of the chain as a whole.
 //! Seqs are claimed by the lines, so anything outside the run (a gap, a seq
 //! far ahead, one before the first seen) goes to the map rather than
-//! growing the vector.
+//! growing the run.
+//!
+//! The run is kept small, since it holds every event of the stream: it is
+//! stored in fixed chunks (no vector doubling, which copied every position
+//! and had the kernel zero twice the pages), and a position in it does not
+//! keep its `prev` when that is the hash of the position before it, which
+//! it is in any chain without a fork. Such a `prev` is given back from the
+//! position before it, so what [`Positions::get`] answers is exactly what
+//! was inserted.
 
 use std::collections::HashMap;
 
 /// What the verifier remembers of one authentic position of a chain.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Position {
     pub(super) hash: [u8; 32],
     pub(super) prev: Option<[u8; 32]>,
@@ -22,52 +30,114 @@ pub(super) struct Position {
     pub(super) line: u64,
 }
 
+/// A position in the run, without its `prev` (see [`Positions::prevs`]).
+#[derive(Debug)]
+struct Kept {
+    hash: [u8; 32],
+    link: [u8; 32],
+    rank: usize,
+    line: u64,
+}
+
+/// Positions per chunk of the run: 80 KiB chunks.
+const CHUNK: usize = 1024;
+
 #[derive(Debug, Default)]
 pub(super) struct Positions {
-    /// Seq of `run[0]`; meaningless while `run` is empty.
+    /// Seq of the run's first position; meaningless while the run is empty.
     first: u64,
-    /// Positions of seqs `first`, `first + 1`, ... with none missing.
-    run: Vec<Position>,
-    /// Every other seq: never one that `run` covers.
+    /// Positions of seqs `first`, `first + 1`, ... with none missing, in
+    /// chunks of `CHUNK` (every chunk but the last full).
+    run: Vec<Vec<Kept>>,
+    /// How many positions the run holds.
+    run_len: usize,
+    /// The `prev` of each position in the run that is not the hash of the
+    /// position before it: the run's first, and any fork.
+    prevs: HashMap<u64, Option<[u8; 32]>>,
+    /// Every other seq: never one that the run covers.
     rest: HashMap<u64, Position>,
 }
 
 impl Positions {
-    pub(super) fn get(&self, seq: u64) -> Option<&Position> {
+    pub(super) fn get(&self, seq: u64) -> Option<Position> {
+        let Some(index) = self.run_index(seq) else {
+            return self.rest.get(&seq).cloned();
+        };
+        let kept = self.kept(index)?;
+        let prev = match self.prevs.get(&seq) {
+            Some(&prev) => prev,
+            None => Some(self.kept(index - 1)?.hash),
+        };
+        Some(Position {
+            hash: kept.hash,
+            prev,
+            link: kept.link,
+            rank: kept.rank,
+            line: kept.line,
+        })
+    }
+
+    /// True when `seq` has a position.
+    pub(super) fn contains(&self, seq: u64) -> bool {
         match self.run_index(seq) {
-            Some(index) => self.run.get(index),
-            None => self.rest.get(&seq),
+            Some(index) => index < self.run_len,
+            None => self.rest.contains_key(&seq),
         }
     }
 
     /// Stores the position of `seq`, which has none yet.
     pub(super) fn insert(&mut self, seq: u64, position: Position) {
-        debug_assert!(self.get(seq).is_none(), "seq {seq} stored twice");
-        if self.run.is_empty() && self.rest.is_empty() {
+        debug_assert!(!self.contains(seq), "seq {seq} stored twice");
+        if self.run_len == 0 && self.rest.is_empty() {
             self.first = seq;
         }
-        if self.run_index(seq) == Some(self.run.len()) {
-            self.run.push(position);
+        if self.run_index(seq) == Some(self.run_len) {
+            self.push(seq, position);
             // The run may now reach seqs that arrived early.
-            while !self.rest.is_empty() {
-                let Some(next) = self.next_seq().and_then(|s| self.rest.remove(&s)) else {
+            while let Some(next) = self.next_seq().filter(|_| !self.rest.is_empty()) {
+                let Some(position) = self.rest.remove(&next) else {
                     break;
                 };
-                self.run.push(next);
+                self.push(next, position);
             }
         } else {
             self.rest.insert(seq, position);
         }
     }
 
+    /// Appends `position`, of seq `first + run_len`, to the run.
+    fn push(&mut self, seq: u64, position: Position) {
+        let follows = (self.run_len.checked_sub(1))
+            .and_then(|i| self.kept(i))
+            .is_some_and(|before| Some(before.hash) == position.prev);
+        if !follows {
+            self.prevs.insert(seq, position.prev);
+        }
+        if self.run.last().is_none_or(|chunk| chunk.len() == CHUNK) {
+            self.run.push(Vec::with_capacity(CHUNK));
+        }
+        let chunk = self.run.last_mut().expect("a chunk with room");
+        chunk.push(Kept {
+            hash: position.hash,
+            link: position.link,
+            rank: position.rank,
+            line: position.line,
+        });
+        self.run_len += 1;
+    }
+
+    fn kept(&self, index: usize) -> Option<&Kept> {
+        self.run.get(index / CHUNK)?.get(index % CHUNK)
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.run.len() + self.rest.len()
+        self.run_len + self.rest.len()
     }
 
     /// Every seq stored, in increasing order.
     pub(super) fn seqs(&self) -> Vec<u64> {
-        let run = (0..self.run.len() as u64).map(|i| self.first + i);
+        let run = (0..self.run_len as u64).map(|i| self.first + i);
         let mut seqs: Vec<u64> = run.chain(self.rest.keys().copied()).collect();
         if !self.rest.is_empty() {
             seqs.sort_unstable();
@@ -75,15 +145,15 @@ impl Positions {
         seqs
     }
 
-    /// Where `seq` is or would go in `run`: up to one past its end.
+    /// Where `seq` is or would go in the run: up to one past its end.
     fn run_index(&self, seq: u64) -> Option<usize> {
         let index = usize::try_from(seq.checked_sub(self.first)?).ok()?;
-        (index <= self.run.len()).then_some(index)
+        (index <= self.run_len).then_some(index)
     }
 
     /// The seq after the run, if it has one.
     fn next_seq(&self) -> Option<u64> {
-        self.first.checked_add(self.run.len() as u64)
+        self.first.checked_add(self.run_len as u64)
     }
 }
 
@@ -94,36 +164,60 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn hash(seq: u64) -> [u8; 32] {
+        let mut hash = [0; 32];
+        hash[..8].copy_from_slice(&seq.to_le_bytes());
+        hash
+    }
+
+    /// The position of `seq` in a chain without forks: `prev` is the hash
+    /// of `seq - 1`.
     fn position(seq: u64) -> Position {
         Position {
-            hash: [seq as u8; 32],
-            prev: None,
-            link: [0; 32],
-            rank: 0,
+            hash: hash(seq),
+            prev: seq.checked_sub(1).map(hash),
+            link: [seq as u8; 32],
+            rank: seq as usize % 3,
             line: seq,
         }
     }
 
+    /// `seq` with another `prev`: none, or the hash of another seq.
+    fn forked(seq: u64, prev: Option<u64>) -> Position {
+        Position {
+            prev: prev.map(|p| hash(p ^ 0xf0f0)),
+            ..position(seq)
+        }
+    }
+
     proptest! {
-        /// Whatever order seqs arrive in, the positions answer like a map.
+        /// Whatever order seqs arrive in, forked or not, the positions
+        /// answer like a map: each exactly as inserted, `prev` included.
         #[test]
-        fn behaves_like_a_map(seqs in proptest::collection::vec(
-            prop_oneof![0..40u64, Just(u64::MAX), Just(u64::MAX - 1), 1_000..1_010u64], 0..80)
+        fn behaves_like_a_map(arrivals in proptest::collection::vec(
+            (prop_oneof![0..40u64, Just(u64::MAX), Just(u64::MAX - 1), 1_000..1_010u64],
+             prop_oneof![4 => Just(None), 1 => Just(Some(None)), 1 => (0..50u64).prop_map(|p| Some(Some(p)))]),
+            0..80)
         ) {
             let mut positions = Positions::default();
             let mut model = BTreeMap::new();
-            for seq in seqs {
+            for (seq, fork) in arrivals {
                 if model.contains_key(&seq) {
                     continue;
                 }
-                positions.insert(seq, position(seq));
-                model.insert(seq, seq);
+                let position = match fork {
+                    None => position(seq),
+                    Some(prev) => forked(seq, prev),
+                };
+                positions.insert(seq, position.clone());
+                model.insert(seq, position);
                 prop_assert_eq!(positions.len(), model.len());
             }
             let keys: Vec<u64> = model.keys().copied().collect();
             prop_assert_eq!(positions.seqs(), keys);
             for seq in (0..45).chain([999, 1_000, 1_011, u64::MAX - 2, u64::MAX - 1, u64::MAX]) {
-                prop_assert_eq!(positions.get(seq).map(|p| p.line), model.get(&seq).copied());
+                prop_assert_eq!(positions.get(seq), model.get(&seq).cloned());
+                prop_assert_eq!(positions.contains(seq), model.contains_key(&seq));
             }
         }
     }
@@ -135,12 +229,44 @@ mod tests {
             positions.insert(seq, position(seq));
         }
         // 8 and 9 came early; 7 joined them to the run.
-        assert_eq!(positions.run.len(), 6);
+        assert_eq!(positions.run_len, 6);
         assert!(positions.rest.is_empty());
         assert_eq!(positions.seqs(), [5, 6, 7, 8, 9, 10]);
         positions.insert(3, position(3));
         assert_eq!(positions.rest.len(), 1);
-        assert_eq!(positions.get(3).map(|p| p.line), Some(3));
+        assert_eq!(positions.get(3), Some(position(3)));
         assert_eq!(positions.seqs(), [3, 5, 6, 7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn a_long_run_keeps_only_the_prevs_it_cannot_give_back() {
+        let mut positions = Positions::default();
+        let count = 3 * CHUNK as u64 + 5;
+        for seq in 1..=count {
+            let position = match seq {
+                // Forks, one on each side of a chunk's end.
+                1_500 => forked(seq, Some(7)),
+                2_048 | 2_049 => forked(seq, None),
+                _ => position(seq),
+            };
+            positions.insert(seq, position);
+        }
+        assert_eq!(positions.run_len as u64, count);
+        assert_eq!(positions.run.len(), 4);
+        assert!(positions.rest.is_empty());
+        // The first (prev none) and the three forks.
+        let mut kept: Vec<u64> = positions.prevs.keys().copied().collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [1, 1_500, 2_048, 2_049]);
+        for seq in 1..=count {
+            let expected = match seq {
+                1_500 => forked(seq, Some(7)),
+                2_048 | 2_049 => forked(seq, None),
+                _ => position(seq),
+            };
+            assert_eq!(positions.get(seq), Some(expected), "seq {seq}");
+        }
+        assert_eq!(positions.get(count + 1), None);
+        assert_eq!(positions.get(0), None);
     }
 }

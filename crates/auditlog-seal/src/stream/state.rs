@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::positions::{Position, Positions};
+use super::positions::Positions;
 use crate::keyring::Keyring;
 use crate::report::{ChainReport, Duplicated, InvalidLine, LineFailure, Reordered};
 
@@ -75,17 +75,17 @@ impl ChainState {
             });
         };
         let mut newest_rank = 0;
-        let mut before: Option<(u64, &Position)> = None;
+        let mut before: Option<(u64, [u8; 32])> = None;
         for &seq in &seqs {
             let Some(entry) = state.entries.get(seq) else {
                 continue;
             };
-            if let Some((_, before)) = before.filter(|&(s, _)| s + 1 == seq) {
-                if entry.prev != Some(before.hash) {
+            if let Some((_, hash)) = before.filter(|&(s, _)| s + 1 == seq) {
+                if entry.prev != Some(hash) {
                     fail(entry.line, Some(seq), LineFailure::Fork);
                 }
             }
-            before = Some((seq, entry));
+            before = Some((seq, entry.hash));
             if entry.rank < newest_rank {
                 let newer = keys.kid_at(newest_rank).unwrap_or("?").to_owned();
                 fail(entry.line, Some(seq), LineFailure::KeyRollback { newer });

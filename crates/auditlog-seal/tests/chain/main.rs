@@ -5,6 +5,7 @@
 mod combined_damage;
 mod damage;
 mod link_tags;
+mod long_chains;
 mod python;
 mod random_damage;
 mod reading;
