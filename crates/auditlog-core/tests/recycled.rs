@@ -217,3 +217,56 @@ proptest! {
         check_sequence(&lines)?;
     }
 }
+
+/// Keys the fingerprint cannot tell apart (same length, same first eight
+/// bytes), escaped spellings of one key, and more keys than the short list
+/// holds: a duplicate is refused wherever it is and whatever it looked like
+/// on the previous line, and every other object reads as serde_json reads it.
+#[test]
+fn keys_alike_in_their_fingerprint_are_told_apart_and_duplicates_refused() {
+    let alike: Vec<String> = (0..24).map(|i| format!("abcdefgh-{i:02}")).collect();
+    let quoted = |keys: &[String]| -> Vec<String> {
+        keys.iter().map(|k| serde_json::to_string(k).unwrap()).collect()
+    };
+    let object = |keys: &[String]| {
+        let members: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("{k}:{i}"))
+            .collect();
+        format!(r#"{{"eventdata":{{"requestpayload":{{{}}}}}}}"#, members.join(","))
+    };
+    let mut lines = Vec::new();
+    for count in [3, 8, 16, 17, 24] {
+        let keys = quoted(&alike[..count]);
+        lines.push(object(&keys));
+        for twin in [0, count / 2, count - 1] {
+            // The same key again at the end, plain or escaped.
+            let mut doubled = keys.clone();
+            doubled.push(keys[twin].clone());
+            lines.push(object(&doubled));
+            let mut escaped = keys.clone();
+            escaped.push(keys[twin].replacen('a', "\\u0061", 1));
+            lines.push(object(&escaped));
+            lines.push(object(&keys));
+        }
+    }
+    check_sequence(&lines).unwrap();
+    for line in &lines {
+        let ours = AuditEvent::parse(line);
+        let members = serde_json::from_str::<serde_json::Value>(line).unwrap()["eventdata"]
+            ["requestpayload"]
+            .as_object()
+            .unwrap()
+            .len();
+        let written = line.matches("abcdefgh-").count() + line.matches("\\u0061bcdefgh-").count();
+        let duplicated = members < written;
+        assert_eq!(ours.is_err(), duplicated, "{line}");
+        if let Ok(parsed) = ours {
+            let theirs: serde_json::Value = serde_json::from_str(line).unwrap();
+            let ours: serde_json::Value =
+                serde_json::from_str(&parsed.event.published_json()).unwrap();
+            assert_eq!(ours["eventdata"], theirs["eventdata"], "{line}");
+        }
+    }
+}
