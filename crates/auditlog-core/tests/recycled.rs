@@ -226,7 +226,9 @@ proptest! {
 fn keys_alike_in_their_fingerprint_are_told_apart_and_duplicates_refused() {
     let alike: Vec<String> = (0..24).map(|i| format!("abcdefgh-{i:02}")).collect();
     let quoted = |keys: &[String]| -> Vec<String> {
-        keys.iter().map(|k| serde_json::to_string(k).unwrap()).collect()
+        keys.iter()
+            .map(|k| serde_json::to_string(k).unwrap())
+            .collect()
     };
     let object = |keys: &[String]| {
         let members: Vec<String> = keys
@@ -234,7 +236,10 @@ fn keys_alike_in_their_fingerprint_are_told_apart_and_duplicates_refused() {
             .enumerate()
             .map(|(i, k)| format!("{k}:{i}"))
             .collect();
-        format!(r#"{{"eventdata":{{"requestpayload":{{{}}}}}}}"#, members.join(","))
+        format!(
+            r#"{{"eventdata":{{"requestpayload":{{{}}}}}}}"#,
+            members.join(",")
+        )
     };
     let mut lines = Vec::new();
     for count in [3, 8, 16, 17, 24] {

@@ -4,6 +4,7 @@
 
 mod combined_damage;
 mod damage;
+mod hex_fields;
 mod link_tags;
 mod long_chains;
 mod python;
