@@ -403,6 +403,8 @@ pub(crate) fn finish(result: io::Result<Tally>, summary: impl FnOnce(Tally)) -> 
 }
 
 #[cfg(test)]
+mod overlap_tests;
+#[cfg(test)]
 mod tests {
     use super::*;
 
