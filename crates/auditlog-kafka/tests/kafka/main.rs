@@ -15,6 +15,7 @@ use rdkafka::ClientConfig;
 
 mod backpressure;
 mod borrowed;
+mod borrowed_refused;
 mod chain;
 mod delivery;
 mod failures;
