@@ -165,10 +165,15 @@ impl<'a> Parser<'a> {
             Value::Object(map) => map,
             _ => Map::new(),
         };
+        if self.open_object(depth)? {
+            map.clear();
+            return Ok(Value::Object(map));
+        }
         let held = map.len();
         let mut refilled = 0;
-        let start = self.pos;
-        self.members(depth, |parser, key| {
+        let base = self.seen.len();
+        let mut many = None;
+        let result = self.members_after(base, &mut many, &mut |parser, key| {
             match map.get_mut(key) {
                 Some(slot) => {
                     let old_value = std::mem::replace(slot, Value::Null);
@@ -181,16 +186,23 @@ impl<'a> Parser<'a> {
                 }
             }
             Ok(())
-        })?;
+        });
         // Keys are unique per object, so every old key was read again
         // exactly when the count says so. When not (the keys changed since
-        // the last line), the object is read again into a fresh map rather
-        // than tracking which old keys were read.
-        if refilled < held {
-            let mut again = Parser::new(&self.text[start..self.pos]);
-            return again.object(depth, Value::Null);
+        // the last line), the old keys are dropped by the keys this object
+        // has, still held in `seen`: reading the object's text again instead
+        // cost a re-read per level of nesting (a hundred times the line's
+        // parse when each level changed).
+        if result.is_ok() && refilled < held {
+            let seen = SeenKeys {
+                keys: &mut self.seen,
+                base,
+                many: &mut many,
+            };
+            map.retain(|key, _| seen.contains(key));
         }
-        Ok(Value::Object(map))
+        self.seen.truncate(base);
+        result.map(|()| Value::Object(map))
     }
 
     /// Walks the object at the cursor, calling `member` with each key and the
@@ -201,15 +213,7 @@ impl<'a> Parser<'a> {
         depth: usize,
         mut member: impl FnMut(&mut Self, &str) -> Result<()>,
     ) -> Result<()> {
-        if depth > MAX_DEPTH {
-            return Err(ParseError::new(ParseErrorKind::TooDeep {
-                limit: MAX_DEPTH,
-            }));
-        }
-        self.pos += 1;
-        self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
+        if self.open_object(depth)? {
             return Ok(());
         }
         let base = self.seen.len();
@@ -217,6 +221,23 @@ impl<'a> Parser<'a> {
         let result = self.members_after(base, &mut many, &mut member);
         self.seen.truncate(base);
         result
+    }
+
+    /// Consumes the `{` of an object at `depth`; true when the object is
+    /// empty (its `}` consumed too).
+    fn open_object(&mut self, depth: usize) -> Result<bool> {
+        if depth > MAX_DEPTH {
+            return Err(ParseError::new(ParseErrorKind::TooDeep {
+                limit: MAX_DEPTH,
+            }));
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        let empty = self.peek() == Some(b'}');
+        if empty {
+            self.pos += 1;
+        }
+        Ok(empty)
     }
 
     /// The members of an object whose `{` is consumed and which is not
@@ -614,6 +635,15 @@ struct SeenKeys<'s, 'a> {
 
 impl<'a> SeenKeys<'_, 'a> {
     const FEW: usize = 16;
+
+    /// True when `key` is one of the keys seen.
+    fn contains(&self, key: &str) -> bool {
+        let print = fingerprint(key);
+        let few = &self.keys[self.base..];
+        few.iter()
+            .any(|seen| seen.fingerprint == print && seen.text == key)
+            || self.many.as_ref().is_some_and(|many| many.contains(key))
+    }
 
     /// False when `key` was seen before.
     /// (A borrowed key is cloned for free: only escaped keys are owned.)
