@@ -17,7 +17,8 @@ use auditlog_kafka::{
 use auditlog_seal::{ChainKey, SigningKey};
 
 use crate::key::KeyEnv;
-use crate::publish_input::{read_lines, split_lines, Lines};
+use crate::lines::split_lines;
+use crate::publish_input::{read_lines, Lines};
 
 /// Where the topic is: the options `publish` and `tail` share.
 #[derive(Debug, clap::Args)]

@@ -18,22 +18,6 @@ const BATCH: u64 = 1024;
 /// few batches, what is read ahead stays a few MiB whatever the line size.
 const BATCH_BYTES: usize = 1 << 20;
 
-/// The lines of `text`, each with its `\n` (the last one may lack it), as
-/// `split_inclusive` would cut them but with `memchr`'s search: a
-/// byte-by-byte search was 6 % of `publish`'s CPU.
-pub(crate) fn split_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let unterminated = (!text.is_empty() && !text.ends_with(b"\n")).then_some(text.len());
-    let mut start = 0;
-    memchr::memchr_iter(b'\n', text)
-        .map(|at| at + 1)
-        .chain(unterminated)
-        .map(move |end| {
-            let line = &text[start..end];
-            start = end;
-            line
-        })
-}
-
 /// Reads the lines of `input`, numbered from 1, in batches of
 /// [`BATCH`] lines or [`BATCH_BYTES`], or fewer at the end of input.
 ///
@@ -64,6 +48,7 @@ pub(crate) fn read_lines(input: impl Read, out: SyncSender<Lines>) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lines::split_lines;
     use std::sync::mpsc;
 
     /// Every line of `input` read through `read_lines`, numbered.
@@ -123,16 +108,6 @@ mod tests {
                 step,
             });
             assert_eq!(trickled, whole, "{step} bytes per read");
-        }
-    }
-
-    #[test]
-    fn lines_are_cut_as_split_inclusive_cuts_them() {
-        for text in ["", "\n", "a", "a\n", "a\nb", "a\n\nb\n", "\n\n", "a\r\nb"] {
-            let text = text.as_bytes();
-            let ours: Vec<&[u8]> = split_lines(text).collect();
-            let std: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
-            assert_eq!(ours, std, "{:?}", String::from_utf8_lossy(text));
         }
     }
 }

@@ -638,25 +638,26 @@ impl<'a> SeenKeys<'_, 'a> {
 
     /// True when `key` is one of the keys seen.
     fn contains(&self, key: &str) -> bool {
-        let print = fingerprint(key);
-        let few = &self.keys[self.base..];
-        few.iter()
-            .any(|seen| seen.fingerprint == print && seen.text == key)
+        self.in_few(fingerprint(key), key)
             || self.many.as_ref().is_some_and(|many| many.contains(key))
+    }
+
+    /// True when `key`, of fingerprint `print`, is one of the first
+    /// [`FEW`](Self::FEW) keys seen.
+    fn in_few(&self, print: u64, key: &str) -> bool {
+        self.keys[self.base..]
+            .iter()
+            .any(|seen| seen.fingerprint == print && seen.text == key)
     }
 
     /// False when `key` was seen before.
     /// (A borrowed key is cloned for free: only escaped keys are owned.)
     fn insert(self, key: Cow<'a, str>) -> bool {
         let key = SeenKey::new(key);
-        let few = &self.keys[self.base..];
-        if few
-            .iter()
-            .any(|seen| seen.fingerprint == key.fingerprint && seen.text == key.text)
-        {
+        if self.in_few(key.fingerprint, &key.text) {
             return false;
         }
-        if few.len() < Self::FEW {
+        if self.keys.len() - self.base < Self::FEW {
             self.keys.push(key);
             return true;
         }

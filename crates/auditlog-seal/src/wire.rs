@@ -105,27 +105,7 @@ pub(crate) fn is_hash(text: &str) -> bool {
 }
 
 fn is_lower_hex(text: &str) -> bool {
-    text.bytes().all(|b| nibble(b).is_some())
-}
-
-/// The value of each lowercase hex digit, `INVALID` for every other byte.
-const NIBBLES: [u8; 256] = {
-    let mut table = [INVALID; 256];
-    let mut digit = 0;
-    while digit < 16 {
-        table[b"0123456789abcdef"[digit] as usize] = digit as u8;
-        digit += 1;
-    }
-    table
-};
-const INVALID: u8 = 0xff;
-
-/// The value of a lowercase hex digit.
-fn nibble(digit: u8) -> Option<u8> {
-    match NIBBLES[usize::from(digit)] {
-        INVALID => None,
-        value => Some(value),
-    }
+    text.bytes().all(|b| digit_value(b) & 0xf0 == 0)
 }
 
 /// Lowercase hex only, as the wire format writes it: an uppercase tag is a
@@ -156,7 +136,7 @@ pub(crate) fn decode_hex_into(text: &str, out: &mut [u8]) -> bool {
 }
 
 /// The value of a lowercase hex digit, with 0xf0 set in it for any other
-/// byte: as [`NIBBLES`] says, without the look-up.
+/// byte.
 fn digit_value(digit: u8) -> u8 {
     let numeral = digit.wrapping_sub(b'0');
     let letter = digit.wrapping_sub(b'a');
@@ -202,26 +182,35 @@ mod tests {
         assert!(is_hash(&"a".repeat(64)) && !is_hash(&"A".repeat(64)));
     }
 
-    /// One digit at a time through the table, as the decoder did.
-    fn decode_by_table(text: &str) -> Option<Vec<u8>> {
+    /// A lowercase hex digit's value, written out by its ranges.
+    fn digit_by_range(digit: u8) -> Option<u8> {
+        match digit {
+            b'0'..=b'9' => Some(digit - b'0'),
+            b'a'..=b'f' => Some(digit - b'a' + 10),
+            _ => None,
+        }
+    }
+
+    /// One digit at a time by its ranges.
+    fn decode_by_ranges(text: &str) -> Option<Vec<u8>> {
         let digits = text.as_bytes();
         if !digits.len().is_multiple_of(2) {
             return None;
         }
         digits
             .chunks_exact(2)
-            .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+            .map(|pair| Some(digit_by_range(pair[0])? << 4 | digit_by_range(pair[1])?))
             .collect()
     }
 
     #[test]
-    fn digits_decode_as_the_table_does_for_every_byte_in_every_place() {
+    fn digits_decode_as_their_ranges_say_for_every_byte_in_every_place() {
         let base = "0123456789abcdef0123456789abcdef0f1e2d3c4b5a6978";
         for length in [2, 8, 16, 40, 46, 48] {
             let text = &base[..length];
             let mut out = vec![0; length / 2];
             assert!(decode_hex_into(text, &mut out));
-            assert_eq!(Some(out.clone()), decode_by_table(text));
+            assert_eq!(Some(out.clone()), decode_by_ranges(text));
             for at in 0..length {
                 for byte in 0..=255u8 {
                     let mut bytes = text.as_bytes().to_vec();
@@ -229,7 +218,7 @@ mod tests {
                     let Ok(changed) = String::from_utf8(bytes) else {
                         continue;
                     };
-                    let expected = decode_by_table(&changed);
+                    let expected = decode_by_ranges(&changed);
                     let decoded = decode_hex_into(&changed, &mut out);
                     assert_eq!(decoded, expected.is_some(), "{changed:?}");
                     if let Some(expected) = expected {

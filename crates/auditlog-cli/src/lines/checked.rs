@@ -6,7 +6,7 @@
 use std::io::{self, Read};
 use std::thread;
 
-use super::{decode, too_long, Batch, BatchReader, Pool};
+use super::{decode_within, split_lines, too_long, Batch, BatchReader, Pool};
 
 /// Calls `check` on each non-blank line of `input`, in parallel batches, and
 /// `record` with each line's number and result in input order; the result
@@ -91,21 +91,13 @@ fn check_batch<T>(
             last: batch.first,
         };
     }
-    let bytes = &batch.bytes[..];
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let ends = memchr::memchr_iter(b'\n', body).chain([body.len()]);
     let mut checked = CheckedBatch {
         lines,
         last: batch.first,
     };
-    let mut start = 0;
-    for (number, end) in (batch.first..).zip(ends) {
-        let raw = &body[start..end];
-        start = end + 1;
+    for (number, raw) in (batch.first..).zip(split_lines(&batch.bytes)) {
         checked.last = number;
-        let length = raw.strip_suffix(b"\r").unwrap_or(raw).len();
-        let result = match decode(raw) {
-            _ if length > max_line => Err(too_long(length, max_line)),
+        let result = match decode_within(raw, max_line) {
             None => continue,
             Some(Ok(line)) => Ok(check(line)),
             Some(Err(message)) => Err(message),

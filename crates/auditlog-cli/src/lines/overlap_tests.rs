@@ -1,11 +1,12 @@
 //! `process` hands the next round to the workers before it writes this
-//! one's output: a failing writer must still end the run with its error,
-//! having written whole lines in order, and the workers must not run more
-//! than that one round ahead of what was written.
+//! one's output: a failing reader or writer must still end the run with its
+//! error, what was written a prefix of the output in order, and the workers
+//! must not run more than that one round ahead of what was written.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::tests::echo_except_bad;
 use super::{process, BATCH_BYTES, MAX_LINE_BYTES};
 
 /// Takes `room` bytes, then fails every write.
@@ -60,4 +61,54 @@ fn a_write_error_ends_the_run_with_the_next_round_at_most_done_ahead() {
     let per_round = (workers * BATCH_BYTES / 9) as u64;
     assert!(handled > 2 * per_round - 10, "{handled}");
     assert!(handled <= 3 * per_round + 10, "{handled}");
+}
+
+/// Gives `good` bytes, then fails every read.
+struct FailingAfter<'a> {
+    good: &'a [u8],
+}
+
+impl Read for FailingAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.good.is_empty() {
+            return Err(io::Error::other("the disk went away"));
+        }
+        let n = self.good.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.good[..n]);
+        self.good = &self.good[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_read_error_ends_the_run_after_the_rounds_read_before_it_are_written() {
+    // Eight batches of lines read fine, then the input fails. The
+    // workers overlap the next round with the writing of this one: the
+    // rounds read before the failing one are all written, whole lines
+    // in order, and the run ends with the error. (The round the error
+    // cut short is not processed: the run failed, exit 2.)
+    let lines: Vec<String> = (1..=8 * BATCH_BYTES / 9)
+        .map(|i| format!("{i:08}"))
+        .collect();
+    let good = lines.join("\n") + "\n";
+    let mut out = Vec::new();
+    let error = process(
+        FailingAfter {
+            good: good.as_bytes(),
+        },
+        &mut out,
+        2,
+        MAX_LINE_BYTES,
+        &echo_except_bad,
+    )
+    .unwrap_err();
+    assert_eq!(error.to_string(), "the disk went away");
+    assert!(good.as_bytes().starts_with(&out));
+    assert_eq!(out.last(), Some(&b'\n'));
+    // At most the failing round (two batches) and the line it split.
+    assert!(
+        out.len() + 2 * BATCH_BYTES + 9 >= good.len(),
+        "{}",
+        out.len()
+    );
 }

@@ -65,7 +65,16 @@ impl LineChecker<'_> {
     }
 
     fn checked(&self, text: &str) -> Checked {
-        EVENT.with_borrow_mut(|event| self.checked_into(event, text))
+        EVENT.with_borrow_mut(|event| {
+            let checked = self.checked_into(event, text);
+            // A huge line's buffers are not kept for the thread's life: a
+            // topic writer could otherwise pin that much memory in every
+            // thread that ever checked a line.
+            if text.len() > KEPT_LINE_MAX {
+                *event = AuditEvent::default();
+            }
+            checked
+        })
     }
 
     /// Checks `text`, read into `event` (what the thread's previous line
@@ -190,6 +199,9 @@ impl LineChecker<'_> {
     }
 }
 
+/// The longest line whose event's buffers a thread keeps for the next line.
+const KEPT_LINE_MAX: usize = 64 << 10;
+
 thread_local! {
     /// One event per thread that checks lines, kept from line to line: each
     /// line is read into the previous one's buffers instead of allocating
@@ -211,5 +223,41 @@ fn failed(security: Option<&Security>, failure: LineFailure) -> Checked {
         chain: security.and_then(|s| s.chain.clone()),
         seq: security.and_then(|s| s.seq),
         failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checker(keys: &Keyring) -> LineChecker<'_> {
+        LineChecker {
+            keys,
+            strictness: Strictness::Strict,
+        }
+    }
+
+    fn line(note: &str) -> String {
+        let mut event = AuditEvent::from_json(&format!(
+            r#"{{"id":"e-1","eventdata":{{"requestpayload":{{"note":"{note}"}}}}}}"#
+        ))
+        .unwrap();
+        crate::seal(&mut event, None);
+        event.published_json()
+    }
+
+    #[test]
+    fn a_thread_keeps_the_buffers_of_ordinary_lines_only() {
+        let keys = Keyring::new();
+        let checker = checker(&keys);
+        let ordinary = line("short");
+        assert!(matches!(checker.checked(&ordinary), Checked::Unchained));
+        // Kept: the next line is read into it.
+        assert_ne!(EVENT.with_borrow(Clone::clone), AuditEvent::default());
+        let huge = line(&"x".repeat(KEPT_LINE_MAX));
+        assert!(matches!(checker.checked(&huge), Checked::Unchained));
+        assert_eq!(EVENT.with_borrow(Clone::clone), AuditEvent::default());
+        // And the thread goes on reading lines as before.
+        assert!(matches!(checker.checked(&ordinary), Checked::Unchained));
     }
 }
