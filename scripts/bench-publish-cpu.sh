@@ -10,6 +10,8 @@
 #            so the headers' share shows; the target's ratio is against
 #            plain kcat
 #   publish  auditlog publish < raw (parse, seal, produce, deliveries awaited)
+#   publish, no compression   the same with -X compression.type=none, as
+#            kcat's defaults send (publish's default is lz4)
 # each against librdkafka's mock cluster in its own process
 # (-X test.mock.num.brokers=1), on EVENTS typical events with distinct ids.
 # Runs alternate; medians of RUNS. The target: publish <= seal + kcat.
@@ -67,22 +69,24 @@ for run in $(seq "$runs"); do
   results[kcat_headers]+="$(cpu kcat -P -b localhost:9092 -X test.mock.num.brokers=1 -X enable.idempotence=true \
     -X acks=all -z lz4 -X linger.ms=5 "${headers[@]}" -K $'\t' -t audit-logs -l "$work/keyed.jsonl") "
   results[publish]+="$(cpu sh -c "\"$auditlog\" publish -X test.mock.num.brokers=1 < \"$work/raw.jsonl\"") "
+  results[publish_plain]+="$(cpu sh -c "\"$auditlog\" publish -X test.mock.num.brokers=1 -X compression.type=none < \"$work/raw.jsonl\"") "
   if [ -n "${AUDITLOG_OLD_BIN:-}" ]; then
     results[old]+="$(cpu sh -c "\"$AUDITLOG_OLD_BIN\" publish -X test.mock.num.brokers=1 < \"$work/raw.jsonl\"") "
   fi
-  echo "run $run (µs/event): seal ${results[seal]} | kcat ${results[kcat]} | kcat, settings ${results[kcat_settings]} | kcat, headers ${results[kcat_headers]} | publish ${results[publish]}"
+  echo "run $run (µs/event): seal ${results[seal]} | kcat ${results[kcat]} | kcat, settings ${results[kcat_settings]} | kcat, headers ${results[kcat_headers]} | publish ${results[publish]} | publish, no compression ${results[publish_plain]}"
 done
 echo "events: $events; runs: $runs; $(nproc) cores; load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "${results[seal]}" "${results[kcat]}" "${results[kcat_settings]}" "${results[kcat_headers]}" "${results[publish]}" "${results[old]:-}" <<'PY'
+python3 - "${results[seal]}" "${results[kcat]}" "${results[kcat_settings]}" "${results[kcat_headers]}" "${results[publish]}" "${results[publish_plain]}" "${results[old]:-}" <<'PY'
 import statistics, sys
-seal, kcat, kcat_s, kcat_h, publish, old = (list(map(float, a.split())) for a in sys.argv[1:])
+seal, kcat, kcat_s, kcat_h, publish, publish_plain, old = (list(map(float, a.split())) for a in sys.argv[1:])
 m = statistics.median
 print("| what | CPU µs/event (median) | runs |")
 print("|---|---|---|")
 for name, xs in [("auditlog seal", seal), ("kcat -P, defaults", kcat),
                  ("kcat -P, the publisher's settings", kcat_s),
                  ("kcat -P, the publisher's settings, five headers and key", kcat_h),
-                 ("auditlog publish", publish)] \
+                 ("auditlog publish", publish),
+                 ("auditlog publish -X compression.type=none", publish_plain)] \
         + ([("auditlog publish, AUDITLOG_OLD_BIN", old)] if old else []):
     print(f"| {name} | {m(xs):.2f} | {' '.join(f'{x:.2f}' for x in xs)} |")
 r1 = [p / (s + k) for p, s, k in zip(publish, seal, kcat)]
@@ -91,6 +95,8 @@ print(f"| publish / (seal + kcat defaults) | **{m(r1):.2f}** | {' '.join(f'{x:.2
 print(f"| publish / (seal + kcat, publisher's settings) | **{m(r2):.2f}** | {' '.join(f'{x:.2f}' for x in r2)} |")
 r3 = [p / (s + k) for p, s, k in zip(publish, seal, kcat_h)]
 print(f"| publish / (seal + kcat, settings, five headers and key): not the target's ratio | {m(r3):.2f} | {' '.join(f'{x:.2f}' for x in r3)} |")
+r5 = [p / (s + k) for p, s, k in zip(publish_plain, seal, kcat)]
+print(f"| publish without compression / (seal + kcat defaults, which do not compress) | {m(r5):.2f} | {' '.join(f'{x:.2f}' for x in r5)} |")
 if old:
     r4 = [p / (s + k) for p, s, k in zip(old, seal, kcat)]
     print(f"| AUDITLOG_OLD_BIN publish / (seal + kcat defaults) | {m(r4):.2f} | {' '.join(f'{x:.2f}' for x in r4)} |")
