@@ -1,7 +1,7 @@
 //! The v1 event model: a flat envelope plus nested sections, all optional.
 
-use crate::error::{ParseError, Result};
-use crate::parse::Parser;
+use crate::error::{ParseError, ParseErrorKind, Result};
+use crate::parse::{Member, Parser};
 use crate::value::{Map, Value};
 
 /// The default `specversion` the builder writes.
@@ -224,114 +224,136 @@ impl Reader {
             return Err(wrong_type(p, 0, "an object"));
         }
         let mut e = AuditEvent::default();
+        let mut known = KnownFields::default();
         p.members(1, |p, key| {
             let o = &mut old;
+            let k = &mut known;
             match key {
-                "id" => _ = set(&mut e.id, &mut o.id, p)?,
-                "specversion" => _ = set(&mut e.specversion, &mut o.specversion, p)?,
-                "timestamp" => _ = set(&mut e.timestamp, &mut o.timestamp, p)?,
-                "traceid" => _ = set(&mut e.traceid, &mut o.traceid, p)?,
-                "transactionid" => _ = set(&mut e.transactionid, &mut o.transactionid, p)?,
-                "tenantid" => _ = set(&mut e.tenantid, &mut o.tenantid, p)?,
+                "id" => k.string(0, p, &mut e.id, &mut o.id),
+                "specversion" => k.string(1, p, &mut e.specversion, &mut o.specversion),
+                "timestamp" => k.string(2, p, &mut e.timestamp, &mut o.timestamp),
+                "traceid" => k.string(3, p, &mut e.traceid, &mut o.traceid),
+                "transactionid" => k.string(4, p, &mut e.transactionid, &mut o.transactionid),
+                "tenantid" => k.string(5, p, &mut e.tenantid, &mut o.tenantid),
                 "subject" => {
+                    k.first(6)?;
                     e.subject = self.section(
                         p,
                         "subject.",
                         o.subject.take(),
-                        |_, p, s: &mut Subject, o, key| match key {
-                            "userid" => set(&mut s.userid, &mut o.userid, p),
-                            "type" => set(&mut s.user_type, &mut o.user_type, p),
+                        |_, p, k, s: &mut Subject, o, key| match key {
+                            "userid" => k.string(0, p, &mut s.userid, &mut o.userid),
+                            "type" => k.string(1, p, &mut s.user_type, &mut o.user_type),
                             "groups" => {
+                                k.first(2)?;
                                 let mut groups = std::mem::take(&mut o.groups);
                                 s.groups = match p.strings_into(&mut groups) {
                                     Some(()) => groups,
                                     None => strings(p.value(SECTION_DEPTH)?)?,
                                 };
-                                Ok(true)
+                                Ok(Member::Read)
                             }
-                            _ => Ok(false),
+                            _ => Ok(Member::Left),
                         },
-                    )?
+                    )?;
+                    Ok(Member::Read)
                 }
                 "kubernetes" => {
+                    k.first(7)?;
                     e.kubernetes = self.section(
                         p,
                         "kubernetes.",
                         o.kubernetes.take(),
-                        |_, p, k: &mut Kubernetes, o, key| match key {
-                            "namespacename" => set(&mut k.namespacename, &mut o.namespacename, p),
-                            "podname" => set(&mut k.podname, &mut o.podname, p),
-                            "containername" => set(&mut k.containername, &mut o.containername, p),
-                            "nodename" => set(&mut k.nodename, &mut o.nodename, p),
-                            _ => Ok(false),
+                        |_, p, k, s: &mut Kubernetes, o, key| match key {
+                            "namespacename" => {
+                                k.string(0, p, &mut s.namespacename, &mut o.namespacename)
+                            }
+                            "podname" => k.string(1, p, &mut s.podname, &mut o.podname),
+                            "containername" => {
+                                k.string(2, p, &mut s.containername, &mut o.containername)
+                            }
+                            "nodename" => k.string(3, p, &mut s.nodename, &mut o.nodename),
+                            _ => Ok(Member::Left),
                         },
-                    )?
+                    )?;
+                    Ok(Member::Read)
                 }
                 "objectref" => {
+                    k.first(8)?;
                     e.objectref = self.section(
                         p,
                         "objectref.",
                         o.objectref.take(),
-                        |_, p, r: &mut ObjectRef, o, key| match key {
-                            "resource" => set(&mut r.resource, &mut o.resource, p),
-                            "resourceid" => set(&mut r.resourceid, &mut o.resourceid, p),
-                            "apiversion" => set(&mut r.apiversion, &mut o.apiversion, p),
-                            _ => Ok(false),
+                        |_, p, k, s: &mut ObjectRef, o, key| match key {
+                            "resource" => k.string(0, p, &mut s.resource, &mut o.resource),
+                            "resourceid" => k.string(1, p, &mut s.resourceid, &mut o.resourceid),
+                            "apiversion" => k.string(2, p, &mut s.apiversion, &mut o.apiversion),
+                            _ => Ok(Member::Left),
                         },
-                    )?
+                    )?;
+                    Ok(Member::Read)
                 }
                 "action" => {
+                    k.first(9)?;
                     e.action = self.section(
                         p,
                         "action.",
                         o.action.take(),
-                        |_, p, a: &mut Action, o, key| match key {
-                            "name" => set(&mut a.name, &mut o.name, p),
-                            "method" => set(&mut a.method, &mut o.method, p),
-                            "severity" => set(&mut a.severity, &mut o.severity, p),
-                            "status" => set(&mut a.status, &mut o.status, p),
-                            _ => Ok(false),
+                        |_, p, k, s: &mut Action, o, key| match key {
+                            "name" => k.string(0, p, &mut s.name, &mut o.name),
+                            "method" => k.string(1, p, &mut s.method, &mut o.method),
+                            "severity" => k.string(2, p, &mut s.severity, &mut o.severity),
+                            "status" => k.string(3, p, &mut s.status, &mut o.status),
+                            _ => Ok(Member::Left),
                         },
-                    )?
+                    )?;
+                    Ok(Member::Read)
                 }
                 "network" => {
+                    k.first(10)?;
                     e.network = self.section(
                         p,
                         "network.",
                         o.network.take(),
-                        |_, p, n: &mut Network, o, key| match key {
-                            "sourceip" => set(&mut n.sourceip, &mut o.sourceip, p),
-                            "useragent" => set(&mut n.useragent, &mut o.useragent, p),
-                            _ => Ok(false),
+                        |_, p, k, s: &mut Network, o, key| match key {
+                            "sourceip" => k.string(0, p, &mut s.sourceip, &mut o.sourceip),
+                            "useragent" => k.string(1, p, &mut s.useragent, &mut o.useragent),
+                            _ => Ok(Member::Left),
                         },
-                    )?
+                    )?;
+                    Ok(Member::Read)
                 }
-                "eventdata" => e.eventdata = self.eventdata(p, o.eventdata.take())?,
+                "eventdata" => {
+                    k.first(11)?;
+                    e.eventdata = self.eventdata(p, o.eventdata.take())?;
+                    Ok(Member::Read)
+                }
                 "security" => {
+                    k.first(12)?;
                     e.security = self.section(
                         p,
                         "security.",
                         o.security.take(),
-                        |_, p, s: &mut Security, o, key| match key {
-                            "chain" => set(&mut s.chain, &mut o.chain, p),
-                            "hash" => set(&mut s.hash, &mut o.hash, p),
-                            "head" => set(&mut s.head, &mut o.head, p),
-                            "kid" => set(&mut s.kid, &mut o.kid, p),
-                            "length" => unsigned(&mut s.length, p),
-                            "link" => set(&mut s.link, &mut o.link, p),
-                            "prev" => set(&mut s.prev, &mut o.prev, p),
-                            "seq" => unsigned(&mut s.seq, p),
-                            "signature" => set(&mut s.signature, &mut o.signature, p),
-                            _ => Ok(false),
+                        |_, p, k, s: &mut Security, o, key| match key {
+                            "chain" => k.string(0, p, &mut s.chain, &mut o.chain),
+                            "hash" => k.string(1, p, &mut s.hash, &mut o.hash),
+                            "head" => k.string(2, p, &mut s.head, &mut o.head),
+                            "kid" => k.string(3, p, &mut s.kid, &mut o.kid),
+                            "length" => k.unsigned(4, p, &mut s.length),
+                            "link" => k.string(5, p, &mut s.link, &mut o.link),
+                            "prev" => k.string(6, p, &mut s.prev, &mut o.prev),
+                            "seq" => k.unsigned(7, p, &mut s.seq),
+                            "signature" => k.string(8, p, &mut s.signature, &mut o.signature),
+                            _ => Ok(Member::Left),
                         },
-                    )?
+                    )?;
+                    Ok(Member::Read)
                 }
                 _ => {
-                    p.value(1)?;
                     self.note_unknown(String::new(), key);
+                    Ok(Member::Left)
                 }
             }
-            Ok(())
         })?;
         Ok(e)
     }
@@ -341,49 +363,68 @@ impl Reader {
         p: &mut Parser<'_>,
         old: Option<EventData>,
     ) -> Result<Option<EventData>> {
-        self.section(p, "eventdata.", old, |r, p, d: &mut EventData, o, key| {
-            match key {
-                "requestpayload" => {
-                    let old = Value::Object(std::mem::take(&mut o.requestpayload));
-                    d.requestpayload = payload(p.value_into(SECTION_DEPTH, old)?)?
+        self.section(
+            p,
+            "eventdata.",
+            old,
+            |r, p, k, d: &mut EventData, o, key| {
+                match key {
+                    "requestpayload" => {
+                        k.first(0)?;
+                        let old = Value::Object(std::mem::take(&mut o.requestpayload));
+                        d.requestpayload = payload(p.value_into(SECTION_DEPTH, old)?)?
+                    }
+                    "responsepayload" => {
+                        k.first(1)?;
+                        let old = Value::Object(std::mem::take(&mut o.responsepayload));
+                        d.responsepayload = payload(p.value_into(SECTION_DEPTH, old)?)?
+                    }
+                    "metadata" => {
+                        k.first(2)?;
+                        d.metadata = r.section(
+                            p,
+                            "eventdata.metadata.",
+                            o.metadata.take(),
+                            |_, p, k, m: &mut Metadata, o, key| match key {
+                                "issensitive" => {
+                                    k.first(0)?;
+                                    m.issensitive = boolean(p.value(SECTION_DEPTH)?)?;
+                                    Ok(Member::Read)
+                                }
+                                "compliancecategory" => k.string(
+                                    1,
+                                    p,
+                                    &mut m.compliancecategory,
+                                    &mut o.compliancecategory,
+                                ),
+                                _ => Ok(Member::Left),
+                            },
+                        )?
+                    }
+                    _ => return Ok(Member::Left),
                 }
-                "responsepayload" => {
-                    let old = Value::Object(std::mem::take(&mut o.responsepayload));
-                    d.responsepayload = payload(p.value_into(SECTION_DEPTH, old)?)?
-                }
-                "metadata" => {
-                    d.metadata = r.section(
-                        p,
-                        "eventdata.metadata.",
-                        o.metadata.take(),
-                        |_, p, m: &mut Metadata, o, key| match key {
-                            "issensitive" => {
-                                m.issensitive = boolean(p.value(SECTION_DEPTH)?)?;
-                                Ok(true)
-                            }
-                            "compliancecategory" => {
-                                set(&mut m.compliancecategory, &mut o.compliancecategory, p)
-                            }
-                            _ => Ok(false),
-                        },
-                    )?
-                }
-                _ => return Ok(false),
-            }
-            Ok(true)
-        })
+                Ok(Member::Read)
+            },
+        )
     }
 
     /// Reads an optional section into a fresh `T`, lending `field` the
     /// section the previous line had (`old`) for its buffers; `field`
-    /// returns false for keys it does not know, which are consumed and
-    /// recorded under `prefix`.
+    /// leaves the values of keys it does not know, which the parser skips
+    /// and which are recorded under `prefix`.
     fn section<T: Default>(
         &mut self,
         p: &mut Parser<'_>,
         prefix: &str,
         old: Option<T>,
-        mut field: impl FnMut(&mut Self, &mut Parser<'_>, &mut T, &mut T, &str) -> Result<bool>,
+        mut field: impl FnMut(
+            &mut Self,
+            &mut Parser<'_>,
+            &mut KnownFields,
+            &mut T,
+            &mut T,
+            &str,
+        ) -> Result<Member>,
     ) -> Result<Option<T>> {
         match p.peek() {
             Some(b'{') => {}
@@ -392,12 +433,13 @@ impl Reader {
         }
         let mut old = old.unwrap_or_default();
         let mut section = T::default();
+        let mut known = KnownFields::default();
         p.members(SECTION_DEPTH, |p, key| {
-            if !field(self, p, &mut section, &mut old, key)? {
-                p.value(SECTION_DEPTH)?;
+            let read = field(self, p, &mut known, &mut section, &mut old, key)?;
+            if let Member::Left = read {
                 self.note_unknown(prefix.to_owned(), key);
             }
-            Ok(())
+            Ok(read)
         })?;
         Ok(Some(section))
     }
@@ -407,6 +449,44 @@ impl Reader {
         // path comes once: no search, linear in the number of members.
         path.push_str(key);
         self.unknown.push(path);
+    }
+}
+
+/// The model's fields of one object read so far, one bit each (numbered
+/// within the object): a repeated field is refused here, without the
+/// parser's search through the object's keys.
+#[derive(Default)]
+struct KnownFields(u32);
+
+impl KnownFields {
+    /// Marks field `bit` read; an error if it was already.
+    fn first(&mut self, bit: u32) -> Result<()> {
+        let mask = 1 << bit;
+        if self.0 & mask != 0 {
+            return Err(ParseError::new(ParseErrorKind::DuplicateKey));
+        }
+        self.0 |= mask;
+        Ok(())
+    }
+
+    /// An optional string field, numbered `bit` (see [`set`]).
+    fn string(
+        &mut self,
+        bit: u32,
+        p: &mut Parser<'_>,
+        slot: &mut Option<String>,
+        old: &mut Option<String>,
+    ) -> Result<Member> {
+        self.first(bit)?;
+        set(slot, old, p)?;
+        Ok(Member::Read)
+    }
+
+    /// An optional chain counter, numbered `bit` (see [`unsigned`]).
+    fn unsigned(&mut self, bit: u32, p: &mut Parser<'_>, slot: &mut Option<u64>) -> Result<Member> {
+        self.first(bit)?;
+        unsigned(slot, p)?;
+        Ok(Member::Read)
     }
 }
 
@@ -424,7 +504,7 @@ fn wrong_type(p: &mut Parser<'_>, depth: usize, expected: &'static str) -> Parse
 
 /// An optional string field: `null` is absent. `old` is the same field of
 /// the previous line's event; its buffer is taken and refilled.
-fn set(slot: &mut Option<String>, old: &mut Option<String>, p: &mut Parser<'_>) -> Result<bool> {
+fn set(slot: &mut Option<String>, old: &mut Option<String>, p: &mut Parser<'_>) -> Result<()> {
     *slot = match p.peek() {
         Some(b'"') => {
             let mut text = old.take().unwrap_or_default();
@@ -434,12 +514,12 @@ fn set(slot: &mut Option<String>, old: &mut Option<String>, p: &mut Parser<'_>) 
         _ if p.null() => None,
         _ => return Err(wrong_type(p, SECTION_DEPTH, "a string")),
     };
-    Ok(true)
+    Ok(())
 }
 
 /// An optional counter of the chain fields: a non-negative integer that fits
 /// in a `u64`; `null` is absent. (Python ignores these members entirely.)
-fn unsigned(slot: &mut Option<u64>, p: &mut Parser<'_>) -> Result<bool> {
+fn unsigned(slot: &mut Option<u64>, p: &mut Parser<'_>) -> Result<()> {
     *slot = match p.value(SECTION_DEPTH)? {
         Value::Null => None,
         Value::Number(n) if n.is_integer() => match n.as_i64().map(u64::try_from) {
@@ -458,7 +538,7 @@ fn unsigned(slot: &mut Option<u64>, p: &mut Parser<'_>) -> Result<bool> {
             ))
         }
     };
-    Ok(true)
+    Ok(())
 }
 
 /// A list of strings; `null` is refused, as Python refuses it.
@@ -582,3 +662,6 @@ mod tests {
         assert!(AuditEvent::parse(r#"{"subject":{"groups":null}}"#).is_err());
     }
 }
+
+#[cfg(test)]
+mod known_fields_tests;

@@ -173,7 +173,7 @@ impl<'a> Parser<'a> {
         let mut refilled = 0;
         let base = self.seen.len();
         let mut many = None;
-        let result = self.members_after(base, &mut many, &mut |parser, key| {
+        let result = self.members_after(base, &mut many, Keys::All, &mut |parser, key| {
             match map.get_mut(key) {
                 Some(slot) => {
                     let old_value = std::mem::replace(slot, Value::Null);
@@ -185,7 +185,7 @@ impl<'a> Parser<'a> {
                     map.insert(key.to_owned(), value);
                 }
             }
-            Ok(())
+            Ok(Member::Read)
         });
         // Keys are unique per object, so every old key was read again
         // exactly when the count says so. When not (the keys changed since
@@ -206,19 +206,22 @@ impl<'a> Parser<'a> {
     }
 
     /// Walks the object at the cursor, calling `member` with each key and the
-    /// cursor at its value; `member` must consume the value. Errors from it,
-    /// and syntax errors after it, are given the key's path.
+    /// cursor at its value. `member` either reads the value and refuses a
+    /// repeat of the key itself ([`Member::Read`]: the model's fields, one
+    /// bit each) or leaves it ([`Member::Left`]): the parser then refuses a
+    /// repeated key and skips the value. Errors from `member`, and syntax
+    /// errors after it, are given the key's path.
     pub(crate) fn members(
         &mut self,
         depth: usize,
-        mut member: impl FnMut(&mut Self, &str) -> Result<()>,
+        mut member: impl FnMut(&mut Self, &str) -> Result<Member>,
     ) -> Result<()> {
         if self.open_object(depth)? {
             return Ok(());
         }
         let base = self.seen.len();
         let mut many = None;
-        let result = self.members_after(base, &mut many, &mut member);
+        let result = self.members_after(base, &mut many, Keys::Left(depth), &mut member);
         self.seen.truncate(base);
         result
     }
@@ -241,25 +244,24 @@ impl<'a> Parser<'a> {
     }
 
     /// The members of an object whose `{` is consumed and which is not
-    /// empty; its keys go on `self.seen` from `base` (and in `many`).
+    /// empty. `keys` says which keys go on `self.seen` from `base` (and in
+    /// `many`) to be checked for repeats: every key, before its value is
+    /// read, or only those `member` leaves, whose values are then skipped at
+    /// the depth it holds.
     fn members_after(
         &mut self,
         base: usize,
         many: &mut Option<HashSet<Cow<'a, str>>>,
-        member: &mut impl FnMut(&mut Self, &str) -> Result<()>,
+        keys: Keys,
+        member: &mut impl FnMut(&mut Self, &str) -> Result<Member>,
     ) -> Result<()> {
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a string key"));
             }
             let key = self.key()?;
-            let seen = SeenKeys {
-                keys: &mut self.seen,
-                base,
-                many: &mut *many,
-            };
-            if !seen.insert(key.clone()) {
-                return Err(ParseError::new(ParseErrorKind::DuplicateKey).in_key(&key));
+            if matches!(keys, Keys::All) {
+                self.refuse_repeat(base, many, &key)?;
             }
             self.skip_whitespace();
             if self.peek() != Some(b':') {
@@ -267,13 +269,38 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
             self.skip_whitespace();
-            member(self, &key).map_err(|e| e.in_key(&key))?;
+            let read = member(self, &key).map_err(|e| e.in_key(&key))?;
+            if let (Member::Left, Keys::Left(depth)) = (read, keys) {
+                self.refuse_repeat(base, many, &key)?;
+                self.value(depth).map_err(|e| e.in_key(&key))?;
+            }
             match self.after_element(b'}') {
                 Some(true) => {}
                 Some(false) => return Ok(()),
                 // Name the member after which the text goes wrong.
                 None => return Err(self.syntax("expected ',' or '}'").in_key(&key)),
             }
+        }
+    }
+
+    /// Adds `key` to the keys of the object being read (`self.seen` from
+    /// `base`, and `many`); an error if it is there already.
+    #[allow(clippy::ptr_arg)] // the `Cow` is cloned in: free when borrowed
+    fn refuse_repeat(
+        &mut self,
+        base: usize,
+        many: &mut Option<HashSet<Cow<'a, str>>>,
+        key: &Cow<'a, str>,
+    ) -> Result<()> {
+        let seen = SeenKeys {
+            keys: &mut self.seen,
+            base,
+            many,
+        };
+        if seen.insert(key.clone()) {
+            Ok(())
+        } else {
+            Err(ParseError::new(ParseErrorKind::DuplicateKey).in_key(key))
         }
     }
 
@@ -591,6 +618,24 @@ impl<'a> Parser<'a> {
         self.pos += 4;
         Ok(unit)
     }
+}
+
+/// What a callback of [`Parser::members`] did with a member's value.
+#[derive(Clone, Copy)]
+pub(crate) enum Member {
+    /// Read it; the key is one the callback refuses repeats of itself.
+    Read,
+    /// Left it at the cursor: the parser checks the key and skips the value.
+    Left,
+}
+
+/// Which keys of an object [`Parser::members_after`] checks for repeats.
+#[derive(Clone, Copy)]
+enum Keys {
+    /// Every key, before its value is read.
+    All,
+    /// Those whose values the callback leaves, skipped at this depth.
+    Left(usize),
 }
 
 /// A key of an object being read, with a word that tells most different
