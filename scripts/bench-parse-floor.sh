@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How fast reading one published line can be: our parser against serde_json
 # and simd-json on the typical event's sealed line (982 bytes), beside the
-# seal and its SHA-256+HMAC floor, one core, modes alternating, medians.
+# seal and its SHA-256+HMAC floor, one core, modes alternating, medians of the
+# CPU time of the thread per line.
 # The figures behind target 3 of issue 14 (`auditlog seal` >= 100x Python):
 # see "The parse against other parsers" in docs/performance.md.
 # Builds benches/parse-floor, a workspace of its own (simd-json is not a
@@ -17,13 +18,13 @@ modes=(ours ours-fresh serde-owned serde-borrowed serde-syntax simd-tape seal sh
 declare -A times
 for _ in $(seq "$runs"); do
   for mode in "${modes[@]}"; do
-    times[$mode]="${times[$mode]:-} $("$bin" "$mode" "$lines" | awk '{print $2}')"
+    times[$mode]="${times[$mode]:-} $("$bin" "$mode" "$lines" | awk "{print \$2}")"
   done
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # shellcheck disable=SC2086 # the figures are space-separated lists
 ours=$(median ${times[ours]})
-printf '%-15s %-40s %-8s %s\n' mode "µs per line (runs)" median "÷ ours"
+printf "%-15s %-40s %-8s %s\n" mode "CPU µs per line (runs)" median "÷ ours"
 for mode in "${modes[@]}"; do
   # shellcheck disable=SC2086
   m=$(median ${times[$mode]})

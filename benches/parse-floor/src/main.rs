@@ -4,7 +4,9 @@
 //!
 //! `auditlog-parse-floor MODE COUNT` reads the typical event's published
 //! line (sealed with a key, as `auditlog verify` reads it) COUNT times and
-//! prints the time per line. Modes:
+//! prints the CPU time of its thread per line (from the kernel's
+//! `schedstat`: what other work on the machine disturbs least) and the wall
+//! time. Modes:
 //!
 //! - `ours`: `AuditEvent::parse_into` into the previous line's event (what
 //!   the CLI's loops do);
@@ -54,6 +56,7 @@ fn main() {
     let mut buffers = simd_json::Buffers::new(line.len());
 
     let start = Instant::now();
+    let cpu_start = thread_cpu_ns();
     for _ in 0..count {
         let line = black_box(line.as_str());
         match mode.as_str() {
@@ -87,8 +90,19 @@ fn main() {
             other => panic!("unknown mode {other}"),
         }
     }
-    let per_line = start.elapsed().as_secs_f64() * 1e6 / count as f64;
-    println!("{mode} {per_line:.3} µs/line ({} bytes)", line.len());
+    let cpu = (thread_cpu_ns() - cpu_start) as f64 / 1e3 / count as f64;
+    let wall = start.elapsed().as_secs_f64() * 1e6 / count as f64;
+    println!(
+        "{mode} {cpu:.3} µs/line CPU, {wall:.3} wall ({} bytes)",
+        line.len()
+    );
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux).
+fn thread_cpu_ns() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("Linux schedstat");
+    let first = stat.split_whitespace().next().expect("a first field");
+    first.parse().expect("nanoseconds")
 }
 
 /// The event's fields with owned strings.
