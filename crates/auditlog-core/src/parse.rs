@@ -255,17 +255,25 @@ impl<'a> Parser<'a> {
         keys: Keys,
         member: &mut impl FnMut(&mut Self, &str) -> Result<Member>,
     ) -> Result<()> {
+        let first = self.pos;
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a string key"));
             }
+            let quote = self.pos;
             let key = self.key()?;
             if matches!(keys, Keys::All) {
                 self.refuse_repeat(base, many, &key)?;
             }
             self.skip_whitespace();
             if self.peek() != Some(b':') {
-                return Err(self.syntax("expected ':' after the key").in_key(&key));
+                let error = match keys {
+                    Keys::Left(depth) if self.repeats_earlier_key(first, quote, &key, depth) => {
+                        ParseError::new(ParseErrorKind::DuplicateKey)
+                    }
+                    _ => self.syntax("expected ':' after the key"),
+                };
+                return Err(error.in_key(&key));
             }
             self.pos += 1;
             self.skip_whitespace();
@@ -716,6 +724,8 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     }
     index
 }
+
+mod repeat_before_colon;
 
 #[cfg(test)]
 mod fingerprint_tests;

@@ -200,3 +200,48 @@ fn unknown_members_repeated_are_refused_and_alone_are_reported() {
         }
     }
 }
+
+#[test]
+fn a_repeat_without_its_colon_is_refused_as_a_repeat() {
+    // Before the model checked its own fields, every key was checked before
+    // its colon: a repeated key cut short (no colon, or the end of the
+    // text) was refused as a repeat, not as malformed JSON. Kept so.
+    for (path, fields) in OBJECTS {
+        for (name, value) in fields.iter() {
+            let full = if path.is_empty() {
+                (*name).to_owned()
+            } else {
+                format!("{path}.{name}")
+            };
+            let expected =
+                format!("{full}: duplicate key (JSON readers disagree on which value counts)");
+            let cut = format!("{{\"{name}\":{value},\"zz\":{{\"a\":[1]}},\"{name}\"");
+            for text in [at(path, &format!("{cut} {value}}}")), at(path, &cut)] {
+                for read in both(&text) {
+                    assert_eq!(read.expect_err(&text).to_string(), expected, "{text}");
+                }
+            }
+        }
+    }
+    // Unknown members likewise; a key not seen before is malformed JSON.
+    for text in [r#"{"zz":1,"zz""#, r#"{"id":"i","zz":1,"zz" 2}"#] {
+        for read in both(text) {
+            assert_eq!(
+                read.expect_err(text).to_string(),
+                "zz: duplicate key (JSON readers disagree on which value counts)"
+            );
+        }
+    }
+    for text in [
+        r#"{"zz":1,"id""#,
+        r#"{"subject":{"type":"u","userid" "u"}}"#,
+    ] {
+        for read in both(text) {
+            let error = read.expect_err(text);
+            assert!(
+                matches!(error.kind(), ParseErrorKind::Syntax { .. }),
+                "{text}: {error}"
+            );
+        }
+    }
+}
