@@ -417,3 +417,29 @@ fn payload_keys_are_checked_before_their_values() {
         }
     }
 }
+
+#[test]
+fn repeats_among_many_unknown_members_are_refused() {
+    // Past sixteen keys the parser keeps an object's keys in a hash set.
+    let many: String = (0..20).map(|i| format!("\"k{i}\":{i},")).collect();
+    for (path, fields) in OBJECTS {
+        let (name, value) = fields[fields.len() - 1];
+        let text = at(path, &format!("{{{many}\"{name}\":{value}}}"));
+        for read in both(&text) {
+            assert_eq!(read.expect(&text).len(), 20, "{text}");
+        }
+        for (repeat, key) in [
+            (format!("\"k3\":1,\"{name}\":{value}"), "k3"),
+            (format!("\"{name}\":{value},\"k19\":1"), "k19"),
+            (format!("\"{name}\":{value},\"{name}\":{value}"), name),
+            (format!("\"{name}\":{value},\"{name}\""), name),
+        ] {
+            let text = at(path, &format!("{{{many}{repeat}}}"));
+            for read in both(&text) {
+                let error = read.expect_err(&text);
+                assert_eq!(error.kind(), &ParseErrorKind::DuplicateKey, "{text}");
+                assert_eq!(error.path(), full_path(path, key), "{text}");
+            }
+        }
+    }
+}
