@@ -260,20 +260,13 @@ impl<'a> Parser<'a> {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a string key"));
             }
-            let quote = self.pos;
             let key = self.key()?;
             if matches!(keys, Keys::All) {
                 self.refuse_repeat(base, many, &key)?;
             }
             self.skip_whitespace();
             if self.peek() != Some(b':') {
-                let error = match keys {
-                    Keys::Left(depth) if self.repeats_earlier_key(first, quote, &key, depth) => {
-                        ParseError::new(ParseErrorKind::DuplicateKey)
-                    }
-                    _ => self.syntax("expected ':' after the key"),
-                };
-                return Err(error.in_key(&key));
+                return Err(self.no_colon(first, &key, keys));
             }
             self.pos += 1;
             self.skip_whitespace();
