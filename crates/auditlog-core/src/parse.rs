@@ -255,6 +255,7 @@ impl<'a> Parser<'a> {
         keys: Keys,
         member: &mut impl FnMut(&mut Self, &str) -> Result<Member>,
     ) -> Result<()> {
+        let first = self.pos;
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a string key"));
@@ -265,7 +266,7 @@ impl<'a> Parser<'a> {
             }
             self.skip_whitespace();
             if self.peek() != Some(b':') {
-                return Err(self.syntax("expected ':' after the key").in_key(&key));
+                return Err(self.no_colon(first, &key, keys));
             }
             self.pos += 1;
             self.skip_whitespace();
@@ -716,6 +717,8 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     }
     index
 }
+
+mod repeat_before_colon;
 
 #[cfg(test)]
 mod fingerprint_tests;

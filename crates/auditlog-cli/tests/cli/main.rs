@@ -21,6 +21,7 @@ mod query;
 mod relay;
 #[cfg(all(feature = "kafka", feature = "sql"))]
 mod relay_attacks;
+mod repeated_fields;
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]
