@@ -3,6 +3,7 @@
 //! all cores, then the results handed over one by one, in order, on this
 //! thread.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::thread;
 
@@ -37,11 +38,37 @@ where
     let work = |(batch, lines): (Batch, Lines<T>)| check_batch(&batch, lines, max_line, &check);
     thread::scope(|scope| {
         let pool = Pool::start(scope, workers, &work);
-        // Result lists go back to the workers, emptied, with the next round.
+        // Result lists go back to the workers, emptied, with a later round.
         let mut spare: Vec<Lines<T>> = Vec::new();
-        let mut batches = reader.next_round(pool.workers())?;
-        let mut checked: Vec<CheckedBatch<T>> = Vec::new();
-        let mut record_round = |round: Vec<CheckedBatch<T>>, spare: &mut Vec<Lines<T>>| {
+        let submit = |batches: Vec<Batch>, spare: &mut Vec<Lines<T>>| {
+            let round = batches
+                .into_iter()
+                .map(|batch| (batch, spare.pop().unwrap_or_default()));
+            pool.submit(round)
+        };
+        // How many batches each round in flight holds, oldest first. With
+        // two rounds in flight a worker that ends its batch starts its next
+        // one at once, instead of waiting for the slowest batch of its
+        // round and for this thread to read and hand out the next round.
+        let mut in_flight: VecDeque<usize> = VecDeque::with_capacity(ROUNDS_IN_FLIGHT);
+        let mut more = true;
+        while more && in_flight.len() < ROUNDS_IN_FLIGHT {
+            let batches = reader.next_round(pool.workers())?;
+            more = !batches.is_empty();
+            if more {
+                in_flight.push_back(submit(batches, &mut spare));
+            }
+        }
+        while let Some(sent) = in_flight.pop_front() {
+            let round = pool.collect(sent);
+            if more {
+                let batches = reader.next_round(pool.workers())?;
+                more = !batches.is_empty();
+                if more {
+                    in_flight.push_back(submit(batches, &mut spare));
+                }
+            }
+            // Recorded while the workers check the rounds still in flight.
             for mut batch in round {
                 last = last.max(batch.last);
                 for (number, result) in batch.lines.drain(..) {
@@ -49,23 +76,13 @@ where
                 }
                 spare.push(batch.lines);
             }
-        };
-        while !batches.is_empty() {
-            // Workers check this round while this thread reads the next one
-            // and records the one before.
-            let round = batches
-                .into_iter()
-                .map(|batch| (batch, spare.pop().unwrap_or_default()));
-            let sent = pool.submit(round);
-            let next = reader.next_round(pool.workers());
-            record_round(std::mem::take(&mut checked), &mut spare);
-            checked = pool.collect(sent);
-            batches = next?;
         }
-        record_round(checked, &mut spare);
         Ok(last)
     })
 }
+
+/// Rounds of batches handed to the workers and not yet taken back.
+const ROUNDS_IN_FLIGHT: usize = 2;
 
 /// Line numbers and results of one batch.
 type Lines<T> = Vec<(u64, Result<T, String>)>;

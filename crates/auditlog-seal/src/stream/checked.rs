@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use auditlog_core::{AuditEvent, Security};
 use sha2::{Digest, Sha256};
 
+use super::chain_id::ChainId;
 use super::members::{common, uncovered};
 use super::positions::Position;
 use super::state::SeenCheckpoint;
@@ -44,7 +45,7 @@ pub(super) enum Checked {
     /// A chained event whose link holds. `content` is its seal: a bad seal at
     /// an authentic position is reported after the position is recorded.
     Event {
-        chain: String,
+        chain: ChainId,
         seq: u64,
         position: Position,
         content: Result<(), VerifyError>,
@@ -144,7 +145,7 @@ impl LineChecker<'_> {
         }
         // The position is authentic from here on; the content may not be.
         Ok(Checked::Event {
-            chain: c.chain.to_owned(),
+            chain: ChainId::new(c.chain),
             seq,
             position: Position {
                 hash: c.hash_bytes,

@@ -135,14 +135,45 @@ impl Positions {
         self.run_len + self.rest.len()
     }
 
-    /// Every seq stored, in increasing order.
-    pub(super) fn seqs(&self) -> Vec<u64> {
-        let run = (0..self.run_len as u64).map(|i| self.first + i);
-        let mut seqs: Vec<u64> = run.chain(self.rest.keys().copied()).collect();
-        if !self.rest.is_empty() {
-            seqs.sort_unstable();
-        }
-        seqs
+    /// Every position in increasing order of seq, each as [`get`](Self::get)
+    /// gives it, without a look-up per seq: the run is walked chunk by
+    /// chunk, its kept `prev`s and the rest sorted once and taken beside it.
+    /// The checks of a whole chain read every position, and a hash look-up
+    /// of each in the kept `prev`s was most of their cost.
+    pub(super) fn in_order(&self) -> impl Iterator<Item = (u64, Position)> + '_ {
+        let mut prevs: Vec<(u64, Option<[u8; 32]>)> =
+            self.prevs.iter().map(|(&seq, &prev)| (seq, prev)).collect();
+        prevs.sort_unstable_by_key(|&(seq, _)| seq);
+        let mut prevs = prevs.into_iter().peekable();
+        // The hash of the position before, in the run: the `prev` of any
+        // position whose own was not kept (the run's first always is).
+        let mut before = None;
+        let run = (self.run.iter().flatten().zip(0..)).map(move |(kept, index)| {
+            let seq = self.first + index;
+            let prev = match prevs.next_if(|&(kept_seq, _)| kept_seq == seq) {
+                Some((_, prev)) => prev,
+                None => before,
+            };
+            before = Some(kept.hash);
+            let position = Position {
+                hash: kept.hash,
+                prev,
+                link: kept.link,
+                rank: kept.rank,
+                line: kept.line,
+            };
+            (seq, position)
+        });
+        let mut rest: Vec<(u64, &Position)> = self.rest.iter().map(|(&seq, p)| (seq, p)).collect();
+        rest.sort_unstable_by_key(|&(seq, _)| seq);
+        let rest = rest.into_iter().map(|(seq, p)| (seq, p.clone()));
+        // No seq is in both: merged by seq.
+        let (mut run, mut rest) = (run.peekable(), rest.peekable());
+        std::iter::from_fn(move || match (run.peek(), rest.peek()) {
+            (Some((in_run, _)), Some((in_rest, _))) if in_rest < in_run => rest.next(),
+            (Some(_), _) => run.next(),
+            (None, _) => rest.next(),
+        })
     }
 
     /// Where `seq` is or would go in the run: up to one past its end.
@@ -190,6 +221,10 @@ mod tests {
         }
     }
 
+    fn seqs(positions: &Positions) -> Vec<u64> {
+        positions.in_order().map(|(seq, _)| seq).collect()
+    }
+
     proptest! {
         /// Whatever order seqs arrive in, forked or not, the positions
         /// answer like a map: each exactly as inserted, `prev` included.
@@ -213,8 +248,8 @@ mod tests {
                 model.insert(seq, position);
                 prop_assert_eq!(positions.len(), model.len());
             }
-            let keys: Vec<u64> = model.keys().copied().collect();
-            prop_assert_eq!(positions.seqs(), keys);
+            let in_order: Vec<(u64, Position)> = positions.in_order().collect();
+            prop_assert_eq!(in_order, model.clone().into_iter().collect::<Vec<_>>());
             for seq in (0..45).chain([999, 1_000, 1_011, u64::MAX - 2, u64::MAX - 1, u64::MAX]) {
                 prop_assert_eq!(positions.get(seq), model.get(&seq).cloned());
                 prop_assert_eq!(positions.contains(seq), model.contains_key(&seq));
@@ -231,11 +266,11 @@ mod tests {
         // 8 and 9 came early; 7 joined them to the run.
         assert_eq!(positions.run_len, 6);
         assert!(positions.rest.is_empty());
-        assert_eq!(positions.seqs(), [5, 6, 7, 8, 9, 10]);
+        assert_eq!(seqs(&positions), [5, 6, 7, 8, 9, 10]);
         positions.insert(3, position(3));
         assert_eq!(positions.rest.len(), 1);
         assert_eq!(positions.get(3), Some(position(3)));
-        assert_eq!(positions.seqs(), [3, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(seqs(&positions), [3, 5, 6, 7, 8, 9, 10]);
     }
 
     #[test]
@@ -265,6 +300,12 @@ mod tests {
                 _ => position(seq),
             };
             assert_eq!(positions.get(seq), Some(expected), "seq {seq}");
+        }
+        // Walked in order, every position is what `get` gives.
+        let walked: Vec<(u64, Position)> = positions.in_order().collect();
+        assert_eq!(walked.len() as u64, count);
+        for (seq, position) in walked {
+            assert_eq!(positions.get(seq), Some(position), "seq {seq}");
         }
         assert_eq!(positions.get(count + 1), None);
         assert_eq!(positions.get(0), None);

@@ -34,38 +34,11 @@ impl ChainState {
         invalid: &mut Vec<InvalidLine>,
     ) -> ChainReport {
         let state = self;
-        let seqs = state.entries.seqs();
         let mut report = ChainReport {
-            events: seqs.len() as u64,
-            last: seqs.last().copied(),
             checkpoints: state.checkpoints.len() as u64,
             checkpointed: state.checkpoints.iter().map(|c| c.length).max(),
             ..ChainReport::default()
         };
-
-        report.first = seqs.first().copied();
-        report.anchored = report.first == Some(1);
-        let mut expected = 1;
-        if let (true, Some(&first)) = (from_the_middle, seqs.first()) {
-            expected = first;
-            let prev = state.entries.get(first).and_then(|entry| entry.prev);
-            report.anchored = first == 1
-                || state
-                    .checkpoints
-                    .iter()
-                    .any(|c| c.length == first - 1 && c.head == prev);
-        }
-        for &seq in &seqs {
-            if seq > expected {
-                report.missing.push(expected..=seq - 1);
-            }
-            expected = seq + 1;
-        }
-        let last = report.last.unwrap_or(0);
-        if let Some(length) = report.checkpointed.filter(|&l| l > last) {
-            report.truncated = Some(last + 1..=length);
-        }
-
         let mut fail = |line: u64, seq: Option<u64>, failure: LineFailure| {
             invalid.push(InvalidLine {
                 line,
@@ -74,12 +47,29 @@ impl ChainState {
                 failure,
             });
         };
+
+        // One walk over the positions in seq order: gaps, forks, rollbacks.
+        let mut positions = state.entries.in_order().peekable();
+        report.first = positions.peek().map(|&(seq, _)| seq);
+        report.anchored = report.first == Some(1);
+        let mut expected = 1;
+        if let (true, Some((first, entry))) = (from_the_middle, positions.peek()) {
+            expected = *first;
+            report.anchored = *first == 1
+                || state
+                    .checkpoints
+                    .iter()
+                    .any(|c| c.length == first - 1 && c.head == entry.prev);
+        }
         let mut newest_rank = 0;
         let mut before: Option<(u64, [u8; 32])> = None;
-        for &seq in &seqs {
-            let Some(entry) = state.entries.get(seq) else {
-                continue;
-            };
+        for (seq, entry) in positions {
+            report.events += 1;
+            report.last = Some(seq);
+            if seq > expected {
+                report.missing.push(expected..=seq - 1);
+            }
+            expected = seq + 1;
             if let Some((_, hash)) = before.filter(|&(s, _)| s + 1 == seq) {
                 if entry.prev != Some(hash) {
                     fail(entry.line, Some(seq), LineFailure::Fork);
@@ -92,6 +82,11 @@ impl ChainState {
             }
             newest_rank = newest_rank.max(entry.rank);
         }
+        let last = report.last.unwrap_or(0);
+        if let Some(length) = report.checkpointed.filter(|&l| l > last) {
+            report.truncated = Some(last + 1..=length);
+        }
+
         // A checkpoint disagrees with the event at its length, or with an
         // earlier checkpoint of the same length (when that event is gone).
         let mut heads: HashMap<u64, Option<[u8; 32]>> = HashMap::new();
