@@ -15,6 +15,7 @@ use super::state::SeenCheckpoint;
 use crate::keyring::Keyring;
 use crate::published::uncovered_members;
 use crate::report::LineFailure;
+use crate::seal::ComputedHash;
 use crate::verify::{published_form_hash, verify_hash, Strictness, VerifyError};
 use crate::wire::{checkpoint_message, decode_hash, link_message};
 
@@ -96,7 +97,7 @@ impl LineChecker<'_> {
             },
             Strictness::Lenient => (uncovered_members(text, event), None),
         };
-        let hash = hash.as_deref();
+        let hash = hash.as_ref();
         let Some(security) = event.security.as_ref().filter(|s| s.hash.is_some()) else {
             return failed(None, LineFailure::Seal(VerifyError::MissingHash));
         };
@@ -105,7 +106,7 @@ impl LineChecker<'_> {
                 // No chain: only the v1 seal can be checked, with a key that
                 // answers for any id if there is one.
                 let key = self.keys.lookup("").and_then(|(_, v)| v.hmac_key());
-                verify_hash(event, hash, key)
+                verify_hash(event, hash.map(|h| &h.hex[..]), key)
                     .map(|()| Checked::Unchained)
                     .map_err(LineFailure::Seal)
             }
@@ -119,12 +120,12 @@ impl LineChecker<'_> {
     fn event(
         &self,
         event: &AuditEvent,
-        hash: Option<&str>,
+        hash: Option<&ComputedHash>,
         security: &Security,
         seq: u64,
         unknown: Vec<String>,
     ) -> Result<Checked, LineFailure> {
-        let c = common(security)?;
+        let c = common(security, hash)?;
         if seq == 0 {
             return Err(LineFailure::Malformed("security.seq"));
         }
@@ -154,7 +155,7 @@ impl LineChecker<'_> {
                 rank,
                 line: 0,
             },
-            content: verify_hash(event, hash, verifier.hmac_key()),
+            content: verify_hash(event, hash.map(|h| &h.hex[..]), verifier.hmac_key()),
             unknown: uncovered(security, verifier, unknown),
         })
     }
@@ -162,12 +163,12 @@ impl LineChecker<'_> {
     fn checkpoint(
         &self,
         event: &AuditEvent,
-        hash: Option<&str>,
+        hash: Option<&ComputedHash>,
         security: &Security,
         length: u64,
         unknown: Vec<String>,
     ) -> Result<Checked, LineFailure> {
-        let c = common(security)?;
+        let c = common(security, hash)?;
         if security.prev.is_some() {
             return Err(LineFailure::Malformed("security.prev"));
         }
@@ -187,6 +188,7 @@ impl LineChecker<'_> {
         ) {
             return Err(LineFailure::Link);
         }
+        let hash = hash.map(|h| &h.hex[..]);
         verify_hash(event, hash, verifier.hmac_key()).map_err(LineFailure::Seal)?;
         Ok(Checked::Checkpoint {
             chain: c.chain.to_owned(),

@@ -140,26 +140,27 @@ impl<'k> StreamVerifier<'k> {
             } => {
                 position.line = line;
                 let state = self.chain_state(chain.as_bytes());
-                match state.entries.get(seq) {
+                let failure = match state.entries.get(seq) {
                     None => {
                         state.entries.insert(seq, position);
+                        None
                     }
                     Some(first)
                         if (first.hash, first.prev, first.link)
                             != (position.hash, position.prev, position.link) =>
                     {
-                        let chain = Some(chain.into_string());
-                        return self.fail(line, chain, Some(seq), LineFailure::Conflict);
+                        Some(LineFailure::Conflict)
                     }
-                    Some(_) => {}
+                    Some(_) => None,
+                };
+                // A conflict is the line's failure even when its seal fails too.
+                match failure.or_else(|| content.err().map(LineFailure::Seal)) {
+                    None => state.arrivals.push((seq, line)),
+                    Some(failure) => {
+                        let chain = Some(chain.into_string());
+                        return self.fail(line, chain, Some(seq), failure);
+                    }
                 }
-                if let Err(e) = content {
-                    let chain = Some(chain.into_string());
-                    return self.fail(line, chain, Some(seq), LineFailure::Seal(e));
-                }
-                self.chain_state(chain.as_bytes())
-                    .arrivals
-                    .push((seq, line));
                 self.unauthenticated(line, unknown);
             }
             Checked::Checkpoint {
