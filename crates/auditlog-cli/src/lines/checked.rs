@@ -183,5 +183,94 @@ mod tests {
         assert_eq!(last, 3);
     }
 
+    /// Gives its bytes a few at a time, interrupted now and then, then
+    /// fails (when `fail_at` is inside the input) or ends.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        at: usize,
+        calls: usize,
+        fail_at: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 7 == 0 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            if self.at >= self.fail_at {
+                return Err(io::Error::other("disk gone"));
+            }
+            let n = buf
+                .len()
+                .min(1 + self.calls % 4093)
+                .min(self.bytes.len() - self.at);
+            let n = n.min(self.fail_at - self.at);
+            buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn numbered(lines: usize) -> String {
+        (0..lines).map(|i| format!("line-{i:09}\n")).collect()
+    }
+
+    #[test]
+    fn rounds_in_flight_keep_input_order_over_short_and_interrupted_reads() {
+        // Nine batches: rounds of two workers, the last one short.
+        let lines = 9 * BATCH_BYTES_FOR_TESTS / 16 + 5;
+        let input = numbered(lines);
+        let reader = Trickle {
+            bytes: input.as_bytes(),
+            at: 0,
+            calls: 0,
+            fail_at: usize::MAX,
+        };
+        let mut seen = Vec::new();
+        // Lines of the first batch take longer: later batches are done first.
+        let check = |line: &str| {
+            if line < "line-000001000" {
+                (0..50).for_each(|_| thread::yield_now());
+            }
+            line.to_uppercase()
+        };
+        let last = for_each_line_checked(reader, 0, 100, check, |number, result| {
+            seen.push((number, result));
+        })
+        .unwrap();
+        assert_eq!(last, lines as u64);
+        assert_eq!(seen.len(), lines);
+        for (i, (number, result)) in seen.iter().enumerate() {
+            assert_eq!(*number, i as u64 + 1);
+            assert_eq!(result.as_deref(), Ok(format!("LINE-{i:09}").as_str()));
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_run() {
+        let lines = 6 * BATCH_BYTES_FOR_TESTS / 16;
+        let input = numbered(lines);
+        let reader = Trickle {
+            bytes: input.as_bytes(),
+            at: 0,
+            calls: 0,
+            fail_at: 4 * BATCH_BYTES_FOR_TESTS + 3,
+        };
+        let mut seen = Vec::new();
+        let error = for_each_line_checked(reader, 0, 100, str::to_owned, |number, result| {
+            seen.push((number, result));
+        })
+        .unwrap_err();
+        assert_eq!(error.to_string(), "disk gone");
+        // Whatever was recorded before it is the input's first lines, in
+        // order (the run fails as a whole: `verify --chain` exits 2).
+        assert!(seen.len() < lines);
+        for (i, (number, result)) in seen.iter().enumerate() {
+            assert_eq!(*number, i as u64 + 1);
+            assert_eq!(result.as_deref(), Ok(format!("line-{i:09}").as_str()));
+        }
+    }
+
     const BATCH_BYTES_FOR_TESTS: usize = super::super::BATCH_BYTES;
 }
