@@ -23,7 +23,7 @@ use std::collections::HashMap;
 pub(super) struct Position {
     pub(super) hash: [u8; 32],
     pub(super) prev: Option<[u8; 32]>,
-    /// The link tag's fingerprint (`checked::link_fingerprint`): two copies
+    /// The link tag's fingerprint (`Verifier::check_link`): two copies
     /// of one event have equal tags.
     pub(super) link: [u8; 32],
     pub(super) rank: usize,
