@@ -7,7 +7,7 @@ use auditlog_core::{AuditEvent, Security};
 use sha2::{Digest, Sha256};
 
 use crate::key::SigningKey;
-use crate::wire::lower_hex;
+use crate::wire::{hex32, lower_hex};
 
 thread_local! {
     /// Canonical text scratch space, reused so sealing does not allocate it.
@@ -59,6 +59,25 @@ pub fn compute_hash(event: &AuditEvent) -> String {
 /// Lowercase hex HMAC-SHA256 of `hash` (its 64 ASCII characters) under `key`.
 pub fn sign(hash: &str, key: &SigningKey) -> String {
     lower_hex(&crate::mac::hmac_sha256(key.pad_states(), hash.as_bytes()))
+}
+
+/// The SHA-256 of a canonical text as its bytes and as the 64 lowercase hex
+/// digits a line carries, both on the stack: a verifier compares the digits
+/// with the line's and, in a chain, keeps the bytes, without allocating the
+/// digits or reading them back.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ComputedHash {
+    pub(crate) bytes: [u8; 32],
+    pub(crate) hex: [u8; 64],
+}
+
+/// The [`ComputedHash`] of canonical text.
+pub(crate) fn computed_hash(canonical: &[u8]) -> ComputedHash {
+    let bytes: [u8; 32] = Sha256::digest(canonical).into();
+    ComputedHash {
+        bytes,
+        hex: hex32(&bytes),
+    }
 }
 
 /// Lowercase hex SHA-256 of canonical text.

@@ -7,7 +7,7 @@ use auditlog_core::{AuditEvent, ParseError};
 
 use crate::constant_time::same_bytes;
 use crate::key::SigningKey;
-use crate::seal::{compute_hash, hash_hex};
+use crate::seal::{compute_hash, computed_hash, ComputedHash};
 use crate::wire::decode_hex_into;
 
 /// Why an event did not verify.
@@ -54,7 +54,7 @@ pub fn verify(event: &AuditEvent, key: Option<&SigningKey>) -> Result<(), Verify
 /// caller computed it already (`None`: compute it here).
 pub(crate) fn verify_hash(
     event: &AuditEvent,
-    computed: Option<&str>,
+    computed: Option<&[u8]>,
     key: Option<&SigningKey>,
 ) -> Result<(), VerifyError> {
     let security = event.security.as_ref();
@@ -67,10 +67,10 @@ pub(crate) fn verify_hash(
         Some(hash) => hash,
         None => {
             owned = compute_hash(event);
-            &owned
+            owned.as_bytes()
         }
     };
-    if !same_bytes(hash.as_bytes(), claimed_hash.as_bytes()) {
+    if !same_bytes(hash, claimed_hash.as_bytes()) {
         return Err(VerifyError::HashMismatch);
     }
     if let Some(key) = key {
@@ -81,7 +81,7 @@ pub(crate) fn verify_hash(
         // A tag of any other length or spelling is a mismatch too.
         let mut tag = [0; 32];
         if !decode_hex_into(claimed, &mut tag)
-            || !crate::mac::hmac_matches(key.pad_states(), hash.as_bytes(), &tag)
+            || !crate::mac::hmac_matches(key.pad_states(), hash, &tag)
         {
             return Err(VerifyError::SignatureMismatch);
         }
@@ -208,7 +208,8 @@ pub fn verify_json_into(
     strictness: Strictness,
 ) -> Result<(), VerifyJsonError> {
     let hash = read_published_into(event, text, strictness)?;
-    verify_hash(event, hash.as_deref(), key).map_err(VerifyJsonError::Seal)
+    let hash = hash.as_ref().map(|hash| &hash.hex[..]);
+    verify_hash(event, hash, key).map_err(VerifyJsonError::Seal)
 }
 
 /// Parses `text` and checks that it says exactly what its published form
@@ -220,7 +221,7 @@ fn read_published_into(
     event: &mut AuditEvent,
     text: &str,
     strictness: Strictness,
-) -> Result<Option<String>, VerifyJsonError> {
+) -> Result<Option<ComputedHash>, VerifyJsonError> {
     event.parse_into(text).map_err(VerifyJsonError::Parse)?;
     match strictness {
         Strictness::Strict => match published_form_hash(text, event) {
@@ -246,14 +247,14 @@ thread_local! {
 /// The hash of `event`'s canonical text when `text` is exactly its published
 /// form; otherwise the first byte at which they differ. The event is
 /// serialized once for both.
-pub(crate) fn published_form_hash(text: &str, event: &AuditEvent) -> Result<String, usize> {
+pub(crate) fn published_form_hash(text: &str, event: &AuditEvent) -> Result<ComputedHash, usize> {
     SCRATCH.with(|scratch| {
         let (canonical, published) = &mut *scratch.borrow_mut();
         published.clear();
         event.write_canonical_and_published(canonical, published);
         let (text, published) = (text.as_bytes(), &published[..]);
         if text == published {
-            return Ok(hash_hex(canonical));
+            return Ok(computed_hash(canonical));
         }
         let common = text
             .iter()

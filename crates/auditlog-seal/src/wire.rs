@@ -70,6 +70,16 @@ fn push_decimal(text: &mut Vec<u8>, mut number: u64) {
     text.extend_from_slice(&digits[start..]);
 }
 
+/// 32 bytes (a hash) as 64 lowercase hex digits, as [`lower_hex`] writes
+/// them, on the stack.
+pub(crate) fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut digits = [0u8; 64];
+    for (pair, &byte) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
+    }
+    digits
+}
+
 /// `bytes` as lowercase hex, through a table of digit pairs (the `hex`
 /// crate's encoder goes a `char` at a time, which costs as much as the
 /// writer's own work).

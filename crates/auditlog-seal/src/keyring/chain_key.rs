@@ -3,10 +3,12 @@
 use std::fmt;
 
 use ed25519_dalek::Signer;
+use sha2::{Digest, Sha256};
 
+use crate::constant_time::same_bytes;
 use crate::error::ChainError;
 use crate::key::SigningKey;
-use crate::wire::{checked_id, decode_hex_into};
+use crate::wire::{checked_id, decode_hex_into, hex32};
 
 /// A key that seals chains: its id and its secret (an HMAC key or an Ed25519
 /// private key). `Debug` shows the id and algorithm only; secrets are wiped
@@ -150,22 +152,22 @@ impl Verifier {
         }
     }
 
-    /// As [`check`](Self::check), given also `tag` decoded when it is 64
-    /// hex digits (`wire::decode_hash`), as the verifier of a stream has it
-    /// already for the tag's fingerprint: an HMAC tag is not decoded twice.
-    pub(crate) fn check_decoded(
-        &self,
-        message: &[u8],
-        tag: &str,
-        decoded: Option<&[u8; 32]>,
-    ) -> bool {
-        match (self, decoded) {
-            (Verifier::Hmac(key), Some(bytes)) => {
-                crate::mac::hmac_matches(key.pad_states(), message, bytes)
+    /// As [`check`](Self::check), for a chain's link: when `tag`
+    /// authenticates `message`, 32 bytes that tell it from any other
+    /// authentic tag (its fingerprint, kept to tell a duplicate from a
+    /// conflict). An HMAC tag is its own fingerprint: the tag made here is
+    /// written as hex and compared with `tag`'s digits in constant time,
+    /// which need not be read (any other length, case or digit differs). An
+    /// Ed25519 tag (128 digits) is fingerprinted by the SHA-256 of its text.
+    pub(crate) fn check_link(&self, message: &[u8], tag: &str) -> Option<[u8; 32]> {
+        match self {
+            Verifier::Hmac(key) => {
+                let made = crate::mac::hmac_sha256(key.pad_states(), message);
+                same_bytes(&hex32(&made), tag.as_bytes()).then_some(made)
             }
-            // Not 64 hex digits: no HMAC tag.
-            (Verifier::Hmac(_), None) => false,
-            (Verifier::Ed25519(_), _) => self.check(message, tag),
+            Verifier::Ed25519(_) => self
+                .check(message, tag)
+                .then(|| Sha256::digest(tag.as_bytes()).into()),
         }
     }
 

@@ -3,17 +3,18 @@
 //! on any thread; the verifier then records the results in stream order
 //! (positions, duplicates, conflicts), which is the part that cannot.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use auditlog_core::{AuditEvent, Security};
-use sha2::{Digest, Sha256};
 
+use super::chain_id::ChainId;
 use super::members::{common, uncovered};
 use super::positions::Position;
 use super::state::SeenCheckpoint;
 use crate::keyring::Keyring;
 use crate::published::uncovered_members;
 use crate::report::LineFailure;
+use crate::seal::ComputedHash;
 use crate::verify::{published_form_hash, verify_hash, Strictness, VerifyError};
 use crate::wire::{checkpoint_message, decode_hash, link_message};
 
@@ -44,7 +45,7 @@ pub(super) enum Checked {
     /// A chained event whose link holds. `content` is its seal: a bad seal at
     /// an authentic position is reported after the position is recorded.
     Event {
-        chain: String,
+        chain: ChainId,
         seq: u64,
         position: Position,
         content: Result<(), VerifyError>,
@@ -95,7 +96,7 @@ impl LineChecker<'_> {
             },
             Strictness::Lenient => (uncovered_members(text, event), None),
         };
-        let hash = hash.as_deref();
+        let hash = hash.as_ref();
         let Some(security) = event.security.as_ref().filter(|s| s.hash.is_some()) else {
             return failed(None, LineFailure::Seal(VerifyError::MissingHash));
         };
@@ -104,7 +105,7 @@ impl LineChecker<'_> {
                 // No chain: only the v1 seal can be checked, with a key that
                 // answers for any id if there is one.
                 let key = self.keys.lookup("").and_then(|(_, v)| v.hmac_key());
-                verify_hash(event, hash, key)
+                verify_hash(event, hash.map(|h| &h.hex[..]), key)
                     .map(|()| Checked::Unchained)
                     .map_err(LineFailure::Seal)
             }
@@ -118,12 +119,12 @@ impl LineChecker<'_> {
     fn event(
         &self,
         event: &AuditEvent,
-        hash: Option<&str>,
+        hash: Option<&ComputedHash>,
         security: &Security,
         seq: u64,
         unknown: Vec<String>,
     ) -> Result<Checked, LineFailure> {
-        let c = common(security)?;
+        let c = common(security, hash)?;
         if seq == 0 {
             return Err(LineFailure::Malformed("security.seq"));
         }
@@ -131,29 +132,34 @@ impl LineChecker<'_> {
             (1, None) => (None, None),
             (1, Some(_)) => return Err(LineFailure::Malformed("security.prev")),
             (_, None) => return Err(LineFailure::MissingField("security.prev")),
-            (_, Some(prev)) => match decode_hash(prev) {
+            (_, Some(prev)) => match read_prev(prev) {
                 Some(bytes) => (Some(prev), Some(bytes)),
                 None => return Err(LineFailure::Malformed("security.prev")),
             },
         };
-        let (rank, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
-        let tag = decode_hash(c.link);
-        let message = link_message(c.chain, seq, prev, c.hash, c.kid);
-        if !verifier.check_decoded(&message, c.link, tag.as_ref()) {
-            return Err(LineFailure::Link);
+        if let Ok(hex) = c.hash.as_bytes().try_into() {
+            LAST_HASH.set(Some(KnownHash {
+                hex,
+                bytes: c.hash_bytes,
+            }));
         }
+        let (rank, verifier) = self.keys.lookup(c.kid).ok_or(LineFailure::UnknownKey)?;
+        let message = link_message(c.chain, seq, prev, c.hash, c.kid);
+        let link = verifier
+            .check_link(&message, c.link)
+            .ok_or(LineFailure::Link)?;
         // The position is authentic from here on; the content may not be.
         Ok(Checked::Event {
-            chain: c.chain.to_owned(),
+            chain: ChainId::new(c.chain),
             seq,
             position: Position {
                 hash: c.hash_bytes,
                 prev: prev_bytes,
-                link: link_fingerprint(c.link, tag),
+                link,
                 rank,
                 line: 0,
             },
-            content: verify_hash(event, hash, verifier.hmac_key()),
+            content: verify_hash(event, hash.map(|h| &h.hex[..]), verifier.hmac_key()),
             unknown: uncovered(security, verifier, unknown),
         })
     }
@@ -161,12 +167,12 @@ impl LineChecker<'_> {
     fn checkpoint(
         &self,
         event: &AuditEvent,
-        hash: Option<&str>,
+        hash: Option<&ComputedHash>,
         security: &Security,
         length: u64,
         unknown: Vec<String>,
     ) -> Result<Checked, LineFailure> {
-        let c = common(security)?;
+        let c = common(security, hash)?;
         if security.prev.is_some() {
             return Err(LineFailure::Malformed("security.prev"));
         }
@@ -186,6 +192,7 @@ impl LineChecker<'_> {
         ) {
             return Err(LineFailure::Link);
         }
+        let hash = hash.map(|h| &h.hex[..]);
         verify_hash(event, hash, verifier.hmac_key()).map_err(LineFailure::Seal)?;
         Ok(Checked::Checkpoint {
             chain: c.chain.to_owned(),
@@ -209,13 +216,29 @@ thread_local! {
     static EVENT: RefCell<AuditEvent> = RefCell::new(AuditEvent::default());
 }
 
-/// 32 bytes that tell two authentic link tags apart: an HMAC tag's own
-/// bytes (64 hex digits, checked above), else the SHA-256 of the tag's text
-/// (an Ed25519 signature is 128 digits). Hashing the HMAC tag cost two
-/// SHA-256 compressions a line and told nothing more. `decoded` is the tag
-/// decoded, when it is 64 hex digits.
-fn link_fingerprint(link: &str, decoded: Option<[u8; 32]>) -> [u8; 32] {
-    decoded.unwrap_or_else(|| Sha256::digest(link.as_bytes()).into())
+/// A hash this thread read last: its digits as the line had them, and its
+/// bytes.
+#[derive(Debug, Clone, Copy)]
+struct KnownHash {
+    hex: [u8; 64],
+    bytes: [u8; 32],
+}
+
+thread_local! {
+    /// The hash of the last chained event this thread checked. In a chain
+    /// read in order (a batch is consecutive lines) it is the next line's
+    /// `prev`, whose digits then need not be read again.
+    static LAST_HASH: Cell<Option<KnownHash>> = const { Cell::new(None) };
+}
+
+/// The bytes of `prev`, when it is a hash: those of the hash this thread
+/// read last when it has the same digits (which read as those bytes), else
+/// read from its digits.
+fn read_prev(prev: &str) -> Option<[u8; 32]> {
+    match LAST_HASH.get() {
+        Some(last) if last.hex[..] == *prev.as_bytes() => Some(last.bytes),
+        _ => decode_hash(prev),
+    }
 }
 
 fn failed(security: Option<&Security>, failure: LineFailure) -> Checked {
@@ -244,6 +267,26 @@ mod tests {
         .unwrap();
         crate::seal(&mut event, None);
         event.published_json()
+    }
+
+    #[test]
+    fn a_prev_is_read_as_its_digits_say_whatever_was_read_before() {
+        let hash = crate::seal::computed_hash(b"x");
+        let digits = std::str::from_utf8(&hash.hex).unwrap().to_owned();
+        LAST_HASH.set(Some(KnownHash {
+            hex: hash.hex,
+            bytes: hash.bytes,
+        }));
+        assert_eq!(read_prev(&digits), Some(hash.bytes));
+        let other = crate::seal::computed_hash(b"y");
+        assert_eq!(
+            read_prev(std::str::from_utf8(&other.hex).unwrap()),
+            Some(other.bytes)
+        );
+        // The same digits in upper case, or one short, are no hash.
+        assert_eq!(read_prev(&digits.to_uppercase()), None);
+        assert_eq!(read_prev(&digits[..63]), None);
+        assert_eq!(read_prev(&format!("{digits}0")), None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 pub(super) struct Position {
     pub(super) hash: [u8; 32],
     pub(super) prev: Option<[u8; 32]>,
-    /// The link tag's fingerprint (`checked::link_fingerprint`): two copies
+    /// The link tag's fingerprint (`Verifier::check_link`): two copies
     /// of one event have equal tags.
     pub(super) link: [u8; 32],
     pub(super) rank: usize,
@@ -56,6 +56,22 @@ pub(super) struct Positions {
     prevs: HashMap<u64, Option<[u8; 32]>>,
     /// Every other seq: never one that the run covers.
     rest: HashMap<u64, Position>,
+    /// Some position of the run has a lower key rank than the one before.
+    rank_falls: bool,
+}
+
+/// The positions of a chain that are one run whose key ranks never fall,
+/// as a chain read whole and in order is: all that the checks of the whole
+/// chain need of them, without reading every position.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct UnbrokenRun {
+    pub(super) first: u64,
+    pub(super) len: u64,
+    /// The `prev` of the first position.
+    pub(super) first_prev: Option<[u8; 32]>,
+    /// Seq and line of each position after the first whose `prev` is not
+    /// the hash of the position before it, in seq order.
+    pub(super) forks: Vec<(u64, u64)>,
 }
 
 impl Positions {
@@ -107,9 +123,11 @@ impl Positions {
 
     /// Appends `position`, of seq `first + run_len`, to the run.
     fn push(&mut self, seq: u64, position: Position) {
-        let follows = (self.run_len.checked_sub(1))
-            .and_then(|i| self.kept(i))
-            .is_some_and(|before| Some(before.hash) == position.prev);
+        let before = (self.run_len.checked_sub(1)).and_then(|i| self.kept(i));
+        let follows = before.is_some_and(|before| Some(before.hash) == position.prev);
+        if before.is_some_and(|before| position.rank < before.rank) {
+            self.rank_falls = true;
+        }
         if !follows {
             self.prevs.insert(seq, position.prev);
         }
@@ -126,6 +144,30 @@ impl Positions {
         self.run_len += 1;
     }
 
+    /// The positions as an [`UnbrokenRun`], when they are one. Every `prev`
+    /// the run kept but its first's is a fork: a position's `prev` is kept
+    /// exactly when it is not the hash of the position before.
+    pub(super) fn unbroken_run(&self) -> Option<UnbrokenRun> {
+        if self.run_len == 0 || !self.rest.is_empty() || self.rank_falls {
+            return None;
+        }
+        let line = |seq: u64| {
+            let index = usize::try_from(seq - self.first).ok()?;
+            Some(self.kept(index)?.line)
+        };
+        let mut forks: Vec<(u64, u64)> = (self.prevs.keys())
+            .filter(|&&seq| seq != self.first)
+            .filter_map(|&seq| Some((seq, line(seq)?)))
+            .collect();
+        forks.sort_unstable();
+        Some(UnbrokenRun {
+            first: self.first,
+            len: self.run_len as u64,
+            first_prev: self.prevs.get(&self.first).copied().flatten(),
+            forks,
+        })
+    }
+
     fn kept(&self, index: usize) -> Option<&Kept> {
         self.run.get(index / CHUNK)?.get(index % CHUNK)
     }
@@ -135,14 +177,45 @@ impl Positions {
         self.run_len + self.rest.len()
     }
 
-    /// Every seq stored, in increasing order.
-    pub(super) fn seqs(&self) -> Vec<u64> {
-        let run = (0..self.run_len as u64).map(|i| self.first + i);
-        let mut seqs: Vec<u64> = run.chain(self.rest.keys().copied()).collect();
-        if !self.rest.is_empty() {
-            seqs.sort_unstable();
-        }
-        seqs
+    /// Every position in increasing order of seq, each as [`get`](Self::get)
+    /// gives it, without a look-up per seq: the run is walked chunk by
+    /// chunk, its kept `prev`s and the rest sorted once and taken beside it.
+    /// The checks of a whole chain read every position, and a hash look-up
+    /// of each in the kept `prev`s was most of their cost.
+    pub(super) fn in_order(&self) -> impl Iterator<Item = (u64, Position)> + '_ {
+        let mut prevs: Vec<(u64, Option<[u8; 32]>)> =
+            self.prevs.iter().map(|(&seq, &prev)| (seq, prev)).collect();
+        prevs.sort_unstable_by_key(|&(seq, _)| seq);
+        let mut prevs = prevs.into_iter().peekable();
+        // The hash of the position before, in the run: the `prev` of any
+        // position whose own was not kept (the run's first always is).
+        let mut before = None;
+        let run = (self.run.iter().flatten().zip(0..)).map(move |(kept, index)| {
+            let seq = self.first + index;
+            let prev = match prevs.next_if(|&(kept_seq, _)| kept_seq == seq) {
+                Some((_, prev)) => prev,
+                None => before,
+            };
+            before = Some(kept.hash);
+            let position = Position {
+                hash: kept.hash,
+                prev,
+                link: kept.link,
+                rank: kept.rank,
+                line: kept.line,
+            };
+            (seq, position)
+        });
+        let mut rest: Vec<(u64, &Position)> = self.rest.iter().map(|(&seq, p)| (seq, p)).collect();
+        rest.sort_unstable_by_key(|&(seq, _)| seq);
+        let rest = rest.into_iter().map(|(seq, p)| (seq, p.clone()));
+        // No seq is in both: merged by seq.
+        let (mut run, mut rest) = (run.peekable(), rest.peekable());
+        std::iter::from_fn(move || match (run.peek(), rest.peek()) {
+            (Some((in_run, _)), Some((in_rest, _))) if in_rest < in_run => rest.next(),
+            (Some(_), _) => run.next(),
+            (None, _) => rest.next(),
+        })
     }
 
     /// Where `seq` is or would go in the run: up to one past its end.
@@ -190,6 +263,10 @@ mod tests {
         }
     }
 
+    fn seqs(positions: &Positions) -> Vec<u64> {
+        positions.in_order().map(|(seq, _)| seq).collect()
+    }
+
     proptest! {
         /// Whatever order seqs arrive in, forked or not, the positions
         /// answer like a map: each exactly as inserted, `prev` included.
@@ -213,13 +290,99 @@ mod tests {
                 model.insert(seq, position);
                 prop_assert_eq!(positions.len(), model.len());
             }
-            let keys: Vec<u64> = model.keys().copied().collect();
-            prop_assert_eq!(positions.seqs(), keys);
+            if let Some(run) = positions.unbroken_run() {
+                prop_assert_eq!(run, run_as_walked(&positions));
+            }
+            let in_order: Vec<(u64, Position)> = positions.in_order().collect();
+            prop_assert_eq!(in_order, model.clone().into_iter().collect::<Vec<_>>());
             for seq in (0..45).chain([999, 1_000, 1_011, u64::MAX - 2, u64::MAX - 1, u64::MAX]) {
                 prop_assert_eq!(positions.get(seq), model.get(&seq).cloned());
                 prop_assert_eq!(positions.contains(seq), model.contains_key(&seq));
             }
         }
+    }
+
+    /// What [`Positions::unbroken_run`] must say, read from every position.
+    fn run_as_walked(positions: &Positions) -> UnbrokenRun {
+        let walked: Vec<(u64, Position)> = positions.in_order().collect();
+        let forks = walked
+            .windows(2)
+            .filter(|pair| pair[1].1.prev != Some(pair[0].1.hash))
+            .map(|pair| (pair[1].0, pair[1].1.line))
+            .collect();
+        UnbrokenRun {
+            first: walked[0].0,
+            len: walked.len() as u64,
+            first_prev: walked[0].1.prev,
+            forks,
+        }
+    }
+
+    #[test]
+    fn an_unbroken_run_says_what_a_walk_over_it_finds() {
+        let mut positions = Positions::default();
+        assert_eq!(positions.unbroken_run(), None);
+        let count = 2 * CHUNK as u64 + 9;
+        for seq in 3..3 + count {
+            let position = match seq {
+                // Forks, one at a chunk's end, one at the last position.
+                500 => forked(seq, Some(2)),
+                1_026 => forked(seq, None),
+                _ if seq == 2 + count => forked(seq, Some(5)),
+                _ => position(seq),
+            };
+            positions.insert(
+                seq,
+                Position {
+                    rank: 1,
+                    ..position
+                },
+            );
+        }
+        let run = positions.unbroken_run().expect("one run, one key");
+        assert_eq!(
+            run.forks,
+            [(500, 500), (1_026, 1_026), (2 + count, 2 + count)]
+        );
+        assert_eq!(run, run_as_walked(&positions));
+        assert_eq!(run.first_prev, Some(hash(2)));
+        // A newer key never makes the run broken; an older one after it does.
+        positions.insert(
+            3 + count,
+            Position {
+                rank: 2,
+                ..position(3 + count)
+            },
+        );
+        assert_eq!(positions.unbroken_run(), Some(run_as_walked(&positions)));
+        positions.insert(
+            4 + count,
+            Position {
+                rank: 1,
+                ..position(4 + count)
+            },
+        );
+        assert_eq!(positions.unbroken_run(), None);
+        // A gap (an early arrival kept aside) does too.
+        let mut gapped = Positions::default();
+        for seq in [1, 2, 4] {
+            gapped.insert(
+                seq,
+                Position {
+                    rank: 0,
+                    ..position(seq)
+                },
+            );
+        }
+        assert_eq!(gapped.unbroken_run(), None);
+        gapped.insert(
+            3,
+            Position {
+                rank: 0,
+                ..position(3)
+            },
+        );
+        assert_eq!(gapped.unbroken_run(), Some(run_as_walked(&gapped)));
     }
 
     #[test]
@@ -231,11 +394,11 @@ mod tests {
         // 8 and 9 came early; 7 joined them to the run.
         assert_eq!(positions.run_len, 6);
         assert!(positions.rest.is_empty());
-        assert_eq!(positions.seqs(), [5, 6, 7, 8, 9, 10]);
+        assert_eq!(seqs(&positions), [5, 6, 7, 8, 9, 10]);
         positions.insert(3, position(3));
         assert_eq!(positions.rest.len(), 1);
         assert_eq!(positions.get(3), Some(position(3)));
-        assert_eq!(positions.seqs(), [3, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(seqs(&positions), [3, 5, 6, 7, 8, 9, 10]);
     }
 
     #[test]
@@ -265,6 +428,12 @@ mod tests {
                 _ => position(seq),
             };
             assert_eq!(positions.get(seq), Some(expected), "seq {seq}");
+        }
+        // Walked in order, every position is what `get` gives.
+        let walked: Vec<(u64, Position)> = positions.in_order().collect();
+        assert_eq!(walked.len() as u64, count);
+        for (seq, position) in walked {
+            assert_eq!(positions.get(seq), Some(position), "seq {seq}");
         }
         assert_eq!(positions.get(count + 1), None);
         assert_eq!(positions.get(0), None);

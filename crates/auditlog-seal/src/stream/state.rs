@@ -34,38 +34,11 @@ impl ChainState {
         invalid: &mut Vec<InvalidLine>,
     ) -> ChainReport {
         let state = self;
-        let seqs = state.entries.seqs();
         let mut report = ChainReport {
-            events: seqs.len() as u64,
-            last: seqs.last().copied(),
             checkpoints: state.checkpoints.len() as u64,
             checkpointed: state.checkpoints.iter().map(|c| c.length).max(),
             ..ChainReport::default()
         };
-
-        report.first = seqs.first().copied();
-        report.anchored = report.first == Some(1);
-        let mut expected = 1;
-        if let (true, Some(&first)) = (from_the_middle, seqs.first()) {
-            expected = first;
-            let prev = state.entries.get(first).and_then(|entry| entry.prev);
-            report.anchored = first == 1
-                || state
-                    .checkpoints
-                    .iter()
-                    .any(|c| c.length == first - 1 && c.head == prev);
-        }
-        for &seq in &seqs {
-            if seq > expected {
-                report.missing.push(expected..=seq - 1);
-            }
-            expected = seq + 1;
-        }
-        let last = report.last.unwrap_or(0);
-        if let Some(length) = report.checkpointed.filter(|&l| l > last) {
-            report.truncated = Some(last + 1..=length);
-        }
-
         let mut fail = |line: u64, seq: Option<u64>, failure: LineFailure| {
             invalid.push(InvalidLine {
                 line,
@@ -74,24 +47,39 @@ impl ChainState {
                 failure,
             });
         };
-        let mut newest_rank = 0;
-        let mut before: Option<(u64, [u8; 32])> = None;
-        for &seq in &seqs {
-            let Some(entry) = state.entries.get(seq) else {
-                continue;
-            };
-            if let Some((_, hash)) = before.filter(|&(s, _)| s + 1 == seq) {
-                if entry.prev != Some(hash) {
-                    fail(entry.line, Some(seq), LineFailure::Fork);
-                }
+
+        if let Some(run) = state.entries.unbroken_run() {
+            // What the walk below would find, from the run's bounds and
+            // kept `prev`s alone: a run has no gap, a fork only where it
+            // kept a `prev`, no key rolled back. This runs after the last
+            // line, on one thread: a walk over a long chain was most of it.
+            report.events = run.len;
+            report.first = Some(run.first);
+            report.last = Some(run.first + (run.len - 1));
+            report.anchored = run.first == 1;
+            let mut expected = 1;
+            if from_the_middle {
+                expected = run.first;
+                report.anchored = run.first == 1
+                    || state
+                        .checkpoints
+                        .iter()
+                        .any(|c| c.length == run.first - 1 && c.head == run.first_prev);
             }
-            before = Some((seq, entry.hash));
-            if entry.rank < newest_rank {
-                let newer = keys.kid_at(newest_rank).unwrap_or("?").to_owned();
-                fail(entry.line, Some(seq), LineFailure::KeyRollback { newer });
+            if run.first > expected {
+                report.missing.push(expected..=run.first - 1);
             }
-            newest_rank = newest_rank.max(entry.rank);
+            for (seq, line) in run.forks {
+                fail(line, Some(seq), LineFailure::Fork);
+            }
+        } else {
+            walk(state, &mut report, keys, from_the_middle, &mut fail);
         }
+        let last = report.last.unwrap_or(0);
+        if let Some(length) = report.checkpointed.filter(|&l| l > last) {
+            report.truncated = Some(last + 1..=length);
+        }
+
         // A checkpoint disagrees with the event at its length, or with an
         // earlier checkpoint of the same length (when that event is gone).
         let mut heads: HashMap<u64, Option<[u8; 32]>> = HashMap::new();
@@ -121,6 +109,50 @@ impl ChainState {
             .collect();
         report.reordered = out_of_order(&state.arrivals);
         report
+    }
+}
+
+/// One walk over the positions of `state` in seq order: gaps, forks, key
+/// rollbacks.
+fn walk(
+    state: &ChainState,
+    report: &mut ChainReport,
+    keys: &Keyring,
+    from_the_middle: bool,
+    fail: &mut impl FnMut(u64, Option<u64>, LineFailure),
+) {
+    let mut positions = state.entries.in_order().peekable();
+    report.first = positions.peek().map(|&(seq, _)| seq);
+    report.anchored = report.first == Some(1);
+    let mut expected = 1;
+    if let (true, Some((first, entry))) = (from_the_middle, positions.peek()) {
+        expected = *first;
+        report.anchored = *first == 1
+            || state
+                .checkpoints
+                .iter()
+                .any(|c| c.length == first - 1 && c.head == entry.prev);
+    }
+    let mut newest_rank = 0;
+    let mut before: Option<(u64, [u8; 32])> = None;
+    for (seq, entry) in positions {
+        report.events += 1;
+        report.last = Some(seq);
+        if seq > expected {
+            report.missing.push(expected..=seq - 1);
+        }
+        expected = seq + 1;
+        if let Some((_, hash)) = before.filter(|&(s, _)| s + 1 == seq) {
+            if entry.prev != Some(hash) {
+                fail(entry.line, Some(seq), LineFailure::Fork);
+            }
+        }
+        before = Some((seq, entry.hash));
+        if entry.rank < newest_rank {
+            let newer = keys.kid_at(newest_rank).unwrap_or("?").to_owned();
+            fail(entry.line, Some(seq), LineFailure::KeyRollback { newer });
+        }
+        newest_rank = newest_rank.max(entry.rank);
     }
 }
 

@@ -18,7 +18,14 @@ use crate::verify::Strictness;
 #[derive(Debug)]
 pub struct StreamVerifier<'k> {
     keys: &'k Keyring,
-    chains: BTreeMap<String, ChainState>,
+    /// Each chain seen, in the order first seen.
+    chains: Vec<(String, ChainState)>,
+    /// Where each chain is in `chains`.
+    chain_index: BTreeMap<String, usize>,
+    /// Where the chain of the last event recorded is in `chains`: a stream
+    /// is mostly one chain, so most lines are matched to theirs by one
+    /// comparison of their id.
+    last_chain: usize,
     report: StreamReport,
     from_the_middle: bool,
     strictness: Strictness,
@@ -31,7 +38,9 @@ impl<'k> StreamVerifier<'k> {
     pub fn new(keys: &'k Keyring) -> Self {
         StreamVerifier {
             keys,
-            chains: BTreeMap::new(),
+            chains: Vec::new(),
+            chain_index: BTreeMap::new(),
+            last_chain: 0,
             report: StreamReport::default(),
             from_the_middle: false,
             strictness: Strictness::Strict,
@@ -130,28 +139,28 @@ impl<'k> StreamVerifier<'k> {
                 unknown,
             } => {
                 position.line = line;
-                // Looked up by reference: a stream is mostly one chain, so
-                // its id is copied into the map once, not once per line.
-                if !self.chains.contains_key(&chain) {
-                    self.chains.insert(chain.clone(), ChainState::default());
-                }
-                let state = self.chains.get_mut(&chain).expect("inserted above");
-                match state.entries.get(seq) {
+                let state = self.chain_state(chain.as_bytes());
+                let failure = match state.entries.get(seq) {
                     None => {
                         state.entries.insert(seq, position);
+                        None
                     }
                     Some(first)
                         if (first.hash, first.prev, first.link)
                             != (position.hash, position.prev, position.link) =>
                     {
-                        return self.fail(line, Some(chain), Some(seq), LineFailure::Conflict);
+                        Some(LineFailure::Conflict)
                     }
-                    Some(_) => {}
+                    Some(_) => None,
+                };
+                // A conflict is the line's failure even when its seal fails too.
+                match failure.or_else(|| content.err().map(LineFailure::Seal)) {
+                    None => state.arrivals.push((seq, line)),
+                    Some(failure) => {
+                        let chain = Some(chain.into_string());
+                        return self.fail(line, chain, Some(seq), failure);
+                    }
                 }
-                if let Err(e) = content {
-                    return self.fail(line, Some(chain), Some(seq), LineFailure::Seal(e));
-                }
-                state.arrivals.push((seq, line));
                 self.unauthenticated(line, unknown);
             }
             Checked::Checkpoint {
@@ -160,14 +169,31 @@ impl<'k> StreamVerifier<'k> {
                 unknown,
             } => {
                 checkpoint.line = line;
-                self.chains
-                    .entry(chain)
-                    .or_default()
+                self.chain_state(chain.as_bytes())
                     .checkpoints
                     .push(checkpoint);
                 self.unauthenticated(line, unknown);
             }
         }
+    }
+
+    /// The state of chain `id` (UTF-8: an id read from a line), made
+    /// when the chain is new.
+    fn chain_state(&mut self, id: &[u8]) -> &mut ChainState {
+        let last_matches =
+            (self.chains.get(self.last_chain)).is_some_and(|(known, _)| known.as_bytes() == id);
+        if !last_matches {
+            let id = std::str::from_utf8(id).expect("a chain id is read from text");
+            self.last_chain = match self.chain_index.get(id) {
+                Some(&index) => index,
+                None => {
+                    self.chain_index.insert(id.to_owned(), self.chains.len());
+                    self.chains.push((id.to_owned(), ChainState::default()));
+                    self.chains.len() - 1
+                }
+            };
+        }
+        &mut self.chains[self.last_chain].1
     }
 
     fn unauthenticated(&mut self, line: u64, unknown: Vec<String>) {
@@ -181,7 +207,8 @@ impl<'k> StreamVerifier<'k> {
 
     /// Checks each chain as a whole and returns the report.
     pub fn finish(mut self) -> StreamReport {
-        let chains = std::mem::take(&mut self.chains);
+        let mut chains = std::mem::take(&mut self.chains);
+        chains.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
         for (id, state) in chains {
             let chain = state.report(
                 &id,

@@ -5,6 +5,7 @@
 mod combined_damage;
 mod damage;
 mod hex_fields;
+mod interleaved;
 mod link_tags;
 mod long_chains;
 mod python;
@@ -16,7 +17,7 @@ use std::process::{Command, Stdio};
 
 use auditlog_core::{AuditEvent, Map, Value};
 use auditlog_seal::{
-    ChainKey, ChainSealer, Duplicated, Keyring, LineFailure, SigningKey, StreamReport,
+    ChainKey, ChainReport, ChainSealer, Duplicated, Keyring, LineFailure, SigningKey, StreamReport,
     StreamVerifier, Strictness, Unauthenticated, Unmet, VerifyError,
 };
 use proptest::prelude::*;
