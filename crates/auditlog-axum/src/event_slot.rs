@@ -54,6 +54,7 @@ impl EventSlot {
         let action = event.action.unwrap_or_default();
         let network = event.network.unwrap_or_default();
         let resource = event.objectref.and_then(|o| o.resource);
+        let kubernetes = event.kubernetes.unwrap_or_default();
         for text in [
             action.status,
             action.severity,
@@ -65,6 +66,10 @@ impl EventSlot {
             resource,
             action.method,
             action.name,
+            kubernetes.nodename,
+            kubernetes.containername,
+            kubernetes.podname,
+            kubernetes.namespacename,
         ]
         .into_iter()
         .flatten()

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use auditlog_core::{
-    push_timestamp, AuditEvent, Metadata, Outcome, Severity, Subject, Value, SPEC_VERSION,
+    push_timestamp, AuditEvent, Kubernetes, Metadata, Outcome, Severity, Subject, Value,
+    SPEC_VERSION,
 };
 use http::StatusCode;
 use time::OffsetDateTime;
@@ -134,7 +135,15 @@ impl Record {
         // Made here, not on the request path: allocated and freed on the
         // background task's thread (see docs/performance.md, "CPU per
         // request").
-        event.kubernetes = config.kubernetes.clone();
+        event.kubernetes = config.kubernetes.as_ref().map(|k| {
+            let mut text = |value: &Option<String>| value.as_deref().map(|v| spare.text(v));
+            Kubernetes {
+                namespacename: text(&k.namespacename),
+                podname: text(&k.podname),
+                containername: text(&k.containername),
+                nodename: text(&k.nodename),
+            }
+        });
         if let Some(identity) = identity {
             identity.apply(event);
         }
