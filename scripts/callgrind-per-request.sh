@@ -6,7 +6,8 @@
 # (callgrind runs them one at a time). Unlike CPU time, the count does not
 # move with the machine's load. The kafka mode is left out: librdkafka's
 # threads poll on timers, so its count depends on the wall time valgrind takes.
-# A mode written old:MODE runs $BENCH_OLD_SERVER instead.
+# A mode written old:MODE runs $BENCH_OLD_SERVER instead; CALLGRIND_KEEP=DIR
+# keeps each mode's profile there (DIR/MODE.callgrind, for callgrind_annotate).
 # Usage: scripts/callgrind-per-request.sh [REQUESTS] [MODES...]   (default 2000 bare jsonl)
 set -euo pipefail
 cd "$(dirname "$0")/.."

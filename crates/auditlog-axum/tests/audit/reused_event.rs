@@ -72,7 +72,10 @@ fn requests() -> Vec<Request<Body>> {
 /// The events `sink` got for [`requests`], their generated fields (id,
 /// timestamp, seal) removed, and whether the hook ever saw an event that
 /// was already sealed.
-async fn events(sink: impl AuditSink, read: impl FnOnce() -> Vec<AuditEvent>) -> (Vec<serde_json::Value>, bool) {
+async fn events(
+    sink: impl AuditSink,
+    read: impl FnOnce() -> Vec<AuditEvent>,
+) -> (Vec<serde_json::Value>, bool) {
     let sealed_seen = Arc::new(Mutex::new(false));
     let seen = sealed_seen.clone();
     let layer = layer(sink)
@@ -141,9 +144,15 @@ async fn events_filled_in_one_reused_event_match_events_made_afresh() {
         assert!(health.get(absent).is_none(), "{absent} in {health}");
     }
     // The delete's details and compliance category are not in it either.
-    assert_eq!(expected[1]["eventdata"]["requestpayload"]["reason"], "duplicate");
+    assert_eq!(
+        expected[1]["eventdata"]["requestpayload"]["reason"],
+        "duplicate"
+    );
     let data = health["eventdata"].as_object().unwrap();
-    assert!(!data.contains_key("requestpayload") && !data.contains_key("metadata"), "{health}");
+    assert!(
+        !data.contains_key("requestpayload") && !data.contains_key("metadata"),
+        "{health}"
+    );
     assert_eq!(expected[1]["objectref"]["resourceid"], "9");
     assert!(expected[2]["objectref"].get("resourceid").is_none());
 }

@@ -202,10 +202,7 @@ impl AuditSink for KafkaPublisher {
     }
 
     /// [`KafkaPublisher::publish_borrowed`]: the event is left sealed.
-    async fn publish_borrowed(
-        &self,
-        event: &mut AuditEvent,
-    ) -> std::result::Result<(), SinkError> {
+    async fn publish_borrowed(&self, event: &mut AuditEvent) -> std::result::Result<(), SinkError> {
         KafkaPublisher::publish_borrowed(self, event).await
     }
 
