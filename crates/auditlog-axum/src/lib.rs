@@ -304,6 +304,7 @@ mod capture;
 mod capture_only;
 mod config;
 mod context;
+mod event_slot;
 mod fields;
 mod form;
 mod future;

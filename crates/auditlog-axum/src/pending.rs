@@ -18,7 +18,11 @@ use crate::write_ahead::setting::WriteAhead;
 /// An event waiting for its request to end. Dropping it emits the event as
 /// cut short (or panicked), so every audited request yields exactly one.
 pub(crate) struct PendingEvent {
-    exchange: Option<Exchange>,
+    /// Boxed: the response future and body, and every future around them,
+    /// move a pointer instead of the whole record at each step (about a
+    /// dozen moves of ~370 bytes). Freed on the request's own thread when
+    /// the record is made from it.
+    exchange: Option<Box<Exchange>>,
 }
 
 struct Exchange {
@@ -55,7 +59,7 @@ impl PendingEvent {
         request_capture: Option<Arc<Mutex<Capture>>>,
     ) -> Self {
         PendingEvent {
-            exchange: Some(Exchange {
+            exchange: Some(Box::new(Exchange {
                 queue,
                 config,
                 identity,
@@ -65,7 +69,7 @@ impl PendingEvent {
                 request_capture,
                 status: None,
                 bodiless: false,
-            }),
+            })),
         }
     }
 
@@ -133,7 +137,7 @@ impl Drop for PendingEvent {
 }
 
 impl Exchange {
-    fn emit(self, end: End, response: Option<Capture>) {
+    fn emit(self: Box<Self>, end: End, response: Option<Capture>) {
         let queue = self.queue.clone();
         if let Some(record) = self.record(end, response, false) {
             queue.send_record(record);
@@ -141,22 +145,38 @@ impl Exchange {
     }
 
     /// The record to finish, or `None` (counted) when suppressed.
-    fn record(mut self, end: End, response: Option<Capture>, write_ahead: bool) -> Option<Record> {
-        let enrichment = self.context.take();
+    fn record(
+        self: Box<Self>,
+        end: End,
+        response: Option<Capture>,
+        write_ahead: bool,
+    ) -> Option<Record> {
+        let Exchange {
+            queue,
+            config,
+            identity,
+            text,
+            at,
+            mut context,
+            request_capture,
+            status,
+            bodiless: _,
+        } = *self;
+        let enrichment = context.take();
         if enrichment.as_ref().is_some_and(|e| e.suppressed) {
-            self.queue.count_suppressed();
+            queue.count_suppressed();
             return None;
         }
-        let request = self.request_capture.map(|capture| {
+        let request = request_capture.map(|capture| {
             let mut capture = capture.lock().unwrap_or_else(PoisonError::into_inner);
             Box::new(std::mem::replace(&mut *capture, Capture::new(0, None)).finish())
         });
         let record = Record {
-            config: self.config,
-            identity: self.identity,
-            text: self.text,
-            at: self.at,
-            status: self.status,
+            config,
+            identity,
+            text,
+            at,
+            status,
             end,
             request,
             response: response.map(|c| Box::new(c.finish())),

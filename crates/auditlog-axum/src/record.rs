@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use auditlog_core::{
-    format_timestamp, AuditEvent, Metadata, Outcome, Severity, Subject, Value, SPEC_VERSION,
+    push_timestamp, AuditEvent, Kubernetes, Metadata, Outcome, Severity, Subject, Value,
+    SPEC_VERSION,
 };
 use http::StatusCode;
 use time::OffsetDateTime;
@@ -13,6 +14,7 @@ use time::OffsetDateTime;
 use crate::capture::Captured;
 use crate::config::Config;
 use crate::context::Enrichment;
+use crate::event_slot::{EventSlot, Spare};
 use crate::identity::AuditIdentity;
 use crate::payload::Rules;
 use crate::queue::{map_bytes, EVENT_OVERHEAD};
@@ -96,7 +98,18 @@ impl Record {
             })
     }
 
+    /// The event, on its own: for a caller that keeps it (the write-ahead).
     pub(crate) fn finish(self) -> Box<AuditEvent> {
+        let mut slot = EventSlot::default();
+        self.fill(&mut slot);
+        Box::new(slot.take())
+    }
+
+    /// Makes the event in `slot` (emptied by its last `recycle`), its
+    /// strings in the slot's spare buffers, in the order `recycle` keeps
+    /// them.
+    pub(crate) fn fill(self, slot: &mut EventSlot) {
+        let (event, spare) = slot.parts();
         let Record {
             config,
             identity,
@@ -122,23 +135,28 @@ impl Record {
         // Made here, not on the request path: allocated and freed on the
         // background task's thread (see docs/performance.md, "CPU per
         // request").
-        let mut event = Box::new(AuditEvent {
-            kubernetes: config.kubernetes.clone(),
-            ..AuditEvent::default()
+        event.kubernetes = config.kubernetes.as_ref().map(|k| {
+            let mut text = |value: &Option<String>| value.as_deref().map(|v| spare.text(v));
+            Kubernetes {
+                namespacename: text(&k.namespacename),
+                podname: text(&k.podname),
+                containername: text(&k.containername),
+                nodename: text(&k.nodename),
+            }
         });
         if let Some(identity) = identity {
-            identity.apply(&mut event);
+            identity.apply(event);
         }
-        text.apply(&mut event);
+        text.apply(event, spare);
         // A fresh id (UUID v4), the spec version and the arrival time: what
         // `AuditEvent::builder()` sets, without its own clock read and
         // timestamp text, replaced here by the arrival's.
-        event.id = Some(new_event_id());
-        event.specversion = Some(SPEC_VERSION.to_owned());
-        event.timestamp = Some(format_timestamp(OffsetDateTime::from(at)));
+        event.id = Some(new_event_id(spare));
+        event.specversion = Some(spare.text(SPEC_VERSION));
+        event.timestamp = Some(spare.with(|text| push_timestamp(text, OffsetDateTime::from(at))));
         let action = event.action.get_or_insert_with(Default::default);
-        action.severity = Some(severity.as_str().to_owned());
-        action.status = Some(outcome.as_str().to_owned());
+        action.severity = Some(spare.text(severity.as_str()));
+        action.status = Some(spare.text(outcome.as_str()));
         if let Some(name) = e.action_name {
             action.name = Some(name);
         }
@@ -177,7 +195,7 @@ impl Record {
             }
         }
         if let Some(identity) = e.identity {
-            identity.apply(&mut event);
+            identity.apply(event);
         }
         if let Some(subject) = e.subject {
             event.subject = Some(subject);
@@ -201,19 +219,15 @@ impl Record {
             data.responsepayload = response_payload;
             data.metadata = metadata;
         }
-        config.hook.on_event(&mut event);
-        event
+        config.hook.on_event(event);
     }
 }
 
-/// A UUID v4 in its lowercase hyphenated text, written straight into one
-/// string of its length (no formatter).
-fn new_event_id() -> String {
+/// A UUID v4 in its lowercase hyphenated text, written straight into a
+/// spare string (no formatter).
+fn new_event_id(spare: &mut Spare) -> String {
     let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
-    uuid::Uuid::new_v4()
-        .hyphenated()
-        .encode_lower(&mut text)
-        .to_owned()
+    spare.text(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text))
 }
 
 #[cfg(test)]
@@ -231,7 +245,8 @@ mod tests {
 
     #[test]
     fn event_ids_are_distinct_lowercase_uuid_v4_text() {
-        let (a, b) = (new_event_id(), new_event_id());
+        let mut spare = Spare::default();
+        let (a, b) = (new_event_id(&mut spare), new_event_id(&mut spare));
         assert_ne!(a, b);
         for id in [a, b] {
             let parsed = uuid::Uuid::parse_str(&id).expect("a UUID");

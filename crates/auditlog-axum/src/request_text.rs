@@ -11,6 +11,7 @@ use std::fmt::Write;
 
 use auditlog_core::{AuditEvent, Network, ObjectRef};
 
+use crate::event_slot::Spare;
 use crate::inline_text::InlineText;
 
 /// The parts, in the order of `RequestText::ends`.
@@ -64,9 +65,11 @@ impl RequestText {
     }
 
     /// The part's text, cut from `text` (the whole buffer, read once by the
-    /// caller rather than checked as UTF-8 again per part).
-    fn get(&self, text: &str, part: Part) -> Option<String> {
-        self.spans[part as usize].map(|(start, end)| text[start as usize..end as usize].to_owned())
+    /// caller rather than checked as UTF-8 again per part), in a spare
+    /// string.
+    fn get(&self, text: &str, part: Part, spare: &mut Spare) -> Option<String> {
+        self.spans[part as usize]
+            .map(|(start, end)| spare.text(&text[start as usize..end as usize]))
     }
 
     /// The bytes it holds beyond the record itself, for the queue's budget.
@@ -74,28 +77,25 @@ impl RequestText {
         self.text.heap_bytes().max(self.text.len()) as u64
     }
 
-    /// Writes the parts into `event` (before anything the handler set).
-    pub(crate) fn apply(&self, event: &mut AuditEvent) {
+    /// Writes the parts into `event` (before anything the handler set),
+    /// in the order of `Part`.
+    pub(crate) fn apply(&self, event: &mut AuditEvent, spare: &mut Spare) {
         let text = self.text.as_str();
-        let (name, method) = (
-            self.get(text, Part::ActionName),
-            self.get(text, Part::Method),
-        );
+        let name = self.get(text, Part::ActionName, spare);
+        let method = self.get(text, Part::Method, spare);
         if name.is_some() || method.is_some() {
             let action = event.action.get_or_insert_with(Default::default);
             action.name = name;
             action.method = method;
         }
-        if let Some(resource) = self.get(text, Part::Resource) {
+        if let Some(resource) = self.get(text, Part::Resource, spare) {
             event.objectref = Some(ObjectRef {
                 resource: Some(resource),
                 ..ObjectRef::default()
             });
         }
-        let (sourceip, useragent) = (
-            self.get(text, Part::SourceIp),
-            self.get(text, Part::UserAgent),
-        );
+        let sourceip = self.get(text, Part::SourceIp, spare);
+        let useragent = self.get(text, Part::UserAgent, spare);
         if sourceip.is_some() || useragent.is_some() {
             event.network = Some(Network {
                 sourceip,
@@ -116,7 +116,7 @@ mod tests {
         text.set(Part::Method, "GET");
         text.set_display(Part::SourceIp, std::net::Ipv4Addr::new(10, 0, 0, 7));
         let mut event = AuditEvent::default();
-        text.apply(&mut event);
+        text.apply(&mut event, &mut Spare::default());
         let action = event.action.expect("action");
         assert_eq!(action.name.as_deref(), Some("/orders/{id}"));
         assert_eq!(action.method.as_deref(), Some("GET"));

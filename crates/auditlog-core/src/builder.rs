@@ -99,39 +99,50 @@ impl From<Outcome> for String {
 /// Formats a time as the Python library does: UTC, `isoformat()`,
 /// microseconds, `+00:00`; the fraction is left out when it is zero.
 pub fn format_timestamp(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let Ok(year @ 0..=9999) = u32::try_from(at.year()) else {
-        // Keeps `{:04}`'s spelling (a sign, more digits).
-        return format_timestamp_slowly(at);
-    };
-    // Digits written by hand into one allocation: once per audited request,
-    // where `format!` cost three allocations and 2-3 % of the request's CPU.
     let mut text = String::with_capacity(32);
-    for (value, width, separator) in [
-        (year, 4, "-"),
-        (u32::from(u8::from(at.month())), 2, "-"),
-        (u32::from(at.day()), 2, "T"),
-        (u32::from(at.hour()), 2, ":"),
-        (u32::from(at.minute()), 2, ":"),
-        (u32::from(at.second()), 2, ""),
-    ] {
-        push_digits(&mut text, value, width);
-        text.push_str(separator);
-    }
-    let micros = at.microsecond();
-    if micros != 0 {
-        text.push('.');
-        push_digits(&mut text, micros, 6);
-    }
-    text.push_str("+00:00");
+    push_timestamp(&mut text, at);
     text
 }
 
-/// Appends the last `width` decimal digits of `value`, zero-padded.
-fn push_digits(text: &mut String, value: u32, width: u32) {
-    for place in (0..width).rev() {
-        let digit = (value / 10u32.pow(place)) % 10;
-        text.push(char::from(b'0' + digit as u8));
+/// Appends [`format_timestamp`]'s text to `text`: for a caller that reuses
+/// one string from event to event (the axum layer's background task).
+pub fn push_timestamp(text: &mut String, at: OffsetDateTime) {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let Ok(year @ 0..=9999) = u32::try_from(at.year()) else {
+        // Keeps `{:04}`'s spelling (a sign, more digits).
+        text.push_str(&format_timestamp_slowly(at));
+        return;
+    };
+    // Digits written by hand into a fixed layout on the stack, appended in
+    // one copy: once per audited request, where `format!` cost three
+    // allocations and 2-3 % of the request's CPU.
+    let mut layout = *b"0000-00-00T00:00:00.000000+00:00";
+    for (value, end, width) in [
+        (year, 4, 4),
+        (u32::from(u8::from(at.month())), 7, 2),
+        (u32::from(at.day()), 10, 2),
+        (u32::from(at.hour()), 13, 2),
+        (u32::from(at.minute()), 16, 2),
+        (u32::from(at.second()), 19, 2),
+        (at.microsecond(), 26, 6),
+    ] {
+        put_digits(&mut layout[end - width..end], value);
+    }
+    let layout = std::str::from_utf8(&layout).expect("ASCII digits");
+    if at.microsecond() == 0 {
+        text.push_str(&layout[..19]);
+        text.push_str("+00:00");
+    } else {
+        text.push_str(layout);
+    }
+}
+
+/// Writes the last `digits.len()` decimal digits of `value` into `digits`,
+/// zero-padded.
+fn put_digits(digits: &mut [u8], mut value: u32) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
     }
 }
 
@@ -405,6 +416,46 @@ mod tests {
                 "{at}"
             );
         }
+    }
+
+    #[test]
+    fn hand_written_digits_agree_with_format_across_the_four_digit_years() {
+        // Steps of a prime number of seconds and microseconds from year 1
+        // to 9999: every field takes many values, the fraction is sometimes
+        // zero.
+        let first = datetime!(0001-01-01 00:00:00 UTC);
+        let last = datetime!(9999-12-31 23:59:59.999999 UTC);
+        let step = (last - first) / 20_011;
+        let mut at = first;
+        let mut without_fraction = 0;
+        while at <= last {
+            for at in [at, at.replace_microsecond(0).unwrap()] {
+                without_fraction += usize::from(at.microsecond() == 0);
+                assert_eq!(format_timestamp(at), format_timestamp_slowly(at), "{at}");
+            }
+            let Some(next) = at.checked_add(step + time::Duration::microseconds(7)) else {
+                break;
+            };
+            at = next;
+        }
+        assert!(without_fraction > 20_000);
+    }
+
+    #[test]
+    fn a_pushed_timestamp_is_appended_whole_after_what_the_string_held() {
+        // A day before year 0: the slow path's spelling.
+        let before_year_0 = OffsetDateTime::from_unix_timestamp(-62_167_219_200 - 86_400).unwrap();
+        let mut text = String::from("kept:");
+        push_timestamp(&mut text, before_year_0);
+        push_timestamp(&mut text, datetime!(2026-11-23 08:15:30 UTC));
+        assert_eq!(
+            text,
+            format!(
+                "kept:{}2026-11-23T08:15:30+00:00",
+                format_timestamp_slowly(before_year_0)
+            )
+        );
+        assert!(text.starts_with("kept:-001-12-31T00:00:00+00:00"), "{text}");
     }
 
     #[test]

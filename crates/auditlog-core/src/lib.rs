@@ -56,7 +56,7 @@ mod printable;
 mod value;
 mod writer;
 
-pub use builder::{format_timestamp, EventBuilder, Outcome, Severity};
+pub use builder::{format_timestamp, push_timestamp, EventBuilder, Outcome, Severity};
 pub use error::{ParseError, ParseErrorKind, Result};
 pub use identity::{
     trace_id_from_traceparent, HeaderIdentity, Identity, IdentityConflict, IdentityHeaders,

@@ -150,15 +150,15 @@ impl Lines {
         self.out.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn line(&self, event: AuditEvent) -> Vec<u8> {
+    fn line(&self, mut event: AuditEvent) -> Vec<u8> {
         let mut line = Vec::with_capacity(1280);
-        self.seal_line(event, &mut line);
+        self.seal_line(&mut event, &mut line);
         line
     }
 
-    /// Appends `event`, sealed, and a newline to `line`.
-    fn seal_line(&self, mut event: AuditEvent, line: &mut Vec<u8>) {
-        auditlog_seal::seal_into(&mut event, self.key.as_ref(), line);
+    /// Seals `event` in place and appends it and a newline to `line`.
+    fn seal_line(&self, event: &mut AuditEvent, line: &mut Vec<u8>) {
+        auditlog_seal::seal_into(event, self.key.as_ref(), line);
         line.push(b'\n');
     }
 
@@ -208,7 +208,9 @@ impl Lines {
         }
     }
 
-    fn write(&self, event: AuditEvent) -> Result<(), SinkError> {
+    /// Seals `event` in place (borrowed: the caller may reuse it) and
+    /// writes its line.
+    fn write(&self, event: &mut AuditEvent) -> Result<(), SinkError> {
         // `try_with`: a thread's locals may be gone when it publishes from
         // a destructor at its exit; a fresh line then.
         let mut line = LINE.try_with(Cell::take).unwrap_or_default();
@@ -244,7 +246,13 @@ impl Lines {
 
 #[async_trait]
 impl AuditSink for JsonLinesSink {
-    async fn publish(&self, event: AuditEvent) -> Result<(), SinkError> {
+    async fn publish(&self, mut event: AuditEvent) -> Result<(), SinkError> {
+        self.lines.write(&mut event)
+    }
+
+    /// Seals the event in place and writes its line; the event is left
+    /// sealed.
+    async fn publish_borrowed(&self, event: &mut AuditEvent) -> Result<(), SinkError> {
         self.lines.write(event)
     }
 

@@ -74,6 +74,19 @@ pub trait AuditSink: Send + Sync + 'static {
     /// Accepts one event for delivery.
     async fn publish(&self, event: AuditEvent) -> Result<(), SinkError>;
 
+    /// Accepts one event as [`publish`](Self::publish) does, but borrows
+    /// it: a caller that publishes many events (the axum layer's background
+    /// task) fills the next one into the same event and its strings'
+    /// buffers instead of allocating and moving a new one each time.
+    ///
+    /// On return the event is left as the sink leaves it, sealed or emptied;
+    /// the caller must not publish it again as it is. The default takes the
+    /// event (leaving an empty one) and calls `publish`: a sink that seals in
+    /// place or copies what it keeps overrides it.
+    async fn publish_borrowed(&self, event: &mut AuditEvent) -> Result<(), SinkError> {
+        self.publish(std::mem::take(event)).await
+    }
+
     /// Waits until everything accepted so far is delivered or reported, or
     /// the timeout passes; says what is still outstanding.
     async fn flush(&self, timeout: Duration) -> Result<(), SinkError>;
@@ -95,6 +108,10 @@ pub trait AuditSink: Send + Sync + 'static {
 impl<S: AuditSink + ?Sized> AuditSink for std::sync::Arc<S> {
     async fn publish(&self, event: AuditEvent) -> Result<(), SinkError> {
         (**self).publish(event).await
+    }
+
+    async fn publish_borrowed(&self, event: &mut AuditEvent) -> Result<(), SinkError> {
+        (**self).publish_borrowed(event).await
     }
 
     async fn flush(&self, timeout: Duration) -> Result<(), SinkError> {

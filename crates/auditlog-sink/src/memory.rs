@@ -80,6 +80,19 @@ impl AuditSink for MemorySink {
         Ok(())
     }
 
+    /// Seals the event in place and keeps a copy: the caller's event is
+    /// left sealed, so a caller that refills it (the axum layer) is tested
+    /// on that path by every test that reads a `MemorySink`.
+    async fn publish_borrowed(&self, event: &mut AuditEvent) -> Result<(), SinkError> {
+        auditlog_seal::seal(event, self.key.as_ref());
+        let mut events = self.lock();
+        if events.len() >= self.capacity {
+            return Err(SinkError::QueueFull);
+        }
+        events.push(event.clone());
+        Ok(())
+    }
+
     async fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
         Ok(())
     }

@@ -148,10 +148,11 @@ fn labels(event: &AuditEvent) -> [(&'static str, String); 3] {
     ]
 }
 
-#[async_trait]
-impl<S: AuditSink> AuditSink for Observed<S> {
-    async fn publish(&self, event: AuditEvent) -> Result<(), SinkError> {
-        let labels = labels(&event);
+impl<S> Observed<S> {
+    /// Counts `event` and hands a copy to the hooks (before the inner sink
+    /// seals it); its labels, for counting a failure.
+    fn observe(&self, event: &AuditEvent) -> [(&'static str, String); 3] {
+        let labels = labels(event);
         metrics::counter!(EVENTS_TOTAL, &labels).increment(1);
         if let Some(hooks) = &self.hooks {
             match hooks.sender.try_send(Arc::new(event.clone())) {
@@ -162,10 +163,31 @@ impl<S: AuditSink> AuditSink for Observed<S> {
                 }
             }
         }
+        labels
+    }
+}
+
+fn count_failure(labels: &[(&'static str, String); 3], result: &Result<(), SinkError>) {
+    if result.is_err() {
+        metrics::counter!(EVENTS_FAILED_TOTAL, labels).increment(1);
+    }
+}
+
+#[async_trait]
+impl<S: AuditSink> AuditSink for Observed<S> {
+    async fn publish(&self, event: AuditEvent) -> Result<(), SinkError> {
+        let labels = self.observe(&event);
         let result = self.inner.publish(event).await;
-        if result.is_err() {
-            metrics::counter!(EVENTS_FAILED_TOTAL, &labels).increment(1);
-        }
+        count_failure(&labels, &result);
+        result
+    }
+
+    /// As `publish`, lending the event on to the inner sink (which may
+    /// seal it in place, see [`AuditSink::publish_borrowed`]).
+    async fn publish_borrowed(&self, event: &mut AuditEvent) -> Result<(), SinkError> {
+        let labels = self.observe(event);
+        let result = self.inner.publish_borrowed(event).await;
+        count_failure(&labels, &result);
         result
     }
 

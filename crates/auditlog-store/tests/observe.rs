@@ -1,11 +1,12 @@
-//! Hooks are isolated from each other and from publishing.
+//! Hooks are isolated from each other and from publishing; a borrowed
+//! event is lent on to the inner sink.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
-use auditlog_core::catalogue;
-use auditlog_sink::AuditSink;
+use auditlog_core::{catalogue, AuditEvent};
+use auditlog_sink::{AuditSink, MemorySink};
 use auditlog_store::{MemoryStore, Observed};
 
 fn wait_until(mut done: impl FnMut() -> bool) -> bool {
@@ -60,4 +61,22 @@ async fn a_stuck_hook_drops_events_for_hooks_only() {
     assert_eq!(store.len(), 20);
     assert!(sink.hooks_dropped() >= 18, "{}", sink.hooks_dropped());
     gate.wait();
+}
+
+#[tokio::test]
+async fn a_borrowed_event_is_lent_on_and_the_hooks_see_it_before_its_seal() {
+    let inner = MemorySink::new(None);
+    let kept = inner.clone();
+    let hooks_saw_a_seal = Arc::new(Mutex::new(Vec::new()));
+    let saw = Arc::clone(&hooks_saw_a_seal);
+    let sink = Observed::builder(inner)
+        .on_emit(move |event: &AuditEvent| saw.lock().unwrap().push(event.security.is_some()))
+        .build();
+    let mut event = catalogue::logout("u1").build();
+    sink.publish_borrowed(&mut event).await.unwrap();
+    // `MemorySink` seals a borrowed event in place: lent on, not taken.
+    assert!(event.security.as_ref().is_some_and(|s| s.hash.is_some()));
+    assert_eq!(kept.events(), [event]);
+    assert!(wait_until(|| hooks_saw_a_seal.lock().unwrap().len() == 1));
+    assert_eq!(*hooks_saw_a_seal.lock().unwrap(), [false]);
 }

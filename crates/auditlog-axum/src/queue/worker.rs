@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, Notify};
 
 use super::counters::{Counters, Failed, Metrics};
 use super::size::event_bytes;
+use crate::event_slot::EventSlot;
 use crate::record::Record;
 use crate::unwind::CatchUnwind;
 
@@ -75,12 +76,15 @@ impl Worker {
     /// Publishes what arrives until every sender is gone.
     pub(crate) async fn run(self: Arc<Self>, mut receiver: mpsc::Receiver<Queued>) {
         let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+        // Every record's event is made here and lent to the sink: it lives
+        // in this task, not in a new box per event.
+        let mut slot = EventSlot::default();
         let linger = timers_enabled();
         // Takes what is waiting in one go: fewer wake-ups under load.
         while receiver.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
             let full = batch.len() == PUBLISH_BATCH;
             for Queued { work, bytes } in batch.drain(..) {
-                self.publish_one(work).await;
+                self.publish_one(work, &mut slot).await;
                 // Held until the sink has it: the batch still holds it till then.
                 self.counters.release_bytes(bytes, &self.metrics);
             }
@@ -93,20 +97,29 @@ impl Worker {
 
     /// Finishes and publishes one event; a panic (in the hook or the sink)
     /// loses that event, counted, not the task.
-    async fn publish_one(&self, work: Work) {
-        let (counters, metrics) = (&self.counters, &self.metrics);
-        let event = match work {
-            Work::Record(record) => match catch_unwind(AssertUnwindSafe(|| record.finish())) {
-                Ok(event) => event,
-                Err(_) => {
-                    let failed = counters.count_failed(Failed::Panicked, metrics);
+    async fn publish_one(&self, work: Work, slot: &mut EventSlot) {
+        match work {
+            Work::Record(record) => {
+                let filled = catch_unwind(AssertUnwindSafe(|| record.fill(slot)));
+                if filled.is_ok() {
+                    self.publish_borrowed(slot.event()).await;
+                } else {
+                    let failed = self.counters.count_failed(Failed::Panicked, &self.metrics);
                     tracing::warn!(target: "auditlog_axum", failed, "audit event lost: finishing it panicked");
-                    return;
                 }
-            },
-            Work::Event(event) => event,
-        };
-        match CatchUnwind::new(self.sink.publish(*event)).await {
+                // Whatever happened, nothing of this event is left for the next.
+                slot.recycle();
+            }
+            Work::Event(mut event) => self.publish_borrowed(&mut event).await,
+        }
+    }
+
+    /// Lends `event` to the sink (called on it directly, not through the
+    /// `Arc`'s own boxed future) and counts what became of it.
+    async fn publish_borrowed(&self, event: &mut AuditEvent) {
+        let (counters, metrics) = (&self.counters, &self.metrics);
+        let sink: &dyn AuditSink = &*self.sink;
+        match CatchUnwind::new(sink.publish_borrowed(event)).await {
             Ok(Ok(())) => {
                 counters.published.fetch_add(1, Relaxed);
                 metrics.published.increment(1);

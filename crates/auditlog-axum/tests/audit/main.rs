@@ -10,5 +10,6 @@ mod overload;
 mod redaction;
 mod request;
 mod request_edges;
+mod reused_event;
 mod tcp;
 mod write_ahead;

@@ -198,7 +198,12 @@ impl AuditSink for KafkaPublisher {
     /// (write-ahead) and a full queue spills into it; with `Fsync::Always`
     /// this returns once it is fsynced.
     async fn publish(&self, mut event: AuditEvent) -> std::result::Result<(), SinkError> {
-        self.publish_borrowed(&mut event).await
+        KafkaPublisher::publish_borrowed(self, &mut event).await
+    }
+
+    /// [`KafkaPublisher::publish_borrowed`]: the event is left sealed.
+    async fn publish_borrowed(&self, event: &mut AuditEvent) -> std::result::Result<(), SinkError> {
+        KafkaPublisher::publish_borrowed(self, event).await
     }
 
     /// Waits until nothing is in flight (with a spool: nothing waits in it
