@@ -17,7 +17,7 @@ use auditlog_kafka::{
 use auditlog_seal::{ChainKey, SigningKey};
 
 use crate::key::KeyEnv;
-use crate::lines::split_lines;
+use crate::lines::{split_lines, MAX_LINE_BYTES};
 use crate::publish_input::{read_lines, Lines};
 
 /// Where the topic is: the options `publish` and `tail` share.
@@ -322,9 +322,23 @@ fn publish(args: Args) -> Result<ExitCode, String> {
     // One event for the whole run, as `seal` does: each line is read into
     // the last one's buffers, and the publisher borrows it.
     let mut event = AuditEvent::default();
-    'lines: for Lines { first, text } in lines {
+    'lines: for Lines {
+        first,
+        text,
+        too_long,
+    } in lines
+    {
+        let mut too_long = too_long.into_iter().peekable();
         for (offset, raw) in split_lines(&text).enumerate() {
             let number = first + offset as u64;
+            if let Some((_, length)) = too_long.next_if(|&(long, _)| long == number) {
+                bad_lines += 1;
+                eprintln!(
+                    "line {number}: {}",
+                    crate::lines::too_long(length, MAX_LINE_BYTES)
+                );
+                continue;
+            }
             let Some(line) = crate::lines::decode(raw) else {
                 continue;
             };

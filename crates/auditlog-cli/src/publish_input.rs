@@ -5,11 +5,16 @@
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::SyncSender;
 
+use crate::lines::{read_line, MAX_LINE_BYTES};
+
 /// Input lines as read: `text` holds whole lines (the last one of the
 /// input may lack its `\n`), the first of them numbered `first`.
 pub(crate) struct Lines {
     pub(crate) first: u64,
     pub(crate) text: Vec<u8>,
+    /// Lines longer than [`MAX_LINE_BYTES`], skipped as they were read (an
+    /// empty line stands in `text` for each): their numbers and lengths.
+    pub(crate) too_long: Vec<(u64, usize)>,
 }
 
 /// Lines per batch, at most.
@@ -31,14 +36,31 @@ pub(crate) fn read_lines(input: impl Read, out: SyncSender<Lines>) -> io::Result
     let mut first = 1u64;
     loop {
         let mut text = Vec::with_capacity(BATCH_BYTES + (64 << 10));
+        let mut too_long = Vec::new();
         let mut lines = 0u64;
         while lines < BATCH && text.len() < BATCH_BYTES {
-            if input.read_until(b'\n', &mut text)? == 0 {
+            // Never more of one line than the longest kept, however long
+            // a hostile file makes it: the rest is skipped, only counted.
+            let start = text.len();
+            let limit = MAX_LINE_BYTES as u64 + 1;
+            let read = (&mut input).take(limit).read_until(b'\n', &mut text)?;
+            if read == 0 {
                 break;
+            }
+            if read as u64 == limit && text.last() != Some(&b'\n') {
+                let rest = read_line(&mut input, &mut Vec::new(), 0)?.unwrap_or(0);
+                text.truncate(start);
+                text.push(b'\n');
+                too_long.push((first + lines, read + rest));
             }
             lines += 1;
         }
-        if lines == 0 || out.send(Lines { first, text }).is_err() {
+        let batch = Lines {
+            first,
+            text,
+            too_long,
+        };
+        if lines == 0 || out.send(batch).is_err() {
             return Ok(());
         }
         first += lines;
@@ -56,7 +78,7 @@ mod tests {
         let (sender, receiver) = mpsc::sync_channel(16);
         let reader = std::thread::spawn(move || read_lines(input, sender));
         let mut seen = Vec::new();
-        for Lines { first, text } in receiver {
+        for Lines { first, text, .. } in receiver {
             for (offset, raw) in split_lines(&text).enumerate() {
                 let line = String::from_utf8(raw.to_vec()).unwrap();
                 seen.push((first + offset as u64, line.trim_end().to_owned()));
@@ -80,6 +102,34 @@ mod tests {
             self.at += n;
             Ok(n)
         }
+    }
+
+    #[test]
+    fn a_line_past_the_limit_is_skipped_counted_and_not_kept() {
+        let long = MAX_LINE_BYTES + 5;
+        for (ending, tail) in [("\n", "after\n"), ("", "")] {
+            let mut input = b"first\n".to_vec();
+            input.extend(std::iter::repeat_n(b'x', long));
+            input.extend_from_slice(ending.as_bytes());
+            input.extend_from_slice(tail.as_bytes());
+            let (sender, receiver) = mpsc::sync_channel(16);
+            read_lines(io::Cursor::new(input), sender).unwrap();
+            let batches: Vec<Lines> = receiver.into_iter().collect();
+            assert_eq!(batches.len(), 1);
+            let batch = &batches[0];
+            // The long line's place holds an empty line, so numbers hold.
+            let expected = format!("first\n\n{tail}");
+            assert_eq!(String::from_utf8_lossy(&batch.text), expected);
+            assert_eq!(batch.too_long, [(2, long)]);
+        }
+        // A line exactly at the limit is kept whole.
+        let mut input = vec![b'y'; MAX_LINE_BYTES];
+        input.push(b'\n');
+        let (sender, receiver) = mpsc::sync_channel(16);
+        read_lines(io::Cursor::new(input.clone()), sender).unwrap();
+        let batch = receiver.recv().unwrap();
+        assert_eq!(batch.text, input);
+        assert!(batch.too_long.is_empty());
     }
 
     #[test]
