@@ -238,6 +238,11 @@ fn read_published_into(
     }
 }
 
+/// The longest line whose buffers a thread keeps for its next line: past
+/// it they are let go, or a topic writer could pin that much memory in
+/// every thread that ever checked a line.
+pub(crate) const KEPT_LINE_MAX: usize = 64 << 10;
+
 thread_local! {
     /// Canonical text and published form scratch space, reused across lines.
     static SCRATCH: RefCell<(Vec<u8>, Vec<u8>)> =
@@ -252,16 +257,20 @@ pub(crate) fn published_form_hash(text: &str, event: &AuditEvent) -> Result<Comp
         let (canonical, published) = &mut *scratch.borrow_mut();
         published.clear();
         event.write_canonical_and_published(canonical, published);
-        let (text, published) = (text.as_bytes(), &published[..]);
-        if text == published {
-            return Ok(computed_hash(canonical));
+        let result = if text.as_bytes() == &published[..] {
+            Ok(computed_hash(canonical))
+        } else {
+            let common = (text.bytes().zip(published.iter()))
+                .position(|(a, &b)| a != b)
+                .unwrap_or(text.len().min(published.len()));
+            Err(common)
+        };
+        for buffer in [canonical, published] {
+            if buffer.capacity() > KEPT_LINE_MAX {
+                *buffer = Vec::with_capacity(2048);
+            }
         }
-        let common = text
-            .iter()
-            .zip(published)
-            .position(|(a, b)| a != b)
-            .unwrap_or(text.len().min(published.len()));
-        Err(common)
+        result
     })
 }
 
@@ -277,6 +286,21 @@ mod tests {
             .build();
         seal(&mut event, key);
         event
+    }
+
+    #[test]
+    fn a_huge_line_leaves_no_huge_scratch_in_its_thread() {
+        let scratch = || SCRATCH.with_borrow(|(a, b)| a.capacity().max(b.capacity()));
+        let mut event = sealed(None);
+        event.tenantid = Some("t".repeat(4 * KEPT_LINE_MAX));
+        let text = crate::seal_to_json(&mut event, None);
+        assert!(published_form_hash(&text, &event).is_ok());
+        assert!(scratch() <= KEPT_LINE_MAX, "{} bytes kept", scratch());
+        // A line within the limit keeps its buffers for the next.
+        let mut small = sealed(None);
+        let text = crate::seal_to_json(&mut small, None);
+        assert!(published_form_hash(&text, &small).is_ok());
+        assert!(scratch() >= text.len(), "{} bytes kept", scratch());
     }
 
     #[test]

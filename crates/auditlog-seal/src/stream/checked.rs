@@ -15,6 +15,7 @@ use crate::keyring::Keyring;
 use crate::published::uncovered_members;
 use crate::report::LineFailure;
 use crate::seal::ComputedHash;
+use crate::verify::KEPT_LINE_MAX;
 use crate::verify::{published_form_hash, verify_hash, Strictness, VerifyError};
 use crate::wire::{checkpoint_message, decode_hash, link_message};
 
@@ -68,9 +69,7 @@ impl LineChecker<'_> {
     fn checked(&self, text: &str) -> Checked {
         EVENT.with_borrow_mut(|event| {
             let checked = self.checked_into(event, text);
-            // A huge line's buffers are not kept for the thread's life: a
-            // topic writer could otherwise pin that much memory in every
-            // thread that ever checked a line.
+            // A huge line's buffers are not kept for the thread's life.
             if text.len() > KEPT_LINE_MAX {
                 *event = AuditEvent::default();
             }
@@ -205,9 +204,6 @@ impl LineChecker<'_> {
         })
     }
 }
-
-/// The longest line whose event's buffers a thread keeps for the next line.
-const KEPT_LINE_MAX: usize = 64 << 10;
 
 thread_local! {
     /// One event per thread that checks lines, kept from line to line: each

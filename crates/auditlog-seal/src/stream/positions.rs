@@ -151,13 +151,18 @@ impl Positions {
         if self.run_len == 0 || !self.rest.is_empty() || self.rank_falls {
             return None;
         }
+        // Every kept `prev` is of a position in the run; were one not, its
+        // fork must not be dropped silently: a verifier fails closed.
         let line = |seq: u64| {
-            let index = usize::try_from(seq - self.first).ok()?;
-            Some(self.kept(index)?.line)
+            let index = seq
+                .checked_sub(self.first)
+                .and_then(|i| usize::try_from(i).ok());
+            let kept = index.and_then(|index| self.kept(index));
+            kept.expect("a kept prev is in the run").line
         };
         let mut forks: Vec<(u64, u64)> = (self.prevs.keys())
             .filter(|&&seq| seq != self.first)
-            .filter_map(|&seq| Some((seq, line(seq)?)))
+            .map(|&seq| (seq, line(seq)))
             .collect();
         forks.sort_unstable();
         Some(UnbrokenRun {
