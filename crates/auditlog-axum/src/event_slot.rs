@@ -151,5 +151,8 @@ mod tests {
         spare.keep(String::from("old text"));
         assert_eq!(spare.with(|t| t.push('n')), "n");
         assert_eq!(spare.text(""), "");
+        // A buffer that somehow came back holding text is cleared before use.
+        spare.0.push(String::from("old text"));
+        assert_eq!(spare.text("n"), "n");
     }
 }
