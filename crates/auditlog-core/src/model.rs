@@ -662,6 +662,3 @@ mod tests {
         assert!(AuditEvent::parse(r#"{"subject":{"groups":null}}"#).is_err());
     }
 }
-
-#[cfg(test)]
-mod known_fields_tests;

@@ -5,6 +5,8 @@
 //! - [`VerifyingSink`]: an in-memory sink that seals as a real sink does and
 //!   hands back only events that verify.
 //! - [`eventually`]: polls a condition, failing only when it never holds.
+//! - [`rng::Rng`]: a deterministic generator for tests that make their own
+//!   random inputs.
 //! - [`RecordedMetrics`]: a `metrics` recorder whose counters and gauges a
 //!   test can read.
 //! - [`TestPostgres`]: a real PostgreSQL server, a throwaway cluster of its
@@ -27,6 +29,7 @@
 
 mod metrics;
 pub mod postgres;
+pub mod rng;
 mod sink;
 pub mod strategies;
 mod wait;

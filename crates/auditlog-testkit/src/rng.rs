@@ -1,10 +1,15 @@
-//! A small deterministic generator (SplitMix64): the same events on every
-//! run and every machine.
+//! A small deterministic generator (SplitMix64) for tests that build their
+//! own random inputs: the same inputs on every run and every machine, so a
+//! failure repeats.
 
-pub(crate) struct Rng(pub(crate) u64);
+/// SplitMix64 from a seed: `Rng(seed)`.
+#[derive(Debug)]
+pub struct Rng(pub u64);
 
 impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    #[allow(clippy::should_implement_trait)] // not an iterator: it never ends
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -13,23 +18,27 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (the modulo bias is irrelevant here).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
-    pub(crate) fn range(&mut self, low: usize, high_inclusive: usize) -> usize {
+    /// Uniform in `low..=high_inclusive`.
+    pub fn range(&mut self, low: usize, high_inclusive: usize) -> usize {
         low + self.below(high_inclusive - low + 1)
     }
 
-    pub(crate) fn chance(&mut self, percent: u64) -> bool {
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
 
-    pub(crate) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+    /// One of `items`, each as likely.
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len())]
     }
 
-    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+    /// `items` in a random order.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             items.swap(i, self.below(i + 1));
         }

@@ -1,93 +1,33 @@
 //! Repeated fields of the model are refused by its own bits (`KnownFields`),
 //! not the parser's key search: every field, in every object, at its path.
 
-use super::*;
+use std::sync::LazyLock;
 
-/// Every field the model reads, by object, with a value it accepts.
-const OBJECTS: &[(&str, &[(&str, &str)])] = &[
-    (
-        "",
-        &[
-            ("id", r#""i""#),
-            ("specversion", r#""1.0""#),
-            ("timestamp", r#""t""#),
-            ("traceid", r#""tr""#),
-            ("transactionid", r#""tx""#),
-            ("tenantid", r#""te""#),
-            ("subject", "{}"),
-            ("kubernetes", "{}"),
-            ("objectref", "{}"),
-            ("action", "{}"),
-            ("network", "{}"),
-            ("eventdata", "{}"),
-            ("security", "{}"),
-        ],
-    ),
-    (
-        "subject",
-        &[
-            ("userid", r#""u""#),
-            ("type", r#""USER""#),
-            ("groups", r#"["g"]"#),
-        ],
-    ),
-    (
-        "kubernetes",
-        &[
-            ("namespacename", r#""n""#),
-            ("podname", r#""p""#),
-            ("containername", r#""c""#),
-            ("nodename", r#""no""#),
-        ],
-    ),
-    (
-        "objectref",
-        &[
-            ("resource", r#""r""#),
-            ("resourceid", r#""ri""#),
-            ("apiversion", r#""v1""#),
-        ],
-    ),
-    (
-        "action",
-        &[
-            ("name", r#""n""#),
-            ("method", r#""GET""#),
-            ("severity", r#""INFO""#),
-            ("status", r#""SUCCESS""#),
-        ],
-    ),
-    (
-        "network",
-        &[("sourceip", r#""10.0.0.1""#), ("useragent", r#""ua""#)],
-    ),
-    (
-        "eventdata",
-        &[
-            ("requestpayload", r#"{"a":1}"#),
-            ("responsepayload", r#"{"b":2}"#),
-            ("metadata", "{}"),
-        ],
-    ),
-    (
-        "eventdata.metadata",
-        &[("issensitive", "true"), ("compliancecategory", r#""PCI""#)],
-    ),
-    (
-        "security",
-        &[
-            ("chain", r#""c""#),
-            ("hash", r#""h""#),
-            ("head", r#""hh""#),
-            ("kid", r#""k""#),
-            ("length", "3"),
-            ("link", r#""l""#),
-            ("prev", r#""p""#),
-            ("seq", "7"),
-            ("signature", r#""s""#),
-        ],
-    ),
-];
+use auditlog_core::{AuditEvent, ParseErrorKind, Result};
+
+use crate::fields::{joined, Kind, OBJECTS as KINDS};
+
+/// An object's path and its fields, each with a value.
+type Object = (&'static str, Vec<(&'static str, &'static str)>);
+
+/// Every field the model reads, by object, with a value it accepts: its
+/// kind's sample, or one of these, which tell fields apart once read
+/// (`objects_keep_their_own_bits`).
+static OBJECTS: LazyLock<Vec<Object>> = LazyLock::new(|| {
+    const OWN: &[(&str, &str)] = &[("length", "3"), ("compliancecategory", r#""PCI""#)];
+    let value = |name: &str, kind: Kind| {
+        OWN.iter()
+            .find(|(own, _)| *own == name)
+            .map_or(kind.sample(), |(_, value)| *value)
+    };
+    KINDS
+        .iter()
+        .map(|(path, fields)| {
+            let values = fields.iter().map(|&(name, kind)| (name, value(name, kind)));
+            (*path, values.collect())
+        })
+        .collect()
+});
 
 /// The members of an object, as `"name":value` pairs joined.
 fn members(fields: &[(&str, &str)]) -> String {
@@ -111,7 +51,7 @@ fn at(path: &str, object: &str) -> String {
 /// Both ways an event is read: fresh, and into the previous line's event.
 fn both(text: &str) -> [Result<Vec<String>>; 2] {
     let fresh = AuditEvent::parse(text).map(|parsed| parsed.unknown_fields);
-    let mut recycled = AuditEvent::from_json(&format!("{{{}}}", members(OBJECTS[0].1)))
+    let mut recycled = AuditEvent::from_json(&format!("{{{}}}", members(&OBJECTS[0].1)))
         .expect("the full envelope parses");
     [fresh, recycled.parse_into(text)]
 }
@@ -119,7 +59,7 @@ fn both(text: &str) -> [Result<Vec<String>>; 2] {
 #[test]
 fn every_field_once_is_read_and_none_is_unknown() {
     // Two fields sharing a bit would be refused here as repeats.
-    for (path, fields) in OBJECTS {
+    for (path, fields) in OBJECTS.iter() {
         let text = at(path, &format!("{{{}}}", members(fields)));
         for read in both(&text) {
             assert_eq!(read.expect(&text), Vec::<String>::new(), "{text}");
@@ -129,13 +69,9 @@ fn every_field_once_is_read_and_none_is_unknown() {
 
 #[test]
 fn every_field_repeated_is_refused_at_its_path() {
-    for (path, fields) in OBJECTS {
+    for (path, fields) in OBJECTS.iter() {
         for (index, (name, value)) in fields.iter().enumerate() {
-            let full = if path.is_empty() {
-                (*name).to_owned()
-            } else {
-                format!("{path}.{name}")
-            };
+            let full = joined(path, name);
             let expected =
                 format!("{full}: duplicate key (JSON readers disagree on which value counts)");
             let escaped = format!("\\u{:04x}{}", name.as_bytes()[0], &name[1..]);
@@ -171,13 +107,7 @@ fn every_field_repeated_is_refused_at_its_path() {
 #[test]
 fn unknown_members_repeated_are_refused_and_alone_are_reported() {
     for path in ["", "subject", "eventdata", "eventdata.metadata", "security"] {
-        let prefixed = |key: &str| {
-            if path.is_empty() {
-                key.to_owned()
-            } else {
-                format!("{path}.{key}")
-            }
-        };
+        let prefixed = |key: &str| joined(path, key);
         let text = at(path, r#"{"zz":1,"zz":{"deep":[1]}}"#);
         for read in both(&text) {
             assert_eq!(
@@ -206,13 +136,9 @@ fn a_repeat_without_its_colon_is_refused_as_a_repeat() {
     // Before the model checked its own fields, every key was checked before
     // its colon: a repeated key cut short (no colon, or the end of the
     // text) was refused as a repeat, not as malformed JSON. Kept so.
-    for (path, fields) in OBJECTS {
+    for (path, fields) in OBJECTS.iter() {
         for (name, value) in fields.iter() {
-            let full = if path.is_empty() {
-                (*name).to_owned()
-            } else {
-                format!("{path}.{name}")
-            };
+            let full = joined(path, name);
             let expected =
                 format!("{full}: duplicate key (JSON readers disagree on which value counts)");
             let cut = format!("{{\"{name}\":{value},\"zz\":{{\"a\":[1]}},\"{name}\"");
@@ -246,18 +172,9 @@ fn a_repeat_without_its_colon_is_refused_as_a_repeat() {
     }
 }
 
-/// `name` with a field path prefix, as errors and unknown members name it.
-fn full_path(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{path}.{name}")
-    }
-}
-
 #[test]
 fn every_spelling_of_a_repeat_is_refused() {
-    for (path, fields) in OBJECTS {
+    for (path, fields) in OBJECTS.iter() {
         for (name, value) in fields.iter() {
             let every_escaped: String = name
                 .chars()
@@ -277,7 +194,7 @@ fn every_spelling_of_a_repeat_is_refused() {
                     let text = at(path, &format!("{{{repeat}}}"));
                     for read in both(&text) {
                         let error = read.expect_err(&text);
-                        assert_eq!(error.path(), full_path(path, name), "{text}: {error}");
+                        assert_eq!(error.path(), joined(path, name), "{text}: {error}");
                         if !repeat.contains("null") {
                             assert_eq!(error.kind(), &ParseErrorKind::DuplicateKey, "{text}");
                         }
@@ -290,7 +207,7 @@ fn every_spelling_of_a_repeat_is_refused() {
 
 #[test]
 fn keys_near_a_field_are_members_of_their_own() {
-    for (path, fields) in OBJECTS {
+    for (path, fields) in OBJECTS.iter() {
         for (name, value) in fields.iter() {
             let (head, last) = name.split_at(name.len() - 1);
             // The same first eight bytes and length: the parser's
@@ -309,13 +226,13 @@ fn keys_near_a_field_are_members_of_their_own() {
                 let once = format!("\"{name}\":{value},\"{spelled}\":1");
                 let text = at(path, &format!("{{{once}}}"));
                 for read in both(&text) {
-                    assert_eq!(read.expect(&text), [full_path(path, &decoded)], "{text}");
+                    assert_eq!(read.expect(&text), [joined(path, &decoded)], "{text}");
                 }
                 let text = at(path, &format!("{{\"{spelled}\":1,{once}}}"));
                 for read in both(&text) {
                     let error = read.expect_err(&text);
                     assert_eq!(error.kind(), &ParseErrorKind::DuplicateKey, "{text}");
-                    assert_eq!(error.path(), full_path(path, &decoded), "{text}");
+                    assert_eq!(error.path(), joined(path, &decoded), "{text}");
                 }
             }
         }
@@ -422,7 +339,7 @@ fn payload_keys_are_checked_before_their_values() {
 fn repeats_among_many_unknown_members_are_refused() {
     // Past sixteen keys the parser keeps an object's keys in a hash set.
     let many: String = (0..20).map(|i| format!("\"k{i}\":{i},")).collect();
-    for (path, fields) in OBJECTS {
+    for (path, fields) in OBJECTS.iter() {
         let (name, value) = fields[fields.len() - 1];
         let text = at(path, &format!("{{{many}\"{name}\":{value}}}"));
         for read in both(&text) {
@@ -438,7 +355,7 @@ fn repeats_among_many_unknown_members_are_refused() {
             for read in both(&text) {
                 let error = read.expect_err(&text);
                 assert_eq!(error.kind(), &ParseErrorKind::DuplicateKey, "{text}");
-                assert_eq!(error.path(), full_path(path, key), "{text}");
+                assert_eq!(error.path(), joined(path, key), "{text}");
             }
         }
     }

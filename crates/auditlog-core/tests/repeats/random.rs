@@ -5,95 +5,9 @@
 //! and the parser the rest; this holds them to one rule together.
 
 use auditlog_core::{AuditEvent, ParseErrorKind};
+use auditlog_testkit::rng::Rng;
 
-/// The objects of the model: each field, and what its value is.
-const OBJECTS: &[(&str, &[(&str, Kind)])] = &[
-    (
-        "",
-        &[
-            ("id", Kind::Text),
-            ("specversion", Kind::Text),
-            ("timestamp", Kind::Text),
-            ("traceid", Kind::Text),
-            ("transactionid", Kind::Text),
-            ("tenantid", Kind::Text),
-            ("subject", Kind::Section),
-            ("kubernetes", Kind::Section),
-            ("objectref", Kind::Section),
-            ("action", Kind::Section),
-            ("network", Kind::Section),
-            ("eventdata", Kind::Section),
-            ("security", Kind::Section),
-        ],
-    ),
-    (
-        "subject",
-        &[
-            ("userid", Kind::Text),
-            ("type", Kind::Text),
-            ("groups", Kind::Groups),
-        ],
-    ),
-    (
-        "kubernetes",
-        &[
-            ("namespacename", Kind::Text),
-            ("podname", Kind::Text),
-            ("containername", Kind::Text),
-            ("nodename", Kind::Text),
-        ],
-    ),
-    (
-        "objectref",
-        &[
-            ("resource", Kind::Text),
-            ("resourceid", Kind::Text),
-            ("apiversion", Kind::Text),
-        ],
-    ),
-    (
-        "action",
-        &[
-            ("name", Kind::Text),
-            ("method", Kind::Text),
-            ("severity", Kind::Text),
-            ("status", Kind::Text),
-        ],
-    ),
-    (
-        "network",
-        &[("sourceip", Kind::Text), ("useragent", Kind::Text)],
-    ),
-    (
-        "eventdata",
-        &[
-            ("requestpayload", Kind::Payload),
-            ("responsepayload", Kind::Payload),
-            ("metadata", Kind::Section),
-        ],
-    ),
-    (
-        "eventdata.metadata",
-        &[
-            ("issensitive", Kind::Flag),
-            ("compliancecategory", Kind::Text),
-        ],
-    ),
-    (
-        "security",
-        &[
-            ("chain", Kind::Text),
-            ("hash", Kind::Text),
-            ("head", Kind::Text),
-            ("kid", Kind::Text),
-            ("length", Kind::Counter),
-            ("link", Kind::Text),
-            ("prev", Kind::Text),
-            ("seq", Kind::Counter),
-            ("signature", Kind::Text),
-        ],
-    ),
-];
+use crate::fields::{joined, Kind, OBJECTS};
 
 /// Keys no object of the model has: long ones sharing their first eight
 /// bytes and length (one fingerprint in the parser), a NUL, near names.
@@ -107,30 +21,6 @@ const UNKNOWN: &[&str] = &[
     "Hash",
     "transactionie",
 ];
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Text,
-    Counter,
-    Flag,
-    Groups,
-    Section,
-    Payload,
-    /// An unknown member's value (or a payload's): any JSON.
-    Any,
-}
-
-/// A small deterministic generator (xorshift), so a failure repeats.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
 
 /// `key` as JSON text, one of its characters maybe written as an escape.
 fn spell(rng: &mut Rng, key: &str) -> String {
@@ -151,14 +41,6 @@ fn spell(rng: &mut Rng, key: &str) -> String {
             }
         })
         .collect::<String>()
-}
-
-fn joined(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
 }
 
 /// An object at `path` (a model object when `fields` is given, else any),

@@ -24,7 +24,6 @@
 
 mod events;
 mod oracle;
-mod rng;
 mod scalars;
 
 use std::fmt::Write as _;
@@ -40,9 +39,9 @@ const LINES: usize = 12_000;
 /// A signing key outside ASCII, so its UTF-8 encoding is checked too.
 const KEY: &str = "fixture-k\u{e9}y-\u{1f511}";
 
+use auditlog_testkit::rng::Rng;
 use events::EventText;
 use oracle::*;
-use rng::Rng;
 use scalars::Scalars;
 
 /// Substrings the canonical texts must contain somewhere, so that the

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::rng::Rng;
+use auditlog_testkit::rng::Rng;
 
 /// Characters worth escaping or not escaping.
 pub(crate) const SPECIAL_CHARS: &[char] = &[
