@@ -2,7 +2,8 @@
 # Peak memory (RSS, /usr/bin/time -f %M) under the byte budgets, for
 # docs/performance.md ("Memory"):
 #  1. `auditlog publish` of EVENTS typical events to a mock cluster
-#     (-X test.mock.num.brokers=1, in the process), default capacity and 5,000;
+#     (-X test.mock.num.brokers=1, in the process), capacity 50,000 (the
+#     library's default), 20,000 (publish's) and 5,000;
 #  2. a flood of large captures through the middleware: bench_server
 #     (crates/auditlog-axum/examples/bench_server.rs) with capture on and a
 #     JSON-lines sink, wrk posting 1 MiB JSON bodies on 16 connections for
@@ -31,7 +32,7 @@ with open(sys.argv[1], "w") as f:
         f.write(json.dumps(event, separators=(",", ":")) + "\n")
 PY
 echo "1. auditlog publish, $events typical events, mock cluster in the process:"
-for capacity in 50000 5000; do
+for capacity in 50000 20000 5000; do
   out=$( { AUDITLOG_SIGNING_KEY=bench-key /usr/bin/time -f "%M %U %S" "$auditlog" publish \
     -X test.mock.num.brokers=1 --capacity "$capacity" < "$work/raw.jsonl"; } 2>&1 | tail -n 2)
   rss=$(echo "$out" | tail -n 1 | cut -d' ' -f1)

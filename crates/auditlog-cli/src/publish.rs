@@ -121,7 +121,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "S", default_value_t = 30.0)]
     timeout: f64,
     /// Events in flight at most (the memory bound); reading stdin waits for room.
-    #[arg(long, value_name = "N", default_value_t = auditlog_kafka::DEFAULT_CAPACITY)]
+    #[arg(long, value_name = "N", default_value_t = IN_FLIGHT)]
     capacity: usize,
     /// Write every event to a durable spool in DIR before publishing it: a
     /// run that is killed leaves them there, and the next run on DIR (even
@@ -152,6 +152,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value_t = 1000, requires = "chain")]
     checkpoint_every: u64,
 }
+
+/// `--capacity`'s default. Fewer than a service's queue holds
+/// (`auditlog_kafka::DEFAULT_CAPACITY`, which must ride out a broker's
+/// outage): here reading waits for room, so the window only has to cover
+/// the brokers' round trip at the rate one reader seals (about 300,000
+/// events/s: 20,000 cover 60 ms). Each event in flight is about 1.5 KiB of
+/// fresh memory; a larger window buys no speed and pays its page faults
+/// (docs/performance.md, "The CLI's window").
+const IN_FLIGHT: usize = 20_000;
 
 fn property(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
