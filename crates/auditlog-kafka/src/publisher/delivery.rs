@@ -12,8 +12,8 @@ use super::ticket;
 use crate::lock::lock;
 use crate::spool::SpoolRecord;
 
-/// librdkafka's callbacks, on its polling thread: each delivery report
-/// settles one message in the ledger.
+/// librdkafka's callbacks, on the thread polling it (`reports`): each
+/// delivery report settles one message in the ledger.
 #[derive(Debug, Clone)]
 pub(super) struct Callbacks(pub(super) Arc<Ledger>);
 

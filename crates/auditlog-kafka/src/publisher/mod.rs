@@ -7,7 +7,9 @@
 //!   and shutdown, over `sender`, `feeder`, `sealing` and `chain`;
 //! - `feeder`: sends what waits in the spool, over `sender`;
 //! - `sender`: hands messages to librdkafka (parking them when its queue
-//!   is full), over `ledger` and `delivery`;
+//!   is full), over `ledger`, `reports` and `delivery`;
+//! - `reports`: the producer and the thread serving its delivery reports,
+//!   over `delivery`;
 //! - `delivery`: librdkafka's callbacks, which settle the `ledger`;
 //! - `ledger`: what every event is counted in and what it holds, over
 //!   `counters`, `admission`, `parked` and `spool_link`;
@@ -27,6 +29,7 @@ pub mod metric;
 mod parked;
 mod pipeline;
 mod rate_limit;
+mod reports;
 mod sealing;
 mod sender;
 mod spool_link;

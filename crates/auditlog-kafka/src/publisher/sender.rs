@@ -7,15 +7,16 @@ use std::time::{Duration, Instant};
 
 use auditlog_sink::SinkError;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, Producer, PurgeConfig, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer, PurgeConfig};
 
 use super::delivery::Callbacks;
 use super::ledger::Ledger;
 use super::parked::Message;
+use super::reports::{wait_of, ReportedProducer};
 use super::spool_link::SpoolLink;
 use super::ticket;
 use crate::envelope::Envelope;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lock::lock;
 use crate::spool::SpoolRecord;
 use crate::topic::check_topic;
@@ -23,7 +24,7 @@ use crate::topic::check_topic;
 /// librdkafka's producer for one topic, with the ledger its callbacks
 /// settle.
 pub(super) struct Sender {
-    producer: ThreadedProducer<Callbacks>,
+    producer: ReportedProducer,
     pub(super) topic: String,
     pub(super) ledger: Arc<Ledger>,
     /// How long a message refused for lack of room waits for it.
@@ -50,9 +51,7 @@ impl Sender {
         ledger: Arc<Ledger>,
         message_timeout: Duration,
     ) -> Result<Arc<Self>> {
-        let producer: ThreadedProducer<Callbacks> = client
-            .create_with_context(Callbacks(ledger.clone()))
-            .map_err(Error::client)?;
+        let producer = ReportedProducer::new(client, Callbacks(ledger.clone()))?;
         Ok(Arc::new_cyclic(|myself| Sender {
             producer,
             topic,
@@ -250,7 +249,7 @@ impl Sender {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             self.send_parked();
-            let _ = self.producer.flush(left.min(Duration::from_millis(50)));
+            let _ = self.producer.flush(left.min(wait_of(50)));
             let in_flight = self.ledger.stats().in_flight;
             if in_flight == 0 || left.is_zero() {
                 return in_flight;
@@ -262,6 +261,6 @@ impl Sender {
     pub(super) fn purge(&self) {
         self.producer
             .purge(PurgeConfig::default().queue().inflight());
-        let _ = self.producer.flush(Duration::from_millis(500));
+        let _ = self.producer.flush(wait_of(500));
     }
 }

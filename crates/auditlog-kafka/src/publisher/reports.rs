@@ -1,0 +1,87 @@
+//! librdkafka's producer, with a thread of ours serving its delivery
+//! reports.
+//!
+//! `rdkafka`'s `ThreadedProducer` polls in periods of 100 ms, and its
+//! `poll` asks librdkafka to wait for the time left rounded down to whole
+//! milliseconds: every period ended with up to a millisecond of polling
+//! with no wait at all. An idle service paid 84 ms of CPU every 10 s on
+//! that thread (`perf stat --per-thread`); this one pays almost nothing.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rdkafka::producer::BaseProducer;
+use rdkafka::ClientConfig;
+
+use super::delivery::Callbacks;
+use crate::error::{Error, Result};
+
+/// A wait of `millis` to hand to `rdkafka`'s `poll` or `flush`: 20 µs more,
+/// so that the wait librdkafka is asked for, rounded down to milliseconds,
+/// still covers it and nothing is left to spin on.
+pub(super) const fn wait_of(millis: u64) -> Duration {
+    Duration::from_micros(millis * 1000 + 20)
+}
+
+/// One period of polling, the `ThreadedProducer`'s; also how long dropping
+/// the producer may wait for the thread.
+const POLL_PERIOD: Duration = wait_of(100);
+
+/// The producer and the thread that polls it until it is dropped.
+pub(super) struct ReportedProducer {
+    producer: Arc<BaseProducer<Callbacks>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ReportedProducer {
+    pub(super) fn new(client: &ClientConfig, callbacks: Callbacks) -> Result<Self> {
+        let producer: Arc<BaseProducer<Callbacks>> = Arc::new(
+            client
+                .create_with_context(callbacks)
+                .map_err(Error::client)?,
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::Builder::new()
+            .name("auditlog-reports".into())
+            .spawn({
+                let (producer, stop) = (producer.clone(), stop.clone());
+                move || {
+                    while !stop.load(Relaxed) {
+                        producer.poll(POLL_PERIOD);
+                    }
+                }
+            })
+            .map_err(|source| Error::Spawn {
+                thread: "auditlog-reports",
+                source,
+            })?;
+        Ok(ReportedProducer {
+            producer,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl std::ops::Deref for ReportedProducer {
+    type Target = BaseProducer<Callbacks>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.producer
+    }
+}
+
+impl Drop for ReportedProducer {
+    /// Stops the thread after its current period; the reports still due
+    /// are served by whoever flushes (shutdown flushes before it drops).
+    fn drop(&mut self) {
+        self.stop.store(true, Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // A panic in a callback ended it already; nothing more to do.
+            let _ = thread.join();
+        }
+    }
+}
