@@ -21,6 +21,7 @@ mod delivery;
 mod failures;
 mod hostile;
 mod overflow;
+mod reports;
 mod spool;
 
 /// Generous bound on any wait: reached only when something is broken.
