@@ -21,7 +21,9 @@ use crate::error::{Error, Result};
 
 /// A wait of `millis` to hand to `rdkafka`'s `poll` or `flush`: 20 µs more,
 /// so that the wait librdkafka is asked for, rounded down to milliseconds,
-/// still covers it and nothing is left to spin on.
+/// still covers it and an idle period is not spun on. Only the first wait:
+/// after a report the time left is rounded down again, and up to a
+/// millisecond is still spun on, as before.
 pub(super) const fn wait_of(millis: u64) -> Duration {
     Duration::from_micros(millis * 1000 + 20)
 }
