@@ -75,6 +75,7 @@ mod lock;
 pub mod mock;
 mod publisher;
 mod reader;
+mod reports;
 mod spool;
 mod topic;
 

@@ -7,9 +7,8 @@
 //!   and shutdown, over `sender`, `feeder`, `sealing` and `chain`;
 //! - `feeder`: sends what waits in the spool, over `sender`;
 //! - `sender`: hands messages to librdkafka (parking them when its queue
-//!   is full), over `ledger`, `reports` and `delivery`;
-//! - `reports`: the producer and the thread serving its delivery reports,
-//!   over `delivery`;
+//!   is full), over `ledger`, `delivery` and the crate's `reports` (the
+//!   producer and the thread serving its delivery reports);
 //! - `delivery`: librdkafka's callbacks, which settle the `ledger`;
 //! - `ledger`: what every event is counted in and what it holds, over
 //!   `counters`, `admission`, `parked` and `spool_link`;
@@ -29,7 +28,6 @@ pub mod metric;
 mod parked;
 mod pipeline;
 mod rate_limit;
-mod reports;
 mod sealing;
 mod sender;
 mod spool_link;

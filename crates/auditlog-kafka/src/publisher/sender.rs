@@ -12,19 +12,19 @@ use rdkafka::producer::{BaseRecord, Producer, PurgeConfig};
 use super::delivery::Callbacks;
 use super::ledger::Ledger;
 use super::parked::Message;
-use super::reports::{wait_of, ReportedProducer};
 use super::spool_link::SpoolLink;
 use super::ticket;
 use crate::envelope::Envelope;
 use crate::error::Result;
 use crate::lock::lock;
+use crate::reports::{wait_of, ReportedProducer};
 use crate::spool::SpoolRecord;
 use crate::topic::check_topic;
 
 /// librdkafka's producer for one topic, with the ledger its callbacks
 /// settle.
 pub(super) struct Sender {
-    producer: ReportedProducer,
+    producer: ReportedProducer<Callbacks>,
     pub(super) topic: String,
     pub(super) ledger: Arc<Ledger>,
     /// How long a message refused for lack of room waits for it.

@@ -1,5 +1,5 @@
 //! librdkafka's producer, with a thread of ours serving its delivery
-//! reports.
+//! reports: the publisher's and the relay's (`LineProducer`).
 //!
 //! `rdkafka`'s `ThreadedProducer` polls in periods of 100 ms, and its
 //! `poll` asks librdkafka to wait for the time left rounded down to whole
@@ -13,10 +13,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rdkafka::producer::BaseProducer;
+use rdkafka::producer::{BaseProducer, ProducerContext};
 use rdkafka::ClientConfig;
 
-use super::delivery::Callbacks;
 use crate::error::{Error, Result};
 
 /// A wait of `millis` to hand to `rdkafka`'s `poll` or `flush`: 20 µs more,
@@ -24,7 +23,7 @@ use crate::error::{Error, Result};
 /// still covers it and an idle period is not spun on. Only the first wait:
 /// after a report the time left is rounded down again, and up to a
 /// millisecond is still spun on, as before.
-pub(super) const fn wait_of(millis: u64) -> Duration {
+pub(crate) const fn wait_of(millis: u64) -> Duration {
     Duration::from_micros(millis * 1000 + 20)
 }
 
@@ -33,15 +32,15 @@ pub(super) const fn wait_of(millis: u64) -> Duration {
 const POLL_PERIOD: Duration = wait_of(100);
 
 /// The producer and the thread that polls it until it is dropped.
-pub(super) struct ReportedProducer {
-    producer: Arc<BaseProducer<Callbacks>>,
+pub(crate) struct ReportedProducer<C: ProducerContext + 'static> {
+    producer: Arc<BaseProducer<C>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl ReportedProducer {
-    pub(super) fn new(client: &ClientConfig, callbacks: Callbacks) -> Result<Self> {
-        let producer: Arc<BaseProducer<Callbacks>> = Arc::new(
+impl<C: ProducerContext + 'static> ReportedProducer<C> {
+    pub(crate) fn new(client: &ClientConfig, callbacks: C) -> Result<Self> {
+        let producer: Arc<BaseProducer<C>> = Arc::new(
             client
                 .create_with_context(callbacks)
                 .map_err(Error::client)?,
@@ -70,7 +69,7 @@ impl ReportedProducer {
 /// batch, whose events stay counted in flight (abandoned at shutdown, or
 /// kept by the spool); ending the thread would leave every later event
 /// unsettled and, once the gate is full, every publish dropped.
-fn serve_reports(producer: &BaseProducer<Callbacks>, stop: &AtomicBool) {
+fn serve_reports<C: ProducerContext>(producer: &BaseProducer<C>, stop: &AtomicBool) {
     while !stop.load(Relaxed) {
         let polled = catch_unwind(AssertUnwindSafe(|| producer.poll(POLL_PERIOD)));
         if polled.is_err() {
@@ -82,15 +81,15 @@ fn serve_reports(producer: &BaseProducer<Callbacks>, stop: &AtomicBool) {
     }
 }
 
-impl std::ops::Deref for ReportedProducer {
-    type Target = BaseProducer<Callbacks>;
+impl<C: ProducerContext + 'static> std::ops::Deref for ReportedProducer<C> {
+    type Target = BaseProducer<C>;
 
     fn deref(&self) -> &Self::Target {
         &self.producer
     }
 }
 
-impl Drop for ReportedProducer {
+impl<C: ProducerContext + 'static> Drop for ReportedProducer<C> {
     /// Stops the thread after its current period; the reports still due
     /// are served by whoever flushes (shutdown flushes before it drops).
     fn drop(&mut self) {
